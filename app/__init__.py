@@ -1,0 +1,1 @@
+"""Practitioner payment-qualification scoring service (医保支付资格记分)."""

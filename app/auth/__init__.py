@@ -1,0 +1,1 @@
+"""API clients, keys, roles and region scope."""

@@ -1,0 +1,39 @@
+"""FastAPI dependencies that give routers the authenticated caller."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
+
+from app.auth import service
+from app.auth.roles import Action, Caller
+from app.db import get_read_session
+from app.errors import Forbidden, Unauthenticated
+
+_bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer pck_...`")
+
+
+def get_caller(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    session: Annotated[Session, Depends(get_read_session)],
+) -> Caller:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthenticated("Send the API key as 'Authorization: Bearer <key>'")
+    caller = service.authenticate(session, credentials.credentials)
+    if caller is None:
+        raise Unauthenticated("The API key is unknown or revoked")
+    return caller
+
+
+def allowed(action: Action):
+    """Dependency factory: the caller, if their role may perform ``action``; 403 otherwise."""
+
+    def dependency(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+        if not caller.may(action):
+            raise Forbidden(f"Role '{caller.role}' may not {action.value}")
+        return caller
+
+    return dependency

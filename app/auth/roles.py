@@ -1,0 +1,49 @@
+"""Who may do what: the role table, kept as data. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from app import regions
+
+
+class Role(StrEnum):
+    bureau = "bureau"
+    partner = "partner"
+    checker = "checker"
+    admin = "admin"
+
+
+class Action(StrEnum):
+    practitioners_read = "practitioners:read"
+    practitioners_write = "practitioners:write"
+    standings_read = "standings:read"
+    scores_write = "scores:write"
+    scores_read = "scores:read"
+    rulesets_read = "rulesets:read"
+
+
+PERMISSIONS: dict[Action, frozenset[Role]] = {
+    Action.practitioners_read: frozenset({Role.bureau}),
+    Action.practitioners_write: frozenset({Role.bureau}),
+    Action.standings_read: frozenset({Role.bureau, Role.checker}),
+    Action.scores_write: frozenset({Role.bureau}),
+    Action.scores_read: frozenset({Role.bureau}),
+    Action.rulesets_read: frozenset({Role.bureau, Role.partner, Role.checker, Role.admin}),
+}
+
+
+@dataclass(frozen=True)
+class Caller:
+    client_id: int
+    name: str
+    role: Role
+    region: str
+    department: str | None = None
+
+    def may(self, action: Action) -> bool:
+        return self.role in PERMISSIONS[action]
+
+    def covers(self, region: str) -> bool:
+        return regions.covers(self.region, region)

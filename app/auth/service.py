@@ -1,0 +1,81 @@
+"""API client management and key authentication."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from app import regions
+from app.auth.keys import display_prefix, hash_key, new_key
+from app.auth.models import ApiClient
+from app.auth.roles import Caller, Role
+from app.errors import Invalid, NotFound, field_error
+from app.settings import get_settings
+from app.timeutil import utcnow
+
+
+def validate_client_fields(role: str, region: str, department: str | None, name: str) -> None:
+    errors = []
+    if role not in Role.__members__:
+        errors.append(field_error("role", f"must be one of {', '.join(Role)}"))
+    if not regions.is_valid_region(region):
+        errors.append(field_error("region", "not a GB/T 2260 division code"))
+    departments = get_settings().departments
+    if role == Role.partner and department not in departments:
+        errors.append(field_error("department", f"a partner needs one of {', '.join(departments)}"))
+    if role != Role.partner and department is not None:
+        errors.append(field_error("department", "only partner clients have a department"))
+    if not name.strip():
+        errors.append(field_error("name", "must not be empty"))
+    if errors:
+        raise Invalid("Invalid API client", errors=errors)
+
+
+def create_client(
+    session: Session, *, role: str, region: str, name: str, department: str | None = None
+) -> tuple[ApiClient, str]:
+    """Create a client; returns it with its key, which exists only in this return value."""
+    validate_client_fields(role, region, department, name)
+    key = new_key()
+    client = ApiClient(
+        name=name.strip(),
+        role=role,
+        region=region,
+        department=department,
+        key_hash=hash_key(key),
+        key_prefix=display_prefix(key),
+    )
+    session.add(client)
+    session.commit()
+    return client, key
+
+
+def revoke_client(session: Session, client_id: int) -> ApiClient:
+    client = session.get(ApiClient, client_id)
+    if client is None:
+        raise NotFound(f"No API client {client_id}")
+    if client.revoked_at is None:
+        client.revoked_at = utcnow()
+        session.add(client)
+        session.commit()
+    return client
+
+
+def list_clients(session: Session) -> list[ApiClient]:
+    return list(session.exec(select(ApiClient).order_by(ApiClient.id)))
+
+
+def count_clients(session: Session) -> int:
+    return len(session.exec(select(ApiClient.id)).all())
+
+
+def authenticate(session: Session, key: str) -> Caller | None:
+    client = session.exec(select(ApiClient).where(ApiClient.key_hash == hash_key(key))).first()
+    if client is None or client.revoked_at is not None:
+        return None
+    return Caller(
+        client_id=client.id,
+        name=client.name,
+        role=Role(client.role),
+        region=client.region,
+        department=client.department,
+    )

@@ -1,0 +1,120 @@
+"""Command line: ``python -m app <command>``. Output meant for scripts goes to stdout alone."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from sqlmodel import Session
+
+from app import migrate
+from app.auth import service as clients
+from app.db import get_engine, write_session
+from fastapi_problem.error import Problem
+from app.settings import get_settings
+
+
+def cmd_migrate(_args) -> int:
+    migrate.upgrade(get_settings().database_url)
+    return 0
+
+
+def cmd_setup(args) -> int:
+    """Everything ``make run`` needs before serving: schema at head, rulesets, a first key."""
+    settings = get_settings()
+    migrate.upgrade(settings.database_url)
+    with write_session() as session:
+        if clients.count_clients(session) == 0 and settings.environment == "development":
+            client, key = clients.create_client(
+                session, role="bureau", region=settings.dev_bureau_region, name="development bureau"
+            )
+            print(_first_run_banner(client.region, key, args.port), file=sys.stderr)
+    return 0
+
+
+def _first_run_banner(region: str, key: str, port: int) -> str:
+    return f"""
+  New database: created a development bureau key for region {region} (shown only now).
+
+    export KEY={key}
+    curl -s -X PUT http://127.0.0.1:{port}/v1/practitioners/D150428000123 \\
+      -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \\
+      -d '{{"name":"王某某","id_number":"150428198001010014","category":"physician","region":"150428",
+           "institutions":[{{"code":"H15042800001","name":"喀喇沁旗医院"}}],"registered_on":"2024-01-01"}}'
+    curl -s http://127.0.0.1:{port}/v1/practitioners/D150428000123 -H "Authorization: Bearer $KEY"
+
+  More keys: python -m app clients create --role bureau --region 150428 --name "county bureau"
+"""
+
+
+def cmd_clients_create(args) -> int:
+    with Session(get_engine()) as session:
+        _client, key = clients.create_client(
+            session, role=args.role, region=args.region, name=args.name, department=args.department
+        )
+    print(key)
+    return 0
+
+
+def cmd_clients_revoke(args) -> int:
+    with Session(get_engine()) as session:
+        client = clients.revoke_client(session, args.id)
+        print(f"revoked client {client.id} ({client.name}) at {client.revoked_at.isoformat()}", file=sys.stderr)
+    return 0
+
+
+def cmd_clients_list(_args) -> int:
+    with Session(get_engine()) as session:
+        for c in clients.list_clients(session):
+            row = {
+                "id": c.id, "name": c.name, "role": c.role, "region": c.region, "department": c.department,
+                "key_prefix": c.key_prefix, "created_at": c.created_at.isoformat(),
+                "revoked_at": c.revoked_at.isoformat() if c.revoked_at else None,
+            }
+            print(json.dumps(row, ensure_ascii=False))
+    return 0
+
+
+def cmd_worker(_args) -> int:
+    from app import worker
+
+    logging.basicConfig(level=get_settings().log_level)
+    return worker.main()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m app")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("migrate", help="apply database migrations up to head").set_defaults(func=cmd_migrate)
+    setup = sub.add_parser("setup", help="migrate, load rulesets, create a development key on a new database")
+    setup.add_argument("--port", type=int, default=8000, help="port shown in the curl example")
+    setup.set_defaults(func=cmd_setup)
+
+    sub.add_parser("worker", help="run the background jobs until SIGTERM").set_defaults(func=cmd_worker)
+
+    cl = sub.add_parser("clients", help="manage API clients").add_subparsers(dest="clients_command", required=True)
+    create = cl.add_parser("create", help="create a client and print its key alone on stdout")
+    create.add_argument("--role", required=True, choices=["bureau", "partner", "checker", "admin"])
+    create.add_argument("--region", required=True)
+    create.add_argument("--department")
+    create.add_argument("--name", required=True)
+    create.set_defaults(func=cmd_clients_create)
+    revoke = cl.add_parser("revoke", help="revoke a client's key")
+    revoke.add_argument("id", type=int)
+    revoke.set_defaults(func=cmd_clients_revoke)
+    cl.add_parser("list", help="list clients as JSON lines").set_defaults(func=cmd_clients_list)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except Problem as exc:
+        errors = exc.extras.get("errors") or []
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or exc.detail or exc.title
+        print(f"error: {detail}", file=sys.stderr)
+        return 2

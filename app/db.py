@@ -1,0 +1,70 @@
+"""Engine and sessions. PostgreSQL in production, SQLite embedded.
+
+SQLite notes: WAL so readers never wait for the writer, a busy timeout instead of instant
+"database is locked", and write transactions opened with ``BEGIN IMMEDIATE`` so two writers
+serialise at BEGIN rather than dead-locking when both upgrade a read lock (the pysqlite recipe
+from the SQLAlchemy docs). Read-only sessions keep plain deferred transactions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, create_engine
+
+from app.settings import get_settings
+
+WRITE = {"app_write": True}
+
+
+def make_engine(url: str, pool_size: int = 10) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn, _record):
+            dbapi_conn.isolation_level = None  # we emit BEGIN ourselves, see below
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn):
+            immediate = conn.get_execution_options().get("app_write")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+@lru_cache
+def get_engine() -> Engine:
+    settings = get_settings()
+    return make_engine(settings.database_url, settings.db_pool_size)
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def get_read_session() -> Iterator[Session]:
+    """FastAPI dependency: a session for reads (writes go through ``write_session``)."""
+    with Session(get_engine(), expire_on_commit=False) as session:
+        yield session
+
+
+def get_write_session() -> Iterator[Session]:
+    """FastAPI dependency for a write: the service commits its unit of work itself, so the
+    answer is only sent once the data is durable; anything not committed is rolled back."""
+    with Session(get_engine().execution_options(**WRITE), expire_on_commit=False) as session:
+        yield session
+
+
+# The same unit of work outside a request (CLI, worker, tests).
+write_session = contextmanager(get_write_session)

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from app import migrate
+from app.db import get_engine
+
+router = APIRouter(tags=["ops"])
+
+
+@router.get("/healthz")
+def healthz():
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", responses={503: {"description": "database unreachable or migrations behind"}})
+def readyz():
+    """Ready to serve: the database answers and its schema is at the migrations' head."""
+    engine = get_engine()
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        current = migrate.current_revisions(engine)
+    except Exception as exc:  # any failure to reach the database means not ready
+        return JSONResponse({"status": "unavailable", "database": type(exc).__name__}, status_code=503)
+    head = migrate.head_revisions()
+    if current != head:
+        return JSONResponse(
+            {"status": "migrations_pending", "current": sorted(current), "head": sorted(head)}, status_code=503
+        )
+    return {"status": "ready", "revision": sorted(current)}

@@ -1,0 +1,1 @@
+"""Practitioner registry (登记备案)."""

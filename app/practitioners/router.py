@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+from sqlmodel import Session
+
+from app.auth.deps import allowed
+from app.auth.roles import Action, Caller
+from app.db import get_read_session, get_write_session
+from app.practitioners import service
+from app.practitioners.schemas import (
+    Category,
+    IdNumberSearch,
+    InstitutionCode,
+    PractitionerCode,
+    PractitionerIn,
+    PractitionerOut,
+    PractitionerPage,
+    RegionCode,
+)
+
+router = APIRouter(prefix="/v1/practitioners", tags=["practitioners"])
+
+Reader = Annotated[Caller, Depends(allowed(Action.practitioners_read))]
+Writer = Annotated[Caller, Depends(allowed(Action.practitioners_write))]
+Code = Annotated[PractitionerCode, Path(description="national staff code, e.g. D150428000123")]
+ReadSession = Annotated[Session, Depends(get_read_session)]
+WriteSession = Annotated[Session, Depends(get_write_session)]
+
+
+@router.put("/{code}", response_model=PractitionerOut, responses={201: {"model": PractitionerOut}})
+def put_practitioner(code: Code, body: PractitionerIn, caller: Writer, session: WriteSession, response: Response):
+    """Register (登记备案) or update a practitioner: 201 when created, 200 when updated."""
+    practitioner, created = service.put_practitioner(session, caller, code, body)
+    if created:
+        response.status_code = 201
+    return service.describe(session, [practitioner])[0]
+
+
+@router.get("/{code}", response_model=PractitionerOut)
+def get_practitioner(code: Code, caller: Reader, session: ReadSession):
+    return service.describe(session, [service.get_in_scope(session, caller, code)])[0]
+
+
+@router.get("", response_model=PractitionerPage)
+def list_practitioners(
+    caller: Reader,
+    session: ReadSession,
+    region: Annotated[RegionCode | None, Query(description="this region and the regions below it")] = None,
+    institution: Annotated[InstitutionCode | None, Query()] = None,
+    category: Annotated[Category | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=14)] = None,
+):
+    rows, next_cursor = service.list_practitioners(
+        session, caller, region=region, institution=institution,
+        category=category.value if category else None, limit=limit, cursor=cursor,
+    )
+    return PractitionerPage(items=service.describe(session, rows), next_cursor=next_cursor)
+
+
+@router.post("/search", response_model=list[PractitionerOut])
+def search_by_id_number(body: IdNumberSearch, caller: Reader, session: ReadSession):
+    """Exact search by ID number (in the body, so it never lands in an access log)."""
+    return service.describe(session, service.search_by_id_number(session, caller, body.id_number))

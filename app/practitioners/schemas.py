@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from app.practitioners import identity
+
+
+class Category(StrEnum):
+    physician = "physician"
+    nurse = "nurse"
+    pharmacist = "pharmacist"
+    technician = "technician"
+    billing_reviewer = "billing_reviewer"
+    pharmacy_manager = "pharmacy_manager"
+    other = "other"
+
+
+def _check(problem_of):
+    def validator(value: str) -> str:
+        problem = problem_of(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(validator)
+
+
+RegionCode = Annotated[str, StringConstraints(strip_whitespace=True), _check(identity.region_problem)]
+InstitutionCode = Annotated[str, StringConstraints(strip_whitespace=True), _check(identity.institution_code_problem)]
+PractitionerCode = Annotated[str, _check(identity.practitioner_code_problem)]
+IdNumber = Annotated[str, AfterValidator(identity.normalise_id_number)]
+
+
+class InstitutionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: InstitutionCode
+    name: str | None = Field(default=None, max_length=200)
+
+
+class PractitionerIn(BaseModel):
+    """A full registration record (PUT replaces it)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    id_number: IdNumber = Field(description="18-character resident ID number; stored encrypted, never returned")
+    category: Category
+    region: RegionCode
+    institutions: list[InstitutionIn] = Field(min_length=1, max_length=50)
+    registered_on: date
+
+
+class InstitutionOut(BaseModel):
+    code: str
+    name: str | None
+    region: str
+
+
+class PractitionerOut(BaseModel):
+    code: str
+    name: str
+    id_number_masked: str
+    category: Category
+    region: str
+    region_name: str | None
+    institutions: list[InstitutionOut]
+    registered_on: date
+    created_at: datetime
+    updated_at: datetime
+
+
+class PractitionerPage(BaseModel):
+    items: list[PractitionerOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` to get the next page; null on the last page")
+
+
+class IdNumberSearch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id_number: IdNumber

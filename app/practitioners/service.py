@@ -1,0 +1,195 @@
+"""Registry operations. Every read and write is confined to the caller's region."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app import regions
+from app.auth.roles import Caller
+from app.errors import Conflict, Invalid, NotFound
+from app.practitioners import identity
+from app.practitioners.models import Institution, Practitioner, PractitionerInstitution
+from app.practitioners.schemas import InstitutionOut, PractitionerIn, PractitionerOut
+from app.timeutil import utcnow
+
+MAX_PAGE = 500
+
+
+def find(session: Session, code: str, *, for_update: bool = False) -> Practitioner | None:
+    stmt = select(Practitioner).where(Practitioner.code == code)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return session.exec(stmt).first()
+
+
+def get_in_scope(session: Session, caller: Caller, code: str, *, for_update: bool = False) -> Practitioner:
+    """The practitioner if it exists inside the caller's region; 404 otherwise (no leak)."""
+    practitioner = find(session, code, for_update=for_update)
+    if practitioner is None or not caller.covers(practitioner.region):
+        raise NotFound(f"No practitioner {code} in your region")
+    return practitioner
+
+
+def put_practitioner(session: Session, caller: Caller, code: str, data: PractitionerIn) -> tuple[Practitioner, bool]:
+    """Register (created=True) or update a practitioner; commits. ``code`` is already validated."""
+    try:
+        result = _put(session, caller, code, data)
+        session.commit()
+        return result
+    except IntegrityError:
+        # A concurrent PUT created the same code first: ours becomes an update.
+        session.rollback()
+        result = _put(session, caller, code, data)
+        session.commit()
+        return result
+
+
+def _put(session: Session, caller: Caller, code: str, data: PractitionerIn) -> tuple[Practitioner, bool]:
+    vault = identity.get_vault()
+    practitioner = find(session, code, for_update=True)
+    created = practitioner is None
+    if not created and not caller.covers(practitioner.region):
+        raise NotFound(f"No practitioner {code} in your region")
+    if not caller.covers(data.region):
+        raise Invalid(f"Region {data.region} is outside your region {caller.region}", field="body.region")
+    if created:
+        practitioner = Practitioner(code=code, registered_on=data.registered_on)
+    else:
+        if practitioner.registered_on != data.registered_on:
+            raise Conflict(
+                f"registered_on is fixed at first registration ({practitioner.registered_on}); "
+                "a new registration after a termination is recorded as a registration, not by PUT"
+            )
+    id_hash = vault.search_hash(data.id_number)
+    changed = created or _differs(practitioner, data, id_hash)
+    if changed:
+        practitioner.name = data.name
+        if practitioner.id_number_hash != id_hash:
+            practitioner.id_number_encrypted = vault.encrypt(data.id_number)
+            practitioner.id_number_hash = id_hash
+            practitioner.id_number_masked = identity.mask_id_number(data.id_number)
+        practitioner.category = data.category.value
+        practitioner.region = data.region
+        practitioner.updated_at = utcnow()
+        session.add(practitioner)
+        session.flush()
+    if _replace_institutions(session, practitioner, data) and not changed:
+        practitioner.updated_at = utcnow()
+        session.add(practitioner)
+    return practitioner, created
+
+
+def _differs(p: Practitioner, data: PractitionerIn, id_hash: str) -> bool:
+    return (p.name, p.id_number_hash, p.category, p.region) != (data.name, id_hash, data.category.value, data.region)
+
+
+def _replace_institutions(session: Session, practitioner: Practitioner, data: PractitionerIn) -> bool:
+    """Upsert the institutions and set the practitioner's links; True when anything changed."""
+    changed = False
+    wanted = {}
+    for inst in data.institutions:
+        wanted[inst.code] = inst
+    for code, inst in wanted.items():
+        row = session.get(Institution, code)
+        if row is None:
+            session.add(Institution(code=code, name=inst.name, region=identity.institution_region(code)))
+            changed = True
+        elif inst.name and row.name != inst.name:
+            row.name = inst.name
+            session.add(row)
+            changed = True
+    links = session.exec(
+        select(PractitionerInstitution).where(PractitionerInstitution.practitioner_id == practitioner.id)
+    ).all()
+    have = {link.institution_code for link in links}
+    for link in links:
+        if link.institution_code not in wanted:
+            session.delete(link)
+            changed = True
+    for code in wanted.keys() - have:
+        session.add(PractitionerInstitution(practitioner_id=practitioner.id, institution_code=code))
+        changed = True
+    session.flush()
+    return changed
+
+
+def institutions_of(session: Session, practitioner_ids: Sequence[int]) -> dict[int, list[Institution]]:
+    if not practitioner_ids:
+        return {}
+    rows = session.exec(
+        select(PractitionerInstitution.practitioner_id, Institution)
+        .join(Institution, Institution.code == PractitionerInstitution.institution_code)
+        .where(col(PractitionerInstitution.practitioner_id).in_(practitioner_ids))
+        .order_by(Institution.code)
+    ).all()
+    out: dict[int, list[Institution]] = defaultdict(list)
+    for pid, inst in rows:
+        out[pid].append(inst)
+    return out
+
+
+def to_out(practitioner: Practitioner, institutions: list[Institution]) -> PractitionerOut:
+    return PractitionerOut(
+        code=practitioner.code,
+        name=practitioner.name,
+        id_number_masked=practitioner.id_number_masked,
+        category=practitioner.category,
+        region=practitioner.region,
+        region_name=regions.division_name(practitioner.region),
+        institutions=[InstitutionOut(code=i.code, name=i.name, region=i.region) for i in institutions],
+        registered_on=practitioner.registered_on,
+        created_at=practitioner.created_at,
+        updated_at=practitioner.updated_at,
+    )
+
+
+def describe(session: Session, practitioners: Sequence[Practitioner]) -> list[PractitionerOut]:
+    insts = institutions_of(session, [p.id for p in practitioners])
+    return [to_out(p, insts.get(p.id, [])) for p in practitioners]
+
+
+def list_practitioners(
+    session: Session,
+    caller: Caller,
+    *,
+    region: str | None = None,
+    institution: str | None = None,
+    category: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> tuple[list[Practitioner], str | None]:
+    """Keyset-paged by code, so a page costs the same at any depth."""
+    region = region or caller.region
+    if not caller.covers(region):
+        raise Invalid(f"Region {region} is outside your region {caller.region}", field="query.region")
+    stmt = select(Practitioner)
+    prefix = regions.scope_prefix(region)
+    if regions.level(region) == "county":
+        stmt = stmt.where(Practitioner.region == region)
+    elif prefix:
+        stmt = stmt.where(col(Practitioner.region).startswith(prefix))
+    if institution:
+        stmt = stmt.where(
+            col(Practitioner.id).in_(
+                select(PractitionerInstitution.practitioner_id).where(
+                    PractitionerInstitution.institution_code == institution
+                )
+            )
+        )
+    if category:
+        stmt = stmt.where(Practitioner.category == category)
+    if cursor:
+        stmt = stmt.where(Practitioner.code > cursor)
+    rows = list(session.exec(stmt.order_by(Practitioner.code).limit(limit + 1)))
+    next_cursor = rows[limit - 1].code if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def search_by_id_number(session: Session, caller: Caller, id_number: str) -> list[Practitioner]:
+    digest = identity.get_vault().search_hash(id_number)
+    rows = session.exec(select(Practitioner).where(Practitioner.id_number_hash == digest).order_by(Practitioner.code))
+    return [p for p in rows if caller.covers(p.region)]

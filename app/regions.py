@@ -1,0 +1,70 @@
+"""Administrative-division codes (GB/T 2260) and the region scope rule.
+
+A code is six digits: province (2), prefecture (2), county (2). A province-level code ends in
+``0000`` and covers every code with the same first two digits; a prefecture-level code ends in
+``00`` and covers the codes sharing its first four. ``100000`` is the national scope (中华人民共和国)
+and covers everything. Pure functions, no I/O beyond python-stdnum's bundled division table.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from stdnum import numdb
+
+NATIONAL = "100000"
+
+
+@lru_cache(maxsize=4096)
+def division_name(code: str) -> str | None:
+    """The Chinese name of a division code, or None when the code is not a known division.
+
+    Uses python-stdnum's GB/T 2260 table, which keeps historical codes too (a code that was
+    valid once stays valid: old ledgers and ID numbers still carry it).
+    """
+    if code == NATIONAL:
+        return "全国"
+    if len(code) != 6 or not code.isdigit():
+        return None
+    info: dict[str, str] = {}
+    for _part, props in numdb.get("cn/loc").info(code):
+        info.update(props)
+    county = info.get("county")
+    if not county:
+        return None
+    # Historical names look like "[1983-]喀喇沁旗" or "[-2010]崇文区,[2010-]东城区": keep the newest.
+    newest = county.split(",")[-1]
+    return newest.split("]", 1)[1] if newest.startswith("[") else newest
+
+
+def is_valid_region(code: str) -> bool:
+    return division_name(code) is not None
+
+
+def level(code: str) -> str:
+    """national | province | prefecture | county."""
+    if code == NATIONAL:
+        return "national"
+    if code.endswith("0000"):
+        return "province"
+    if code.endswith("00"):
+        return "prefecture"
+    return "county"
+
+
+def covers(scope: str, region: str) -> bool:
+    """Whether a caller bound to ``scope`` may see or act on an object in ``region``."""
+    kind = level(scope)
+    if kind == "national":
+        return True
+    if kind == "province":
+        return region[:2] == scope[:2]
+    if kind == "prefecture":
+        return region[:4] == scope[:4]
+    return region == scope
+
+
+def scope_prefix(scope: str) -> str:
+    """The code prefix that every region inside ``scope`` starts with (for SQL ``LIKE``)."""
+    kind = level(scope)
+    return {"national": "", "province": scope[:2], "prefecture": scope[:4]}.get(kind, scope)

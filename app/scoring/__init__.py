@@ -1,0 +1,1 @@
+"""Point scoring: rulesets (bands, thresholds, sanctions) and the violation catalogue."""

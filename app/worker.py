@@ -1,0 +1,54 @@
+"""The background worker: runs each domain's periodic jobs until told to stop (SIGTERM/SIGINT).
+
+Jobs are small functions that do one bounded batch of work and return how many items they
+handled; the loop runs a job again at once while it finds work, else after its interval.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+logger = logging.getLogger("app.worker")
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    interval_seconds: float
+    run: Callable[[], int]
+
+
+def registered_jobs() -> list[Job]:
+    """Every domain's periodic jobs (each domain adds its own here as it gains one)."""
+    return []
+
+
+def run_forever(jobs: list[Job], stop: threading.Event, idle_seconds: float = 1.0) -> None:
+    due = {job.name: 0.0 for job in jobs}
+    logger.info("worker started with jobs: %s", ", ".join(j.name for j in jobs) or "none")
+    while not stop.is_set():
+        now = time.monotonic()
+        for job in jobs:
+            if now < due[job.name]:
+                continue
+            try:
+                handled = job.run()
+            except Exception:  # a failing job must not stop the others; it is retried later
+                logger.exception("job %s failed", job.name)
+                handled = 0
+            due[job.name] = now if handled else now + job.interval_seconds
+        stop.wait(min([idle_seconds] + [max(0.0, d - time.monotonic()) for d in due.values()]))
+    logger.info("worker stopped")
+
+
+def main() -> int:
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    run_forever(registered_jobs(), stop)
+    return 0

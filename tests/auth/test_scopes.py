@@ -1,0 +1,109 @@
+"""401 without a valid key, 403 for a verb the role lacks, 404 outside the caller's region."""
+
+import pytest
+
+from app.db import write_session
+from app.auth import service as clients
+from tests.conftest import practitioner_body
+
+
+def test_missing_malformed_unknown_and_revoked_keys_are_401(api, make_key):
+    url = "/v1/practitioners/D150428000123"
+    assert api.get(url).status_code == 401
+    assert api.get(url, headers={"Authorization": "Basic abc"}).status_code == 401
+    assert api.get(url, headers={"Authorization": "Bearer pck_unknown"}).status_code == 401
+    headers = make_key("bureau", "150428")
+    assert api.get(url, headers=headers).status_code == 404  # authenticated: just not found
+    with write_session() as session:
+        clients.revoke_client(session, clients.list_clients(session)[-1].id)
+    response = api.get(url, headers=headers)
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize(
+    ("role", "department", "read", "write"),
+    [
+        ("bureau", None, 200, 200),
+        ("partner", "health", 403, 403),
+        ("checker", None, 403, 403),
+        ("admin", None, 403, 403),
+    ],
+)
+def test_registry_verbs_by_role(api, register, make_key, role, department, read, write):
+    register()
+    headers = make_key(role, "150000", department)
+    assert api.get("/v1/practitioners/D150428000123", headers=headers).status_code == read
+    assert api.get("/v1/practitioners", headers=headers).status_code == read
+    assert api.post("/v1/practitioners/search", json={"id_number": "150428198001010014"}, headers=headers).status_code == read
+    put = api.put("/v1/practitioners/D150428000123", json=practitioner_body(), headers=headers)
+    assert put.status_code == write
+    if write == 403:
+        assert put.json()["type"] == "forbidden"
+
+
+@pytest.mark.parametrize(
+    ("scope", "visible"),
+    [("100000", True), ("150000", True), ("150400", True), ("150428", True), ("150429", False),
+     ("150500", False), ("210000", False)],
+)
+def test_bureau_sees_only_its_region_and_below(api, register, make_key, scope, visible):
+    register("D150428000123")  # in 150428 Karaqin Banner, under 150400 Chifeng, under 150000
+    headers = make_key("bureau", scope)
+    got = api.get("/v1/practitioners/D150428000123", headers=headers)
+    assert got.status_code == (200 if visible else 404)
+    listed = api.get("/v1/practitioners", headers=headers).json()["items"]
+    assert [p["code"] for p in listed] == (["D150428000123"] if visible else [])
+    found = api.post("/v1/practitioners/search", json={"id_number": "150428198001010014"}, headers=headers).json()
+    assert len(found) == (1 if visible else 0)
+    # an out-of-scope update is a 404 too, and changes nothing
+    put = api.put("/v1/practitioners/D150428000123", json=practitioner_body(name="改名"), headers=headers)
+    assert put.status_code == (200 if visible else 404)
+
+
+def test_bureau_cannot_register_or_filter_outside_its_region(api, make_key):
+    county = make_key("bureau", "150428")
+    response = api.put("/v1/practitioners/D150402000001", json=practitioner_body(region="150402"), headers=county)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "body.region"
+    listed = api.get("/v1/practitioners", params={"region": "150400"}, headers=county)
+    assert listed.status_code == 422
+    assert listed.json()["errors"][0]["field"] == "query.region"
+
+
+def test_moving_a_practitioner_needs_both_regions_in_scope(api, register, make_key):
+    register("D150428000123")
+    county = make_key("bureau", "150428")
+    moved = api.put("/v1/practitioners/D150428000123", json=practitioner_body(region="150402"), headers=county)
+    assert moved.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("role", "region", "department", "field"),
+    [
+        ("mayor", "150000", None, "role"),
+        ("bureau", "999999", None, "region"),
+        ("partner", "150000", None, "department"),
+        ("partner", "150000", "police", "department"),
+        ("bureau", "150000", "health", "department"),
+    ],
+)
+def test_client_creation_is_validated(role, region, department, field):
+    from app.errors import Invalid
+
+    with write_session() as session, pytest.raises(Invalid) as exc:
+        clients.create_client(session, role=role, region=region, department=department, name="x")
+    assert [e["field"] for e in exc.value.extras["errors"]] == [field]
+    with write_session() as session:
+        assert clients.list_clients(session) == []
+
+
+def test_keys_are_stored_only_as_hashes(make_key, engine):
+    from sqlalchemy import text
+
+    key = make_key("checker", "150428")["Authorization"].split()[1]
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT * FROM api_clients")).mappings().one()
+    assert all(key not in str(v) for v in row.values())
+    assert key.startswith(row["key_prefix"])

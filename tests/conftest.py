@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+import os
+import warnings
+
+import pytest
+
+from tests import dbutil
+
+# One database per test run, created before the app reads its settings.
+_DATABASE_URL = dbutil.create_database()
+os.environ["APP_DATABASE_URL"] = _DATABASE_URL
+os.environ["APP_ENVIRONMENT"] = "test"
+os.environ.setdefault("APP_ID_ENCRYPTION_KEY", "test-secret-for-the-suite-only-0123456789")
+
+warnings.filterwarnings("ignore", message=".*httpx.*", category=DeprecationWarning)
+
+from fastapi.testclient import TestClient  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from app import migrate  # noqa: E402
+from app.auth import service as client_service  # noqa: E402
+from app.db import get_engine, write_session  # noqa: E402
+from app.main import create_app  # noqa: E402
+from app.models import metadata  # noqa: E402
+
+migrate.upgrade(_DATABASE_URL)
+
+
+def pytest_unconfigure(config):
+    get_engine().dispose()
+    dbutil.drop_database(_DATABASE_URL)
+
+
+@pytest.fixture(scope="session")
+def engine():
+    return get_engine()
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables(engine):
+    """Each test starts from empty tables (the schema stays at head)."""
+    yield
+    names = [t.name for t in reversed(metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
+        else:
+            for name in names:
+                conn.execute(text(f'DELETE FROM "{name}"'))
+
+
+@pytest.fixture(scope="session")
+def app():
+    return create_app()
+
+
+@pytest.fixture(scope="session")
+def api(app):
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def make_key():
+    """make_key(role, region, department=None) -> request headers carrying a new key."""
+
+    def make(role: str = "bureau", region: str = "150000", department: str | None = None) -> dict[str, str]:
+        with write_session() as session:
+            _client, key = client_service.create_client(
+                session, role=role, region=region, department=department, name=f"{role} {region}"
+            )
+        return {"Authorization": f"Bearer {key}"}
+
+    return make
+
+
+@pytest.fixture
+def bureau(make_key):
+    return make_key("bureau", "150000")
+
+
+def practitioner_body(**overrides) -> dict:
+    body = {
+        "name": "王某某",
+        "id_number": "150428198001010014",
+        "category": "physician",
+        "region": "150428",
+        "institutions": [{"code": "H15042800001", "name": "喀喇沁旗医院"}],
+        "registered_on": "2024-01-01",
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+def register(api, bureau):
+    """register(code, **fields) -> response JSON of a successful PUT by the province bureau."""
+
+    def put(code: str = "D150428000123", headers: dict | None = None, **fields) -> dict:
+        response = api.put(f"/v1/practitioners/{code}", json=practitioner_body(**fields), headers=headers or bureau)
+        assert response.status_code in (200, 201), response.text
+        return response.json()
+
+    return put
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The app served by a real uvicorn on a free port, for tests with concurrent requests."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def concurrently(calls, workers: int = 16):
+    """Run the zero-argument callables at once; returns their results in order."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    barrier = Barrier(len(calls))
+
+    def run(call):
+        barrier.wait()
+        return call()
+
+    with ThreadPoolExecutor(max_workers=min(workers, len(calls))) as pool:
+        return list(pool.map(run, calls))

@@ -1,0 +1,24 @@
+import threading
+
+from app.worker import Job, run_forever
+
+
+def test_jobs_run_until_stopped_and_a_failing_job_does_not_stop_the_others():
+    stop = threading.Event()
+    calls = {"busy": 0, "broken": 0}
+
+    def busy():
+        calls["busy"] += 1
+        if calls["busy"] >= 5:
+            stop.set()
+        return 1  # found work: run again at once
+
+    def broken():
+        calls["broken"] += 1
+        raise RuntimeError("boom")
+
+    thread = threading.Thread(target=run_forever, args=([Job("busy", 60, busy), Job("broken", 60, broken)], stop))
+    thread.start()
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+    assert calls == {"busy": 5, "broken": 1}  # the broken one waits its interval

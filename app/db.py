@@ -66,5 +66,6 @@ def get_write_session() -> Iterator[Session]:
         yield session
 
 
-# The same unit of work outside a request (CLI, worker, tests).
+# The same sessions outside a request's dependencies (CLI, worker, authentication, tests).
+read_session = contextmanager(get_read_session)
 write_session = contextmanager(get_write_session)

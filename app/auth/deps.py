@@ -6,11 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlmodel import Session
-
 from app.auth import service
 from app.auth.roles import Action, Caller
-from app.db import get_read_session
+from app.db import read_session
 from app.errors import Forbidden, Unauthenticated
 
 _bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer pck_...`")
@@ -18,11 +16,14 @@ _bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bea
 
 def get_caller(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    session: Annotated[Session, Depends(get_read_session)],
 ) -> Caller:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("Send the API key as 'Authorization: Bearer <key>'")
-    caller = service.authenticate(session, credentials.credentials)
+    # A session of its own, closed before the endpoint runs: a request then holds at most one
+    # pooled connection at a time, so a burst larger than the pool queues instead of dead-locking
+    # on connections held by authentication while waiting for a write connection.
+    with read_session() as session:
+        caller = service.authenticate(session, credentials.credentials)
     if caller is None:
         raise Unauthenticated("The API key is unknown or revoked")
     return caller

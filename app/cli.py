@@ -13,6 +13,7 @@ from app import migrate
 from app.auth import service as clients
 from app.db import get_engine, write_session
 from fastapi_problem.error import Problem
+from app.scoring.rulesets import RulesetError
 from app.settings import get_settings
 
 
@@ -23,9 +24,14 @@ def cmd_migrate(_args) -> int:
 
 def cmd_setup(args) -> int:
     """Everything ``make run`` needs before serving: schema at head, rulesets, a first key."""
+    from app.scoring import catalog
+
     settings = get_settings()
     migrate.upgrade(settings.database_url)
     with write_session() as session:
+        added = catalog.sync_bundled(session)
+        if added:
+            print(f"rulesets loaded: {', '.join(added)}", file=sys.stderr)
         if clients.count_clients(session) == 0 and settings.environment == "development":
             client, key = clients.create_client(
                 session, role="bureau", region=settings.dev_bureau_region, name="development bureau"
@@ -84,6 +90,17 @@ def cmd_worker(_args) -> int:
     return worker.main()
 
 
+def cmd_ledger_verify(_args) -> int:
+    from app.scoring import ledger
+
+    with Session(get_engine()) as session:
+        checked, broken = ledger.verify_all(session)
+    for link in broken:
+        print(f"practitioner {link.practitioner_id} row {link.seq}: {link.problem}")
+    print(f"{checked} ledger rows checked, {len(broken)} broken links", file=sys.stderr)
+    return 1 if broken else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -94,6 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
     setup.set_defaults(func=cmd_setup)
 
     sub.add_parser("worker", help="run the background jobs until SIGTERM").set_defaults(func=cmd_worker)
+
+    lg = sub.add_parser("ledger", help="the scoring ledger").add_subparsers(dest="ledger_command", required=True)
+    lg.add_parser("verify", help="check every practitioner's hash chain; exit 1 on a broken link").set_defaults(
+        func=cmd_ledger_verify)
 
     cl = sub.add_parser("clients", help="manage API clients").add_subparsers(dest="clients_command", required=True)
     create = cl.add_parser("create", help="create a client and print its key alone on stdout")
@@ -113,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except RulesetError as exc:
+        print(f"error: invalid ruleset\n{exc}", file=sys.stderr)
+        return 2
     except Problem as exc:
         errors = exc.extras.get("errors") or []
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or exc.detail or exc.title

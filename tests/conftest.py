@@ -21,10 +21,16 @@ from sqlalchemy import text  # noqa: E402
 from app import migrate  # noqa: E402
 from app.auth import service as client_service  # noqa: E402
 from app.db import get_engine, write_session  # noqa: E402
+from app.scoring import catalog  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.models import metadata  # noqa: E402
 
 migrate.upgrade(_DATABASE_URL)
+with write_session() as _session:
+    catalog.sync_bundled(_session)
+
+# Seed data that every test shares and none changes.
+KEEP_TABLES = {"rulesets"}
 
 
 def pytest_unconfigure(config):
@@ -41,7 +47,7 @@ def engine():
 def _clean_tables(engine):
     """Each test starts from empty tables (the schema stays at head)."""
     yield
-    names = [t.name for t in reversed(metadata.sorted_tables)]
+    names = [t.name for t in reversed(metadata.sorted_tables) if t.name not in KEEP_TABLES]
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
@@ -130,16 +136,18 @@ def live_server(app):
     thread.join(timeout=10)
 
 
-def concurrently(calls, workers: int = 16):
-    """Run the zero-argument callables at once; returns their results in order."""
+def concurrently(calls):
+    """Run the zero-argument callables at once, one thread each; returns their results in order."""
     from concurrent.futures import ThreadPoolExecutor
     from threading import Barrier
 
-    barrier = Barrier(len(calls))
+    # Every call gets its own thread: the barrier releases them together, and it would wait
+    # forever for calls a smaller pool had not started yet.
+    barrier = Barrier(len(calls), timeout=30)
 
     def run(call):
         barrier.wait()
         return call()
 
-    with ThreadPoolExecutor(max_workers=min(workers, len(calls))) as pool:
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
         return list(pool.map(run, calls))

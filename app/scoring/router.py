@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from sqlmodel import Session, select
+
+from app.auth.deps import allowed
+from app.auth.roles import Action, Caller
+from app.db import get_read_session, get_write_session
+from app.errors import Invalid, NotFound
+from app.practitioners.schemas import PractitionerCode, RegionCode
+from app.scoring import catalog, service
+from app.scoring.models import RulesetRecord
+from app.scoring.rulesets import select_ruleset
+from app.scoring.schemas import (
+    DossierOut,
+    RegistrationIn,
+    RegistrationOut,
+    RepairIn,
+    RepairOut,
+    ReversalIn,
+    ReversalOut,
+    RulesetSummary,
+    ScoreCaseIn,
+    ScoreCaseOut,
+    StandingOut,
+    StandingQuery,
+    StandingQueryOut,
+    ViolationCatalogOut,
+    ViolationTypeOut,
+)
+from app.timeutil import local_date, parse_instant_or_date
+
+router = APIRouter(prefix="/v1", tags=["scoring"])
+
+ReadSession = Annotated[Session, Depends(get_read_session)]
+WriteSession = Annotated[Session, Depends(get_write_session)]
+Scorer = Annotated[Caller, Depends(allowed(Action.scores_write))]
+ScoreReader = Annotated[Caller, Depends(allowed(Action.scores_read))]
+StandingReader = Annotated[Caller, Depends(allowed(Action.standings_read))]
+DossierReader = Annotated[Caller, Depends(allowed(Action.practitioners_read))]
+RulesetReader = Annotated[Caller, Depends(allowed(Action.rulesets_read))]
+Code = Annotated[PractitionerCode, Path(description="national staff code")]
+REPLAYED = "Idempotent-Replayed"
+
+
+def _day(at: str | None, field: str) -> date:
+    if at is None:
+        return local_date()
+    try:
+        return parse_instant_or_date(at)
+    except ValueError:
+        raise Invalid("must be a date (2025-12-31) or an ISO 8601 instant with offset", field=field) from None
+
+
+def _created(response: Response, created: bool) -> None:
+    response.status_code = 201 if created else 200
+    if not created:
+        response.headers[REPLAYED] = "true"
+
+
+@router.post("/score-cases", response_model=ScoreCaseOut, status_code=201,
+             responses={200: {"model": ScoreCaseOut, "description": "a repeat: the first answer, nothing changed"}})
+def post_score_case(
+    body: ScoreCaseIn, caller: Scorer, session: WriteSession, response: Response,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+):
+    """Record one decision (记分) with its entries. All-or-nothing; a repeat changes nothing."""
+    answer, created = service.record_case(session, caller, body, idempotency_key)
+    _created(response, created)
+    return answer
+
+
+@router.get("/score-cases/{case_id}", response_model=ScoreCaseOut)
+def get_score_case(case_id: int, caller: ScoreReader, session: ReadSession):
+    return service.get_case(session, caller, case_id)
+
+
+@router.post("/score-entries/{entry_id}/reversal", response_model=ReversalOut, status_code=201,
+             responses={200: {"model": ReversalOut, "description": "already reversed: the first reversal"}})
+def reverse_entry(entry_id: int, body: ReversalIn, caller: Scorer, session: WriteSession, response: Response):
+    """Reverse an entry (appeal upheld, reconsideration, error): appended, never edited."""
+    answer, created = service.reverse_entry(session, caller, entry_id, body.reason)
+    _created(response, created)
+    return answer
+
+
+@router.post("/practitioners/{code}/repairs", response_model=RepairOut, status_code=201,
+             responses={200: {"model": RepairOut, "description": "the reference was already recorded"}})
+def post_repair(code: Code, body: RepairIn, caller: Scorer, session: WriteSession, response: Response):
+    """记分修复: points off for a qualifying activity, within the yearly cap, never below 0."""
+    answer, created = service.record_repair(session, caller, code, body)
+    _created(response, created)
+    return answer
+
+
+@router.post("/practitioners/{code}/registrations", response_model=RegistrationOut, status_code=201)
+def post_registration(code: Code, body: RegistrationIn, caller: Scorer, session: WriteSession):
+    """A new registration after a termination, on or after the re-registration bar."""
+    return service.record_registration(session, caller, code, body)
+
+
+@router.get("/practitioners/{code}/standing", response_model=StandingOut)
+def get_standing(
+    code: Code, caller: StandingReader, session: ReadSession,
+    at: Annotated[str | None, Query(description="date or ISO 8601 instant; default now", max_length=40)] = None,
+):
+    """May this practitioner bill the fund? The per-claim check."""
+    return service.standing_of(session, caller, code, _day(at, "query.at"))
+
+
+@router.post("/standings/query", response_model=StandingQueryOut)
+def query_standings(body: StandingQuery, caller: StandingReader, session: ReadSession):
+    """Up to 1,000 codes at once; unknown codes are answered with found=false."""
+    return StandingQueryOut(results=service.standings(session, caller, body.codes, _day(body.at, "body.at")))
+
+
+@router.get("/practitioners/{code}/dossier", response_model=DossierOut)
+def get_dossier(code: Code, caller: DossierReader, session: ReadSession):
+    """一人一档: everything about one practitioner."""
+    return service.dossier(session, caller, code)
+
+
+@router.get("/violation-types", response_model=ViolationCatalogOut)
+def violation_types(
+    caller: RulesetReader, session: ReadSession,
+    region: Annotated[RegionCode | None, Query(description="default: your region")] = None,
+    on: Annotated[date | None, Query(description="default: today")] = None,
+):
+    """The violation catalogue of the ruleset in force for a region on a date."""
+    region = region or caller.region
+    on = on or local_date()
+    ruleset = select_ruleset(list(catalog.rulesets(session).values()), region, on)
+    if ruleset is None:
+        raise NotFound(f"No ruleset in force for {region} on {on}")
+    types = []
+    for v in ruleset.violation_types:
+        band = ruleset.band(v.band)
+        types.append(ViolationTypeOut(code=v.code, name=v.name, band=band.code, band_name=band.name,
+                                      min_points=band.min, max_points=band.max))
+    return ViolationCatalogOut(ruleset=ruleset.id, region=region, on=on, violation_types=types)
+
+
+@router.get("/rulesets", response_model=list[RulesetSummary])
+def list_rulesets(caller: RulesetReader, session: ReadSession):
+    rows = session.exec(select(RulesetRecord).order_by(RulesetRecord.jurisdiction, RulesetRecord.effective_from))
+    return [RulesetSummary(id=r.id, name=r.name, jurisdiction=r.jurisdiction, effective_from=r.effective_from,
+                           sha256=r.sha256) for r in rows]
+
+
+@router.get("/rulesets/{ruleset_id}")
+def get_ruleset(ruleset_id: str, caller: RulesetReader, session: ReadSession) -> dict:
+    """The full ruleset as validated and stored, with its SHA-256."""
+    ruleset = catalog.rulesets(session).get(ruleset_id)
+    if ruleset is None:
+        raise NotFound(f"No ruleset {ruleset_id}")
+    return {**ruleset.model_dump(mode="json"), "sha256": ruleset.content_hash()}

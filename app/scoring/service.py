@@ -1,0 +1,504 @@
+"""Score cases, reversals, repairs, re-registrations and standing reads.
+
+Each write is one transaction: lock the practitioners' rows (in id order, so two cases never
+dead-lock), read their ledgers, let the pure ``standing`` module say what the new rows do,
+append ledger rows (entries, sanctions, lifts), refresh the stored timeline, write events, commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app import events
+from app.auth.roles import Caller
+from app.errors import Conflict, Invalid, NotFound, field_error
+from app.practitioners import identity
+from app.practitioners import service as practitioners
+from app.practitioners.models import Practitioner
+from app.scoring import catalog, ledger, standing
+from app.scoring.models import LedgerRow, ScoreCase, StandingRecord
+from app.scoring.rulesets import Ruleset, select_ruleset
+from app.scoring.schemas import (
+    RegistrationIn,
+    RegistrationOut,
+    RepairIn,
+    RepairOut,
+    ReversalOut,
+    SanctionOut,
+    ScoreCaseIn,
+    ScoreCaseOut,
+    StandingAnswer,
+    StandingOut,
+)
+from app.timeutil import local_date, utcnow
+
+ENTRY, REVERSAL, REPAIR, REGISTRATION, SANCTION, LIFT = (
+    "entry", "reversal", "repair", "registration", "sanction", "sanction_lift"
+)
+
+
+# ---------------------------------------------------------------- ledger -> facts -> timeline
+
+
+def facts_from_rows(registered_on: date, rows: Sequence[LedgerRow]) -> standing.Facts:
+    reversed_ids = {r.target_id for r in rows if r.kind == REVERSAL}
+    entries, repairs, registrations = [], [], []
+    for r in rows:
+        if r.kind == ENTRY and r.id not in reversed_ids:
+            months = json.loads(r.details).get("suspension_months")
+            entries.append(standing.Entry(r.id, r.case_id, r.effective_on, r.points, r.ruleset_id, months))
+        elif r.kind == REPAIR:
+            repairs.append(standing.Repair(r.id, r.effective_on, r.points, r.ruleset_id))
+        elif r.kind == REGISTRATION:
+            registrations.append(r.effective_on)
+    return standing.Facts(registered_on, tuple(entries), tuple(repairs), tuple(registrations))
+
+
+def recorded_sanctions(rows: Sequence[LedgerRow]) -> dict[int, standing.Sanction]:
+    """Sanction rows not lifted, by row id."""
+    lifted = {r.target_id for r in rows if r.kind == LIFT}
+    return {
+        r.id: standing._sanction_from_json(json.loads(r.details))
+        for r in rows
+        if r.kind == SANCTION and r.id not in lifted
+    }
+
+
+class _Person:
+    """One locked practitioner inside a write: ledger, timeline before, rows to append."""
+
+    def __init__(self, session: Session, practitioner: Practitioner, rulesets: Mapping[str, Ruleset]):
+        self.session, self.practitioner, self.rulesets = session, practitioner, rulesets
+        self.rows = ledger.rows_of(session, practitioner.id)
+        self.before = standing.derive(facts_from_rows(practitioner.registered_on, self.rows), rulesets)
+        self.after = self.before
+        self.created: list[tuple[LedgerRow, standing.Sanction]] = []
+        self.lifted: list[tuple[int, standing.Sanction, str]] = []
+
+    def append(self, rows: list[LedgerRow]) -> list[LedgerRow]:
+        ledger.append(self.session, rows)
+        self.rows += rows
+        return rows
+
+    def settle(self, client_id: int | None, lift_reason: str) -> None:
+        """Recompute from the ledger, record new sanctions, lift those that no longer hold,
+        store the timeline. The new rows are already appended."""
+        self.after = standing.derive(facts_from_rows(self.practitioner.registered_on, self.rows), self.rulesets)
+        recorded = recorded_sanctions(self.rows)
+        to_record, to_lift = standing.reconcile(recorded.values(), self.after.sanctions)
+        by_key = {s.key: row_id for row_id, s in recorded.items()}
+        today = local_date()
+        lift_rows = [
+            LedgerRow(practitioner_id=self.practitioner.id, kind=LIFT, effective_on=today, target_id=by_key[s.key],
+                      ruleset_id=s.ruleset_id, reason=lift_reason, client_id=client_id,
+                      details=json.dumps({"kind": s.kind, "starts_on": s.starts_on.isoformat()}))
+            for s in to_lift
+        ]
+        sanction_rows = [
+            LedgerRow(practitioner_id=self.practitioner.id, kind=SANCTION, effective_on=s.starts_on,
+                      ruleset_id=s.ruleset_id, client_id=client_id, details=json.dumps(standing._sanction_json(s)))
+            for s in to_record
+        ]
+        self.append(lift_rows + sanction_rows)
+        self.lifted += [(row.target_id, s, lift_reason) for row, s in zip(lift_rows, to_lift)]
+        self.created += list(zip(sanction_rows, to_record))
+        record = self.session.get(StandingRecord, self.practitioner.id) or StandingRecord(
+            practitioner_id=self.practitioner.id, timeline="{}"
+        )
+        record.timeline = json.dumps(self.after.to_json())
+        record.updated_at = utcnow()
+        self.session.add(record)
+
+    def standing_on(self, timeline: standing.Timeline, day: date) -> StandingOut:
+        return standing_out(self.practitioner, timeline, day, self.rulesets)
+
+    def emit_changes(self, cause: str) -> None:
+        """``standing.changed`` when sanctions were created or lifted, or today's answer moved."""
+        today = local_date()
+        before, after = self.standing_on(self.before, today), self.standing_on(self.after, today)
+        if not (self.created or self.lifted) and before.status == after.status:
+            return
+        events.emit(
+            self.session, "standing.changed", subject=self.practitioner.code, region=self.practitioner.region,
+            data={
+                "practitioner": self.practitioner.code, "cause": cause,
+                "before": before.model_dump(mode="json"), "after": after.model_dump(mode="json"),
+                "sanctions_created": [sanction_out(s, row.id).model_dump(mode="json") for row, s in self.created],
+                "sanctions_lifted": [
+                    sanction_out(s, rid, lifted=True, lift_reason=reason).model_dump(mode="json")
+                    for rid, s, reason in self.lifted
+                ],
+            },
+        )
+
+
+def standing_out(
+    practitioner: Practitioner, timeline: standing.Timeline, day: date, rulesets: Mapping[str, Ruleset]
+) -> StandingOut:
+    st = standing.evaluate(timeline, day, rulesets)
+    in_force = select_ruleset(list(rulesets.values()), practitioner.region, day)
+    return StandingOut(
+        code=practitioner.code, at=day, status=st.status, billing_allowed=st.billing_allowed,
+        emergency_allowed=st.emergency_allowed, year=st.year, points=st.points,
+        focused_supervision=st.focused_supervision, suspended_from=st.suspended_from,
+        suspended_until=st.suspended_until, terminated_on=st.terminated_on,
+        reregistration_barred_until=st.reregistration_barred_until, ruleset=in_force.id if in_force else None,
+    )
+
+
+def sanction_out(s: standing.Sanction, row_id: int | None = None, *, lifted: bool = False,
+                 lift_reason: str | None = None) -> SanctionOut:
+    return SanctionOut(
+        id=row_id, kind=s.kind, starts_on=s.starts_on, until=s.imposed_until, ends_on=s.ends_on,
+        end_reason=s.end_reason, bar_until=s.bar_until, months=s.months, year_total=s.total,
+        trigger_entry_id=s.trigger_entry_id, ruleset=s.ruleset_id, lifted=lifted, lift_reason=lift_reason,
+    )
+
+
+def _lock(session: Session, codes: Sequence[str]) -> dict[str, Practitioner]:
+    """Lock the practitioners' rows in id order (PostgreSQL row locks; SQLite's write lock is
+    already held from BEGIN IMMEDIATE)."""
+    rows = session.exec(
+        select(Practitioner).where(col(Practitioner.code).in_(sorted(set(codes)))).order_by(Practitioner.id)
+        .with_for_update()
+    ).all()
+    return {p.code: p for p in rows}
+
+
+# ---------------------------------------------------------------- score cases
+
+
+def request_hash(body: ScoreCaseIn) -> str:
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _existing_case(session: Session, client_id: int, case_ref: str, key: str | None) -> ScoreCase | None:
+    match = ScoreCase.case_ref == case_ref
+    if key is not None:
+        match = match | (ScoreCase.idempotency_key == key)
+    return session.exec(select(ScoreCase).where(ScoreCase.client_id == client_id, match)).first()
+
+
+def _replay(case: ScoreCase, digest: str) -> ScoreCaseOut:
+    if case.request_hash != digest:
+        raise Invalid(
+            f"Case {case.case_ref} (id {case.id}) was already recorded with a different body; "
+            "a repeat must be identical, a correction is a reversal and a new case",
+            field="body", errors=[field_error("body", "differs from the first request with this case_ref or Idempotency-Key",
+                                              "idempotency_conflict")],
+        )
+    return ScoreCaseOut.model_validate_json(case.response)
+
+
+def record_case(session: Session, caller: Caller, body: ScoreCaseIn, idempotency_key: str | None) -> tuple[ScoreCaseOut, bool]:
+    """(answer, created). A repeat of an identical request returns the first answer, created=False."""
+    digest = request_hash(body)
+    existing = _existing_case(session, caller.client_id, body.case_ref, idempotency_key)
+    if existing is not None:
+        return _replay(existing, digest), False
+    try:
+        answer = _record_case(session, caller, body, idempotency_key, digest)
+        session.commit()
+        return answer, True
+    except IntegrityError:
+        # The same case raced us and committed first: answer as a repeat.
+        session.rollback()
+        existing = _existing_case(session, caller.client_id, body.case_ref, idempotency_key)
+        if existing is None:
+            raise
+        return _replay(existing, digest), False
+
+
+def _record_case(session: Session, caller: Caller, body: ScoreCaseIn, key: str | None, digest: str) -> ScoreCaseOut:
+    rulesets = catalog.rulesets(session)
+    region = identity.institution_region(body.institution)
+    errors = []
+    if not caller.covers(region):
+        errors.append(field_error("body.institution", f"institution region {region} is outside your region {caller.region}"))
+    if body.decision_date > local_date():
+        errors.append(field_error("body.decision_date", "is in the future"))
+    ruleset = select_ruleset(list(rulesets.values()), region, body.decision_date)
+    if ruleset is None:
+        errors.append(field_error("body.decision_date", f"no ruleset is in force for {region} on that date"))
+    people = _lock(session, [e.practitioner for e in body.entries])
+    points: list[int] = []
+    for i, entry in enumerate(body.entries):
+        where = f"body.entries.{i}"
+        person = people.get(entry.practitioner)
+        if person is None or not caller.covers(person.region):
+            errors.append(field_error(f"{where}.practitioner", f"no practitioner {entry.practitioner} in your region"))
+        if ruleset is None:
+            continue
+        if ruleset.violation(entry.violation_type) is None:
+            errors.append(field_error(f"{where}.violation_type", f"unknown in ruleset {ruleset.id}"))
+            continue
+        band = ruleset.band_for(entry.violation_type, entry.circumstances)
+        if entry.points is not None and not band.min <= entry.points <= band.max:
+            errors.append(field_error(f"{where}.points", f"{entry.points} is outside the band {band.name} ({band.min}-{band.max})"))
+        points.append(entry.points if entry.points is not None else band.points[entry.tier])
+        months = entry.suspension_months
+        if months is not None and not ruleset.suspension.min_months <= months <= ruleset.suspension.max_months:
+            errors.append(field_error(
+                f"{where}.suspension_months",
+                f"must be {ruleset.suspension.min_months}-{ruleset.suspension.max_months} under {ruleset.id}"))
+    if errors:
+        raise Invalid(f"Case {body.case_ref} is not acceptable; nothing was recorded", errors=errors)
+
+    case = ScoreCase(
+        client_id=caller.client_id, case_ref=body.case_ref, idempotency_key=key, request_hash=digest,
+        basis=body.basis.value, decision_number=body.decision_number, decision_date=body.decision_date,
+        institution_code=body.institution, region=region,
+        amount_involved=str(body.amount_involved) if body.amount_involved is not None else None,
+        ruleset_id=ruleset.id, response="{}",
+    )
+    session.add(case)
+    session.flush()
+
+    persons = {code: _Person(session, p, rulesets) for code, p in sorted(people.items(), key=lambda kv: kv[1].id)}
+    entry_rows: list[tuple[int, LedgerRow]] = []
+    for code, person in persons.items():
+        rows = [
+            LedgerRow(
+                practitioner_id=person.practitioner.id, kind=ENTRY, effective_on=body.decision_date, points=points[i],
+                case_id=case.id, violation_type=e.violation_type, tier=e.tier, circumstances=e.circumstances,
+                ruleset_id=ruleset.id, client_id=caller.client_id,
+                details=json.dumps({"suspension_months": e.suspension_months, "decision_number": body.decision_number}),
+            )
+            for i, e in enumerate(body.entries) if e.practitioner == code
+        ]
+        indices = [i for i, e in enumerate(body.entries) if e.practitioner == code]
+        person.append(rows)
+        entry_rows += list(zip(indices, rows))
+        person.settle(caller.client_id, "recomputed after a new case")
+
+    results = []
+    for i, row in sorted(entry_rows, key=lambda pair: pair[0]):
+        e, person = body.entries[i], persons[body.entries[i].practitioner]
+        created = [sanction_out(s, r.id) for r, s in person.created if s.trigger_entry_id == row.id]
+        results.append({
+            "id": row.id, "practitioner": e.practitioner, "violation_type": e.violation_type, "tier": e.tier,
+            "circumstances": e.circumstances, "points": row.points, "year": body.decision_date.year,
+            "year_total": person.after.total_on(body.decision_date),
+            "standing_before": person.standing_on(person.before, body.decision_date),
+            "standing_after": person.standing_on(person.after, body.decision_date),
+            "sanctions_created": created,
+        })
+        events.emit(session, "score.recorded", subject=e.practitioner, region=person.practitioner.region, data={
+            "entry_id": row.id, "case_id": case.id, "case_ref": case.case_ref, "practitioner": e.practitioner,
+            "violation_type": e.violation_type, "points": row.points, "effective_on": body.decision_date,
+            "year_total": person.after.total_on(body.decision_date),
+        })
+    for person in persons.values():
+        person.emit_changes(f"case {case.id}")
+
+    answer = ScoreCaseOut(
+        id=case.id, case_ref=case.case_ref, basis=body.basis, decision_number=case.decision_number,
+        decision_date=case.decision_date, institution=case.institution_code, region=region,
+        amount_involved=body.amount_involved, ruleset=ruleset.id, created_at=case.created_at, entries=results,
+    )
+    case.response = answer.model_dump_json()
+    session.add(case)
+    return answer
+
+
+def get_case(session: Session, caller: Caller, case_id: int) -> ScoreCaseOut:
+    case = session.get(ScoreCase, case_id)
+    if case is None or not caller.covers(case.region):
+        raise NotFound(f"No score case {case_id} in your region")
+    return ScoreCaseOut.model_validate_json(case.response)
+
+
+# ---------------------------------------------------------------- reversals, repairs, registrations
+
+
+def _locked_person(session: Session, caller: Caller, code: str) -> _Person:
+    practitioner = practitioners.get_in_scope(session, caller, code, for_update=True)
+    return _Person(session, practitioner, catalog.rulesets(session))
+
+
+def reverse_entry(session: Session, caller: Caller, entry_id: int, reason: str) -> tuple[ReversalOut, bool]:
+    """(answer, created). Reversing an entry twice returns the first reversal."""
+    entry = session.get(LedgerRow, entry_id)
+    owner = session.get(Practitioner, entry.practitioner_id) if entry is not None and entry.kind == ENTRY else None
+    if owner is None or not caller.covers(owner.region):
+        raise NotFound(f"No score entry {entry_id} in your region")
+    person = _locked_person(session, caller, owner.code)
+    previous = next((r for r in person.rows if r.kind == REVERSAL and r.target_id == entry_id), None)
+    if previous is not None:
+        return _reversal_out(person, previous, entry_id, []), False
+    row = LedgerRow(practitioner_id=owner.id, kind=REVERSAL, effective_on=local_date(), target_id=entry_id,
+                    reason=reason, client_id=caller.client_id)
+    person.append([row])
+    person.settle(caller.client_id, f"entry {entry_id} reversed: {reason}")
+    answer = _reversal_out(person, row, entry_id, person.created)
+    events.emit(session, "score.reversed", subject=owner.code, region=owner.region, data={
+        "reversal_id": row.id, "entry_id": entry_id, "practitioner": owner.code, "reason": reason,
+        "year_total": answer.year_total,
+    })
+    person.emit_changes(f"reversal of entry {entry_id}")
+    session.commit()
+    return answer, True
+
+
+def _reversal_out(person: _Person, row: LedgerRow, entry_id: int, created) -> ReversalOut:
+    entry_day = next(r.effective_on for r in person.rows if r.id == entry_id)
+    return ReversalOut(
+        id=row.id, entry_id=entry_id, practitioner=person.practitioner.code, reason=row.reason,
+        effective_on=row.effective_on, year_total=person.after.total_on(date(entry_day.year, 12, 31)),
+        standing=person.standing_on(person.after, local_date()),
+        sanctions_lifted=[sanction_out(s, rid, lifted=True, lift_reason=why) for rid, s, why in person.lifted],
+        sanctions_created=[sanction_out(s, r.id) for r, s in created],
+    )
+
+
+def record_repair(session: Session, caller: Caller, code: str, body: RepairIn) -> tuple[RepairOut, bool]:
+    person = _locked_person(session, caller, code)
+    practitioner = person.practitioner
+    previous = next((r for r in person.rows if r.kind == REPAIR and r.reference == body.reference), None)
+    if previous is not None:
+        same = (json.loads(previous.details).get("activity"), previous.effective_on) == (body.activity, body.occurred_on)
+        if not same:
+            raise Conflict(f"Reference {body.reference} was already used for another repair")
+        return _repair_out(person, previous), False
+    errors = []
+    if body.occurred_on > local_date():
+        errors.append(field_error("body.occurred_on", "is in the future"))
+    ruleset = select_ruleset(list(person.rulesets.values()), practitioner.region, body.occurred_on)
+    if ruleset is None:
+        errors.append(field_error("body.occurred_on", f"no ruleset is in force for {practitioner.region} on that date"))
+    elif body.activity not in ruleset.repair.activities:
+        errors.append(field_error("body.activity", f"must be one of {', '.join(ruleset.repair.activities)} under {ruleset.id}"))
+    if errors:
+        raise Invalid("Repair not acceptable; nothing was recorded", errors=errors)
+    row = LedgerRow(practitioner_id=practitioner.id, kind=REPAIR, effective_on=body.occurred_on,
+                    points=ruleset.repair.points_per_activity, ruleset_id=ruleset.id, reference=body.reference,
+                    client_id=caller.client_id, details=json.dumps({"activity": body.activity}))
+    person.append([row])
+    person.settle(caller.client_id, "recomputed after a repair")
+    if person.after.repair_effect.get(row.id, 0) == 0:
+        year = body.occurred_on.year
+        why = (f"the yearly repair cap of {ruleset.repair.yearly_cap} points is reached for {year}"
+               if person.after.repaired.get(year, 0) >= ruleset.repair.yearly_cap
+               else f"there are no points to repair in {year}")
+        raise Invalid(f"Repair not acceptable: {why}; nothing was recorded", field="body.occurred_on")
+    person.emit_changes("repair")
+    session.commit()
+    return _repair_out(person, row), True
+
+
+def _repair_out(person: _Person, row: LedgerRow) -> RepairOut:
+    return RepairOut(
+        id=row.id, practitioner=person.practitioner.code, activity=json.loads(row.details)["activity"],
+        occurred_on=row.effective_on, reference=row.reference, points_removed=person.after.repair_effect.get(row.id, 0),
+        year_total=person.after.year_total(row.effective_on.year), ruleset=row.ruleset_id,
+        standing=person.standing_on(person.after, local_date()),
+    )
+
+
+def record_registration(session: Session, caller: Caller, code: str, body: RegistrationIn) -> RegistrationOut:
+    person = _locked_person(session, caller, code)
+    problem = standing.reregistration_problem(person.before, body.registered_on)
+    if problem:
+        raise Conflict(f"{code}: {problem}")
+    if body.registered_on > local_date():
+        raise Invalid("is in the future", field="body.registered_on")
+    row = LedgerRow(practitioner_id=person.practitioner.id, kind=REGISTRATION, effective_on=body.registered_on,
+                    client_id=caller.client_id)
+    person.append([row])
+    person.settle(caller.client_id, "recomputed after re-registration")
+    person.emit_changes("re-registration")
+    session.commit()
+    return RegistrationOut(id=row.id, practitioner=code, registered_on=body.registered_on,
+                           standing=person.standing_on(person.after, local_date()))
+
+
+# ---------------------------------------------------------------- reads
+
+
+def _timeline(registered_on: date, stored: str | None) -> standing.Timeline:
+    return standing.Timeline.from_json(json.loads(stored)) if stored else standing.Timeline(registered_on=registered_on)
+
+
+def standings(session: Session, caller: Caller, codes: Sequence[str], day: date) -> list[StandingAnswer]:
+    """The hot path: one indexed query for all codes; unknown and out-of-scope codes are 'not found'."""
+    rulesets = catalog.rulesets(session)
+    rows = session.exec(
+        select(Practitioner, StandingRecord.timeline)
+        .join(StandingRecord, StandingRecord.practitioner_id == Practitioner.id, isouter=True)
+        .where(col(Practitioner.code).in_(set(codes)))
+    ).all()
+    found = {p.code: (p, tl) for p, tl in rows if caller.covers(p.region)}
+    answers = []
+    for code in codes:
+        if code not in found:
+            answers.append(StandingAnswer(code=code, found=False))
+            continue
+        practitioner, stored = found[code]
+        answers.append(StandingAnswer(
+            code=code, found=True,
+            standing=standing_out(practitioner, _timeline(practitioner.registered_on, stored), day, rulesets),
+        ))
+    return answers
+
+
+def standing_of(session: Session, caller: Caller, code: str, day: date) -> StandingOut:
+    answer = standings(session, caller, [code], day)[0]
+    if not answer.found:
+        raise NotFound(f"No practitioner {code} in your region")
+    return answer.standing
+
+
+def dossier(session: Session, caller: Caller, code: str) -> dict:
+    """一人一档: the registration, standing, points by year, every ledger row and every sanction."""
+    practitioner = practitioners.get_in_scope(session, caller, code)
+    rulesets = catalog.rulesets(session)
+    rows = ledger.rows_of(session, practitioner.id)
+    timeline = standing.derive(facts_from_rows(practitioner.registered_on, rows), rulesets)
+    reversed_by = {r.target_id: r for r in rows if r.kind == REVERSAL}
+    lifts = {r.target_id: r for r in rows if r.kind == LIFT}
+    cases = {c.id: c for c in session.exec(
+        select(ScoreCase).where(col(ScoreCase.id).in_({r.case_id for r in rows if r.case_id}))
+    )}
+    effective = {s.key: s for s in timeline.sanctions}
+    sanctions = []
+    for r in rows:
+        if r.kind != SANCTION:
+            continue
+        recorded = standing._sanction_from_json(json.loads(r.details))
+        current = effective.get(recorded.key, recorded)
+        lift = lifts.get(r.id)
+        sanctions.append(sanction_out(current, r.id, lifted=lift is not None, lift_reason=lift.reason if lift else None))
+    entries = []
+    for r in rows:
+        item = {"id": r.id, "seq": r.seq, "kind": r.kind, "effective_on": r.effective_on.isoformat(),
+                "points": r.points, "ruleset": r.ruleset_id, "recorded_at": r.created_at.isoformat()}
+        if r.kind == ENTRY:
+            case = cases[r.case_id]
+            item.update(violation_type=r.violation_type, tier=r.tier, circumstances=r.circumstances,
+                        case_id=case.id, case_ref=case.case_ref, decision_number=case.decision_number,
+                        basis=case.basis, institution=case.institution_code,
+                        reversed=r.id in reversed_by, reversal_reason=reversed_by[r.id].reason if r.id in reversed_by else None)
+        elif r.kind == REPAIR:
+            item.update(activity=json.loads(r.details)["activity"], reference=r.reference,
+                        points_removed=timeline.repair_effect.get(r.id, 0))
+        elif r.kind in (REVERSAL, LIFT):
+            item.update(target_id=r.target_id, reason=r.reason)
+        entries.append(item)
+    years = sorted(timeline.totals)
+    return {
+        "practitioner": practitioners.describe(session, [practitioner])[0].model_dump(mode="json"),
+        "standing": standing_out(practitioner, timeline, local_date(), rulesets),
+        "points_by_year": {
+            str(y): {"points": timeline.year_total(y), "repaired": timeline.repaired.get(y, 0)} for y in years
+        },
+        "ledger": entries,
+        "sanctions": sanctions,
+        "referrals": [],
+    }

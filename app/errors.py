@@ -30,6 +30,27 @@ class Conflict(StatusProblem):
     type_ = "conflict"
 
 
+class IllegalTransition(StatusProblem):
+    """A state-machine step that is not allowed from the current state: 409 naming the allowed ones."""
+
+    status = 409
+    title = "Not allowed in this state"
+    type_ = "illegal-transition"
+
+    def __init__(self, what: str, state: str, action: str, allowed: list[str], **kw):
+        allowed = sorted(allowed)
+        detail = f"{what} is {state}: '{action}' is not allowed; allowed: {', '.join(allowed) or 'none'}"
+        super().__init__(detail, state=state, action=action, allowed=allowed, **kw)
+
+
+class CalendarNotCovered(StatusProblem):
+    """A deadline needs a year the working-day calendar has no official data for yet."""
+
+    status = 422
+    title = "Date outside the working-day calendar"
+    type_ = "calendar-not-covered"
+
+
 class Unauthenticated(StatusProblem):
     status = 401
     title = "Missing or invalid API key"

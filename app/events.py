@@ -1,8 +1,10 @@
 """Domain events, written in the caller's transaction (the transactional outbox).
 
 A change and its event commit together or not at all; the webhook worker reads this table
-later. ``subject`` is what orders delivery (a practitioner code, a referral id), ``region`` is
-what scopes it to subscribers.
+later. ``subject`` is what orders delivery (a practitioner code, a referral id); ``region`` and
+``department`` scope it to subscribers: a bureau receives the events of its region and the
+regions below it, a partner department only those naming its department (a referral to or from
+it) in its region.
 """
 
 from __future__ import annotations
@@ -23,12 +25,14 @@ class Event(SQLModel, table=True):
     type: str = Field(max_length=60, index=True)
     subject: str = Field(max_length=60, index=True)
     region: str = Field(max_length=6)
+    department: str | None = Field(default=None, max_length=40)
     payload: str  # JSON
     created_at: datetime = Field(default_factory=utcnow)
 
 
-def emit(session: Session, type_: str, *, subject: str, region: str, data: dict[str, Any]) -> Event:
-    event = Event(type=type_, subject=subject, region=region,
+def emit(session: Session, type_: str, *, subject: str, region: str, data: dict[str, Any],
+         department: str | None = None) -> Event:
+    event = Event(type=type_, subject=subject, region=region, department=department,
                   payload=json.dumps(data, ensure_ascii=False, sort_keys=True, default=str))
     session.add(event)
     return event

@@ -22,6 +22,7 @@ def upgrade() -> None:
     sa.Column('type', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
     sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
     sa.Column('region', sqlmodel.sql.sqltypes.AutoString(length=6), nullable=False),
+    sa.Column('department', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
     sa.Column('payload', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id')

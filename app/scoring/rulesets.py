@@ -125,7 +125,19 @@ class RepairRule(_Model):
 
 
 class DefenceRule(_Model):
+    """Due process for entries the service notifies (procedure ``notify``)."""
+
     window_working_days: int = Field(default=5, ge=1)
+    # Confirm an entry by itself once the window closes without a statement of defence.
+    auto_confirm: bool = False
+    # A confirmed entry counts from the confirmation date, or from the case's decision date.
+    effective_from: Literal["confirmation", "decision"] = "confirmation"
+
+
+class AppealRule(_Model):
+    """申诉: a counting entry may be appealed within this many working days of counting."""
+
+    window_working_days: int = Field(default=15, ge=1)
 
 
 class Ruleset(_Model):
@@ -142,6 +154,7 @@ class Ruleset(_Model):
     reregistration: ReregistrationRule
     repair: RepairRule
     defence: DefenceRule = DefenceRule()
+    appeal: AppealRule = AppealRule()
     violation_types: list[ViolationType] = Field(min_length=1)
 
     @field_validator("jurisdiction")

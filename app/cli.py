@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+from datetime import date
 
 from sqlmodel import Session
 
@@ -101,6 +102,16 @@ def cmd_ledger_verify(_args) -> int:
     return 1 if broken else 0
 
 
+def cmd_close_windows(args) -> int:
+    from app.dueprocess import service as dueprocess
+
+    total = 0
+    while handled := dueprocess.close_windows(args.today):
+        total += handled
+    print(f"{total} proposals confirmed after their defence window closed", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -115,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
     lg = sub.add_parser("ledger", help="the scoring ledger").add_subparsers(dest="ledger_command", required=True)
     lg.add_parser("verify", help="check every practitioner's hash chain; exit 1 on a broken link").set_defaults(
         func=cmd_ledger_verify)
+
+    sc = sub.add_parser("scoring", help="scoring jobs").add_subparsers(dest="scoring_command", required=True)
+    cw = sc.add_parser("close-windows", help="confirm proposals whose defence window closed without a defence "
+                       "(where the ruleset says so)")
+    cw.add_argument("--today", type=date.fromisoformat, default=None, help="the day to close windows as of")
+    cw.set_defaults(func=cmd_close_windows)
 
     cl = sub.add_parser("clients", help="manage API clients").add_subparsers(dest="clients_command", required=True)
     create = cl.add_parser("create", help="create a client and print its key alone on stdout")

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from prometheus_fastapi_instrumentator import Instrumentator
 
 from app import errors
+from app.dueprocess.router import router as dueprocess_router
 from app.ops.router import router as ops_router
 from app.scoring.rulesets import load_rulesets
 from app.settings import get_settings
@@ -25,6 +26,7 @@ def create_app() -> FastAPI:
     app.include_router(ops_router)
     app.include_router(practitioners_router)
     app.include_router(scoring_router)
+    app.include_router(dueprocess_router)
     Instrumentator(excluded_handlers=["/metrics"]).instrument(app).expose(app, endpoint="/metrics", tags=["ops"])
     return app
 

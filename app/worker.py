@@ -25,7 +25,9 @@ class Job:
 
 def registered_jobs() -> list[Job]:
     """Every domain's periodic jobs (each domain adds its own here as it gains one)."""
-    return []
+    from app.dueprocess.service import close_windows
+
+    return [Job("scoring.close-windows", 3600, close_windows)]
 
 
 def run_forever(jobs: list[Job], stop: threading.Event, idle_seconds: float = 1.0) -> None:

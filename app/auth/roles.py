@@ -21,6 +21,8 @@ class Action(StrEnum):
     standings_read = "standings:read"
     scores_write = "scores:write"
     scores_read = "scores:read"
+    # The practitioner's side of due process (defence, appeal, statement), relayed by the bureau system.
+    due_process_respond = "due_process:respond"
     rulesets_read = "rulesets:read"
 
 
@@ -30,6 +32,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.standings_read: frozenset({Role.bureau, Role.checker}),
     Action.scores_write: frozenset({Role.bureau}),
     Action.scores_read: frozenset({Role.bureau}),
+    Action.due_process_respond: frozenset({Role.bureau}),
     Action.rulesets_read: frozenset({Role.bureau, Role.partner, Role.checker, Role.admin}),
 }
 

@@ -44,7 +44,21 @@ class ScoreCaseIn(BaseModel):
     decision_date: date = Field(description="the score takes effect on this date")
     institution: InstitutionCode
     amount_involved: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
+    procedure: Literal["completed", "notify"] = Field(
+        default="completed",
+        description="completed: the bureau's own procedure already heard the person and the entries "
+        "count at once; notify: the service notifies, takes a defence and the entries count once confirmed",
+    )
+    notified_on: date | None = Field(
+        default=None, description="notify only: the day the person was notified (default today); "
+        "the defence window counts from it")
     entries: list[ScoreEntryIn] = Field(min_length=1, max_length=1000)
+
+    @model_validator(mode="after")
+    def _notified_only_when_notifying(self):
+        if self.notified_on is not None and self.procedure != "notify":
+            raise ValueError("notified_on is only for procedure 'notify'")
+        return self
 
 
 class StandingOut(BaseModel):
@@ -80,7 +94,10 @@ class SanctionOut(BaseModel):
 
 
 class EntryResult(BaseModel):
-    id: int
+    id: int | None = Field(description="the ledger entry; none while the entry is only proposed")
+    status: Literal["counted", "proposed"] = "counted"
+    proposal_id: int | None = None
+    defence_deadline: date | None = Field(default=None, description="proposed only: last day for a defence")
     practitioner: str
     violation_type: str
     tier: Tier | None
@@ -203,4 +220,7 @@ class DossierOut(BaseModel):
     points_by_year: dict[str, dict]
     ledger: list[dict]
     sanctions: list[SanctionOut]
+    proposals: list[dict] = Field(default_factory=list, description="notified entries and their defences")
+    appeals: list[dict] = Field(default_factory=list)
+    statements: list[dict] = Field(default_factory=list, description="the practitioner's own statements")
     referrals: list[dict] = Field(default_factory=list)

@@ -17,6 +17,8 @@ from sqlmodel import Session, col, select
 
 from app import events
 from app.auth.roles import Caller
+from app.dueprocess import machine
+from app.dueprocess.models import Proposal
 from app.errors import Conflict, Invalid, NotFound, field_error
 from app.practitioners import identity
 from app.practitioners import service as practitioners
@@ -70,7 +72,7 @@ def recorded_sanctions(rows: Sequence[LedgerRow]) -> dict[int, standing.Sanction
     }
 
 
-class _Person:
+class Person:
     """One locked practitioner inside a write: ledger, timeline before, rows to append."""
 
     def __init__(self, session: Session, practitioner: Practitioner, rulesets: Mapping[str, Ruleset]):
@@ -161,7 +163,7 @@ def sanction_out(s: standing.Sanction, row_id: int | None = None, *, lifted: boo
     )
 
 
-def _lock(session: Session, codes: Sequence[str]) -> dict[str, Practitioner]:
+def lock_practitioners(session: Session, codes: Sequence[str]) -> dict[str, Practitioner]:
     """Lock the practitioners' rows in id order (PostgreSQL row locks; SQLite's write lock is
     already held from BEGIN IMMEDIATE)."""
     rows = session.exec(
@@ -227,7 +229,7 @@ def _record_case(session: Session, caller: Caller, body: ScoreCaseIn, key: str |
     ruleset = select_ruleset(list(rulesets.values()), region, body.decision_date)
     if ruleset is None:
         errors.append(field_error("body.decision_date", f"no ruleset is in force for {region} on that date"))
-    people = _lock(session, [e.practitioner for e in body.entries])
+    people = lock_practitioners(session, [e.practitioner for e in body.entries])
     points: list[int] = []
     for i, entry in enumerate(body.entries):
         where = f"body.entries.{i}"
@@ -248,6 +250,10 @@ def _record_case(session: Session, caller: Caller, body: ScoreCaseIn, key: str |
             errors.append(field_error(
                 f"{where}.suspension_months",
                 f"must be {ruleset.suspension.min_months}-{ruleset.suspension.max_months} under {ruleset.id}"))
+    today = local_date()
+    notified_on = (body.notified_on or today) if body.procedure == "notify" else None
+    if notified_on is not None and not body.decision_date <= notified_on <= today:
+        errors.append(field_error("body.notified_on", "must lie between the decision date and today"))
     if errors:
         raise Invalid(f"Case {body.case_ref} is not acceptable; nothing was recorded", errors=errors)
 
@@ -261,16 +267,83 @@ def _record_case(session: Session, caller: Caller, body: ScoreCaseIn, key: str |
     session.add(case)
     session.flush()
 
-    persons = {code: _Person(session, p, rulesets) for code, p in sorted(people.items(), key=lambda kv: kv[1].id)}
+    if notified_on is not None:
+        results = _propose(session, caller, case, body, people, ruleset, points, notified_on)
+    else:
+        results = _count(session, caller, case, body, people, rulesets, ruleset, points)
+    answer = ScoreCaseOut(
+        id=case.id, case_ref=case.case_ref, basis=body.basis, decision_number=case.decision_number,
+        decision_date=case.decision_date, institution=case.institution_code, region=region,
+        amount_involved=body.amount_involved, ruleset=ruleset.id, created_at=case.created_at, entries=results,
+    )
+    case.response = answer.model_dump_json()
+    session.add(case)
+    return answer
+
+
+def entry_row(person: Practitioner, case: ScoreCase, entry, points: int, effective_on: date, client_id: int | None,
+              counted_from: date, proposal_id: int | None = None) -> LedgerRow:
+    """The ledger row of a counting entry. ``counted_from`` is the day it began to count here,
+    from which the appeal window runs."""
+    details = {"suspension_months": entry.suspension_months, "decision_number": case.decision_number,
+               "counted_from": counted_from.isoformat()}
+    if proposal_id is not None:
+        details["proposal_id"] = proposal_id
+    return LedgerRow(
+        practitioner_id=person.id, kind=ENTRY, effective_on=effective_on, points=points, case_id=case.id,
+        violation_type=entry.violation_type, tier=entry.tier, circumstances=entry.circumstances,
+        ruleset_id=case.ruleset_id, client_id=client_id, details=json.dumps(details),
+        reference=f"proposal:{proposal_id}" if proposal_id is not None else None,
+    )
+
+
+def emit_recorded(session: Session, person: Person, case: ScoreCase, row: LedgerRow) -> None:
+    events.emit(session, "score.recorded", subject=person.practitioner.code, region=person.practitioner.region, data={
+        "entry_id": row.id, "case_id": case.id, "case_ref": case.case_ref, "practitioner": person.practitioner.code,
+        "violation_type": row.violation_type, "points": row.points, "effective_on": row.effective_on,
+        "year_total": person.after.total_on(row.effective_on),
+    })
+
+
+def _propose(session, caller, case, body, people, ruleset, points, notified_on) -> list[dict]:
+    """procedure "notify": the entries wait as proposals; nothing counts yet."""
+    deadline = machine.defence_deadline(notified_on, ruleset)
+    results = []
+    for i, e in enumerate(body.entries):
+        practitioner = people[e.practitioner]
+        proposal = Proposal(
+            case_id=case.id, position=i, practitioner_id=practitioner.id, region=practitioner.region,
+            violation_type=e.violation_type, tier=e.tier, circumstances=e.circumstances, points=points[i],
+            suspension_months=e.suspension_months, ruleset_id=ruleset.id, notified_on=notified_on,
+            defence_deadline=deadline,
+        )
+        session.add(proposal)
+        session.flush()
+        current = standing_out(practitioner, _stored_timeline(session, practitioner), body.decision_date,
+                               catalog.rulesets(session))
+        results.append({
+            "id": None, "status": "proposed", "proposal_id": proposal.id, "defence_deadline": deadline,
+            "practitioner": e.practitioner, "violation_type": e.violation_type, "tier": e.tier,
+            "circumstances": e.circumstances, "points": points[i], "year": body.decision_date.year,
+            "year_total": current.points, "standing_before": current, "standing_after": current,
+            "sanctions_created": [],
+        })
+        events.emit(session, "score.proposed", subject=e.practitioner, region=practitioner.region, data={
+            "proposal_id": proposal.id, "case_id": case.id, "case_ref": case.case_ref,
+            "practitioner": e.practitioner, "violation_type": e.violation_type, "points": points[i],
+            "notified_on": notified_on, "defence_deadline": deadline,
+        })
+    return results
+
+
+def _count(session, caller, case, body, people, rulesets, ruleset, points) -> list[dict]:
+    """procedure "completed": the entries count at once from the decision date."""
+    today = local_date()
+    persons = {code: Person(session, p, rulesets) for code, p in sorted(people.items(), key=lambda kv: kv[1].id)}
     entry_rows: list[tuple[int, LedgerRow]] = []
     for code, person in persons.items():
         rows = [
-            LedgerRow(
-                practitioner_id=person.practitioner.id, kind=ENTRY, effective_on=body.decision_date, points=points[i],
-                case_id=case.id, violation_type=e.violation_type, tier=e.tier, circumstances=e.circumstances,
-                ruleset_id=ruleset.id, client_id=caller.client_id,
-                details=json.dumps({"suspension_months": e.suspension_months, "decision_number": body.decision_number}),
-            )
+            entry_row(person.practitioner, case, e, points[i], body.decision_date, caller.client_id, today)
             for i, e in enumerate(body.entries) if e.practitioner == code
         ]
         indices = [i for i, e in enumerate(body.entries) if e.practitioner == code]
@@ -290,22 +363,10 @@ def _record_case(session: Session, caller: Caller, body: ScoreCaseIn, key: str |
             "standing_after": person.standing_on(person.after, body.decision_date),
             "sanctions_created": created,
         })
-        events.emit(session, "score.recorded", subject=e.practitioner, region=person.practitioner.region, data={
-            "entry_id": row.id, "case_id": case.id, "case_ref": case.case_ref, "practitioner": e.practitioner,
-            "violation_type": e.violation_type, "points": row.points, "effective_on": body.decision_date,
-            "year_total": person.after.total_on(body.decision_date),
-        })
+        emit_recorded(session, person, case, row)
     for person in persons.values():
         person.emit_changes(f"case {case.id}")
-
-    answer = ScoreCaseOut(
-        id=case.id, case_ref=case.case_ref, basis=body.basis, decision_number=case.decision_number,
-        decision_date=case.decision_date, institution=case.institution_code, region=region,
-        amount_involved=body.amount_involved, ruleset=ruleset.id, created_at=case.created_at, entries=results,
-    )
-    case.response = answer.model_dump_json()
-    session.add(case)
-    return answer
+    return results
 
 
 def get_case(session: Session, caller: Caller, case_id: int) -> ScoreCaseOut:
@@ -318,9 +379,9 @@ def get_case(session: Session, caller: Caller, case_id: int) -> ScoreCaseOut:
 # ---------------------------------------------------------------- reversals, repairs, registrations
 
 
-def _locked_person(session: Session, caller: Caller, code: str) -> _Person:
+def locked_person(session: Session, caller: Caller, code: str) -> Person:
     practitioner = practitioners.get_in_scope(session, caller, code, for_update=True)
-    return _Person(session, practitioner, catalog.rulesets(session))
+    return Person(session, practitioner, catalog.rulesets(session))
 
 
 def reverse_entry(session: Session, caller: Caller, entry_id: int, reason: str) -> tuple[ReversalOut, bool]:
@@ -329,25 +390,32 @@ def reverse_entry(session: Session, caller: Caller, entry_id: int, reason: str) 
     owner = session.get(Practitioner, entry.practitioner_id) if entry is not None and entry.kind == ENTRY else None
     if owner is None or not caller.covers(owner.region):
         raise NotFound(f"No score entry {entry_id} in your region")
-    person = _locked_person(session, caller, owner.code)
+    person = locked_person(session, caller, owner.code)
     previous = next((r for r in person.rows if r.kind == REVERSAL and r.target_id == entry_id), None)
     if previous is not None:
         return _reversal_out(person, previous, entry_id, []), False
-    row = LedgerRow(practitioner_id=owner.id, kind=REVERSAL, effective_on=local_date(), target_id=entry_id,
-                    reason=reason, client_id=caller.client_id)
-    person.append([row])
-    person.settle(caller.client_id, f"entry {entry_id} reversed: {reason}")
-    answer = _reversal_out(person, row, entry_id, person.created)
-    events.emit(session, "score.reversed", subject=owner.code, region=owner.region, data={
-        "reversal_id": row.id, "entry_id": entry_id, "practitioner": owner.code, "reason": reason,
-        "year_total": answer.year_total,
-    })
-    person.emit_changes(f"reversal of entry {entry_id}")
+    answer = append_reversal(person, caller.client_id, entry_id, reason)
     session.commit()
     return answer, True
 
 
-def _reversal_out(person: _Person, row: LedgerRow, entry_id: int, created) -> ReversalOut:
+def append_reversal(person: Person, client_id: int, entry_id: int, reason: str) -> ReversalOut:
+    """Reverse an entry of a locked practitioner inside the caller's transaction (no commit)."""
+    owner = person.practitioner
+    row = LedgerRow(practitioner_id=owner.id, kind=REVERSAL, effective_on=local_date(), target_id=entry_id,
+                    reason=reason, client_id=client_id)
+    person.append([row])
+    person.settle(client_id, f"entry {entry_id} reversed: {reason}")
+    answer = _reversal_out(person, row, entry_id, person.created)
+    events.emit(person.session, "score.reversed", subject=owner.code, region=owner.region, data={
+        "reversal_id": row.id, "entry_id": entry_id, "practitioner": owner.code, "reason": reason,
+        "year_total": answer.year_total,
+    })
+    person.emit_changes(f"reversal of entry {entry_id}")
+    return answer
+
+
+def _reversal_out(person: Person, row: LedgerRow, entry_id: int, created) -> ReversalOut:
     entry_day = next(r.effective_on for r in person.rows if r.id == entry_id)
     return ReversalOut(
         id=row.id, entry_id=entry_id, practitioner=person.practitioner.code, reason=row.reason,
@@ -359,7 +427,7 @@ def _reversal_out(person: _Person, row: LedgerRow, entry_id: int, created) -> Re
 
 
 def record_repair(session: Session, caller: Caller, code: str, body: RepairIn) -> tuple[RepairOut, bool]:
-    person = _locked_person(session, caller, code)
+    person = locked_person(session, caller, code)
     practitioner = person.practitioner
     previous = next((r for r in person.rows if r.kind == REPAIR and r.reference == body.reference), None)
     if previous is not None:
@@ -393,7 +461,7 @@ def record_repair(session: Session, caller: Caller, code: str, body: RepairIn) -
     return _repair_out(person, row), True
 
 
-def _repair_out(person: _Person, row: LedgerRow) -> RepairOut:
+def _repair_out(person: Person, row: LedgerRow) -> RepairOut:
     return RepairOut(
         id=row.id, practitioner=person.practitioner.code, activity=json.loads(row.details)["activity"],
         occurred_on=row.effective_on, reference=row.reference, points_removed=person.after.repair_effect.get(row.id, 0),
@@ -403,7 +471,7 @@ def _repair_out(person: _Person, row: LedgerRow) -> RepairOut:
 
 
 def record_registration(session: Session, caller: Caller, code: str, body: RegistrationIn) -> RegistrationOut:
-    person = _locked_person(session, caller, code)
+    person = locked_person(session, caller, code)
     problem = standing.reregistration_problem(person.before, body.registered_on)
     if problem:
         raise Conflict(f"{code}: {problem}")
@@ -424,6 +492,11 @@ def record_registration(session: Session, caller: Caller, code: str, body: Regis
 
 def _timeline(registered_on: date, stored: str | None) -> standing.Timeline:
     return standing.Timeline.from_json(json.loads(stored)) if stored else standing.Timeline(registered_on=registered_on)
+
+
+def _stored_timeline(session: Session, practitioner: Practitioner) -> standing.Timeline:
+    record = session.get(StandingRecord, practitioner.id)
+    return _timeline(practitioner.registered_on, record.timeline if record else None)
 
 
 def standings(session: Session, caller: Caller, codes: Sequence[str], day: date) -> list[StandingAnswer]:
@@ -456,7 +529,10 @@ def standing_of(session: Session, caller: Caller, code: str, day: date) -> Stand
 
 
 def dossier(session: Session, caller: Caller, code: str) -> dict:
-    """一人一档: the registration, standing, points by year, every ledger row and every sanction."""
+    """一人一档: the registration, standing, points by year, every ledger row and every sanction,
+    and the due-process record (proposals, defences, appeals, statements)."""
+    from app.dueprocess import service as dueprocess  # it builds on this module: import at use
+
     practitioner = practitioners.get_in_scope(session, caller, code)
     rulesets = catalog.rulesets(session)
     rows = ledger.rows_of(session, practitioner.id)
@@ -500,5 +576,6 @@ def dossier(session: Session, caller: Caller, code: str) -> dict:
         },
         "ledger": entries,
         "sanctions": sanctions,
+        **dueprocess.dossier_section(session, practitioner),
         "referrals": [],
     }

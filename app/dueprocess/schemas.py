@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import AnyUrl, BaseModel, ConfigDict, Field, StringConstraints
+
+from app.scoring.schemas import SanctionOut, StandingOut
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+Channel = Literal["practitioner", "institution"]
+
+
+class Evidence(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    uri: AnyUrl
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
+    description: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class DefenceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    channel: Channel = Field(description="who speaks: the practitioner, or their institution for them")
+    text: LongText
+    evidence: list[Evidence] = Field(default_factory=list, max_length=50)
+
+
+class DefenceOut(BaseModel):
+    id: int
+    channel: Channel
+    text: str
+    evidence: list[Evidence]
+    submitted_on: date
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Reason
+
+
+class ProposalOut(BaseModel):
+    id: int
+    case_id: int
+    case_ref: str
+    decision_number: str
+    decision_date: date
+    practitioner: str
+    violation_type: str
+    tier: str | None
+    circumstances: str | None
+    points: int
+    ruleset: str
+    status: Literal["proposed", "defended", "confirmed", "withdrawn"]
+    allowed_actions: list[str]
+    notified_on: date
+    defence_deadline: date = Field(description="last day a statement of defence is accepted")
+    defence: DefenceOut | None
+    decided_on: date | None
+    decision_reason: str | None
+    confirmed_automatically: bool
+    entry_id: int | None = Field(description="the ledger entry, once confirmed")
+
+
+class ConfirmationOut(BaseModel):
+    proposal: ProposalOut
+    effective_on: date
+    year_total: int
+    standing_before: StandingOut
+    standing_after: StandingOut
+    sanctions_created: list[SanctionOut]
+
+
+class ProposalPage(BaseModel):
+    items: list[ProposalOut]
+    next_cursor: str | None
+
+
+class AppealIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    channel: Channel
+    grounds: LongText
+    evidence: list[Evidence] = Field(default_factory=list, max_length=50)
+
+
+class AppealOut(BaseModel):
+    id: int
+    entry_id: int
+    practitioner: str
+    status: Literal["open", "upheld", "rejected"]
+    allowed_actions: list[str]
+    channel: Channel
+    grounds: str
+    evidence: list[Evidence]
+    filed_on: date
+    deadline: date
+    decided_on: date | None
+    decision_reason: str | None
+    reversal_id: int | None
+
+
+class AppealDecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outcome: Literal["upheld", "rejected"]
+    reason: Reason
+
+
+class AppealDecisionOut(BaseModel):
+    appeal: AppealOut
+    standing: StandingOut | None = None
+    sanctions_lifted: list[SanctionOut] = []
+    sanctions_created: list[SanctionOut] = []
+
+
+class AppealPage(BaseModel):
+    items: list[AppealOut]
+    next_cursor: str | None
+
+
+class StatementIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    channel: Channel
+    text: LongText
+
+
+class StatementOut(BaseModel):
+    id: int
+    entry_id: int
+    practitioner: str
+    channel: Channel
+    text: str
+    created_at: str

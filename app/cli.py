@@ -112,6 +112,17 @@ def cmd_close_windows(args) -> int:
     return 0
 
 
+def cmd_notices_publish(args) -> int:
+    from app.notices import service as notices
+
+    with write_session() as session:
+        notice = notices.publish(session, None, region=args.region, year=args.year, as_of=args.as_of,
+                                 contact=args.contact, issued_by=args.issued_by)
+    print(json.dumps({"id": notice.id, "revision": notice.revision, "rows": notice.row_count,
+                      "sha256": notice.sha256, "page": f"/notices/{notice.id}"}, ensure_ascii=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -132,6 +143,15 @@ def build_parser() -> argparse.ArgumentParser:
                        "(where the ruleset says so)")
     cw.add_argument("--today", type=date.fromisoformat, default=None, help="the day to close windows as of")
     cw.set_defaults(func=cmd_close_windows)
+
+    nt = sub.add_parser("notices", help="public notices").add_subparsers(dest="notices_command", required=True)
+    pub = nt.add_parser("publish", help="freeze the year's notice for a region (a new revision if one exists)")
+    pub.add_argument("--year", type=int, required=True)
+    pub.add_argument("--region", required=True, help="GB/T 2260 code; the notice covers the regions below it")
+    pub.add_argument("--as-of", type=date.fromisoformat, default=None)
+    pub.add_argument("--contact", default=None)
+    pub.add_argument("--issued-by", default=None, help="default: the region's name + 医疗保障局")
+    pub.set_defaults(func=cmd_notices_publish)
 
     cl = sub.add_parser("clients", help="manage API clients").add_subparsers(dest="clients_command", required=True)
     create = cl.add_parser("create", help="create a client and print its key alone on stdout")

@@ -7,6 +7,7 @@ from prometheus_fastapi_instrumentator import Instrumentator
 
 from app import errors
 from app.dueprocess.router import router as dueprocess_router
+from app.notices.router import router as notices_router
 from app.ops.router import router as ops_router
 from app.scoring.rulesets import load_rulesets
 from app.settings import get_settings
@@ -27,6 +28,7 @@ def create_app() -> FastAPI:
     app.include_router(practitioners_router)
     app.include_router(scoring_router)
     app.include_router(dueprocess_router)
+    app.include_router(notices_router)
     Instrumentator(excluded_handlers=["/metrics"]).instrument(app).expose(app, endpoint="/metrics", tags=["ops"])
     return app
 

@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 from app.auth.models import ApiClient  # noqa: F401
 from app.dueprocess.models import Appeal, Defence, Proposal, Statement  # noqa: F401
 from app.events import Event  # noqa: F401
+from app.notices.models import Notice, NoticeRow  # noqa: F401
 from app.practitioners.models import Institution, Practitioner, PractitionerInstitution  # noqa: F401
 from app.scoring.models import LedgerRow, RulesetRecord, ScoreCase, StandingRecord  # noqa: F401
 

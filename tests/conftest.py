@@ -71,10 +71,11 @@ def api(app):
 def make_key():
     """make_key(role, region, department=None) -> request headers carrying a new key."""
 
-    def make(role: str = "bureau", region: str = "150000", department: str | None = None) -> dict[str, str]:
+    def make(role: str = "bureau", region: str = "150000", department: str | None = None,
+             name: str | None = None) -> dict[str, str]:
         with write_session() as session:
             _client, key = client_service.create_client(
-                session, role=role, region=region, department=department, name=f"{role} {region}"
+                session, role=role, region=region, department=department, name=name or f"{role} {region}"
             )
         return {"Authorization": f"Bearer {key}"}
 

@@ -23,6 +23,7 @@ class Action(StrEnum):
     scores_read = "scores:read"
     # The practitioner's side of due process (defence, appeal, statement), relayed by the bureau system.
     due_process_respond = "due_process:respond"
+    notices_publish = "notices:publish"
     rulesets_read = "rulesets:read"
 
 
@@ -33,6 +34,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.scores_write: frozenset({Role.bureau}),
     Action.scores_read: frozenset({Role.bureau}),
     Action.due_process_respond: frozenset({Role.bureau}),
+    Action.notices_publish: frozenset({Role.bureau}),
     Action.rulesets_read: frozenset({Role.bureau, Role.partner, Role.checker, Role.admin}),
 }
 

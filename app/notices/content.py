@@ -1,0 +1,173 @@
+"""What a notice says, as pure functions: which people appear, their masked rows, the summary,
+the canonical bytes that are hashed, and the CSV rendering.
+
+The canonical document is JSON with sorted keys and no spaces:
+``{"notice": {...}, "rows": [...], "summary": {...}}``. It is produced piece by piece, so a
+notice of a million rows is hashed and served without being held in memory, and the SHA-256 of
+a downloaded ``format=json`` copy equals the published hash.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import date
+
+from app.scoring.rulesets import Ruleset
+from app.scoring.standing import Timeline
+
+CATEGORY_NAMES = {
+    "physician": "医师", "nurse": "护士", "pharmacist": "药师", "technician": "技师",
+    "billing_reviewer": "医保结算审核人员", "pharmacy_manager": "药店主要负责人", "other": "其他",
+}
+SANCTION_NAMES = {"warning": "约谈", "suspension": "暂停医保支付资格", "termination": "终止医保支付资格"}
+CSV_COLUMNS = ["序号", "姓名", "人员编码", "人员类别", "所在地区", "执业机构", "年度记分", "修复分值", "处理情况"]
+
+
+def canonical(value) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def mask_name(name: str) -> str:
+    """Keep the first character (the family name in most cases): 王小明 -> 王**."""
+    name = name.strip()
+    return name[:1] + "*" * max(1, len(name) - 1)
+
+
+def mask_code(code: str) -> str:
+    """Keep the letters, the 6-digit region and the last two digits: D150428000123 -> D150428****23."""
+    letters = len(code) - 12
+    head = code[: letters + 6]
+    return head + "*" * (len(code) - len(head) - 2) + code[-2:]
+
+
+def row_for(practitioner, institutions: Sequence[tuple[str, str | None]], timeline: Timeline,
+            year: int, as_of: date) -> dict | None:
+    """The published row of one person, or None if they have nothing to publish for the year.
+
+    Points as of ``as_of`` (or year end); sanctions that started by ``as_of`` and touch the year.
+    """
+    last_day = min(as_of, date(year, 12, 31))
+    points = timeline.total_on(last_day)
+    repaired = timeline.repaired.get(year, 0)
+    sanctions = [
+        s for s in timeline.sanctions
+        if s.starts_on <= last_day and s.starts_on.year <= year
+        and (_last_day(s) is None or _last_day(s) >= date(year, 1, 1))
+    ]
+    if not points and not repaired and not sanctions:
+        return None
+    return {
+        "name": mask_name(practitioner.name),
+        "code": mask_code(practitioner.code),
+        "category": practitioner.category,
+        "region": practitioner.region,
+        "institutions": [{"code": code, "name": name} for code, name in institutions],
+        "points": points,
+        "repaired": repaired,
+        "sanctions": [
+            {"kind": s.kind, "starts_on": s.starts_on.isoformat(),
+             "ends_on": _iso(_last_day(s)), "reregistration_from": _iso(s.bar_until)}
+            for s in sorted(sanctions, key=lambda s: s.starts_on)
+        ],
+    }
+
+
+def _last_day(sanction) -> date | None:
+    return sanction.ends_on if sanction.ends_on is not None else sanction.imposed_until
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+class Summary:
+    """Counts kept while rows stream past."""
+
+    def __init__(self, ruleset: Ruleset | None):
+        self.ruleset = ruleset
+        self.people = 0
+        self.by_band: Counter[str] = Counter()
+        self.sanctioned: Counter[str] = Counter()
+
+    def add(self, row: dict) -> None:
+        self.people += 1
+        if row["points"] and self.ruleset is not None:
+            band = next((b for b in self.ruleset.bands if b.min <= row["points"] <= b.max), self.ruleset.bands[-1])
+            self.by_band[band.code] += 1
+        for kind in {s["kind"] for s in row["sanctions"]}:
+            self.sanctioned[kind] += 1
+
+    def as_dict(self) -> dict:
+        bands = self.ruleset.bands if self.ruleset else []
+        return {
+            "people": self.people,
+            "by_points": [{"band": b.code, "name": b.name, "min": b.min, "max": b.max, "people": self.by_band[b.code]}
+                          for b in bands],
+            "warned": self.sanctioned["warning"],
+            "suspended": self.sanctioned["suspension"],
+            "terminated": self.sanctioned["termination"],
+        }
+
+
+def document_chunks(header: dict, rows: Iterable[str], summary: Callable[[], dict]) -> Iterator[str]:
+    """The canonical document in pieces; ``rows`` are rows already in canonical form.
+    ``summary`` is called after the last row, so it may count the rows as they pass."""
+    yield '{"notice":' + canonical(header) + ',"rows":['
+    first = True
+    for row in rows:
+        yield row if first else "," + row
+        first = False
+    yield '],"summary":' + canonical(summary()) + "}"
+
+
+def sanction_text(s: dict) -> str:
+    text = f"{SANCTION_NAMES.get(s['kind'], s['kind'])} {s['starts_on']}"
+    if s["ends_on"] and s["kind"] != "termination":
+        text += f" 至 {s['ends_on']}"
+    if s["reregistration_from"]:
+        text += f"，{s['reregistration_from']} 起可重新登记"
+    return text
+
+
+def csv_chunks(rows: Iterable[dict], region_names: dict[str, str]) -> Iterator[str]:
+    """UTF-8 CSV with a byte-order mark, so Excel opens the Chinese text correctly."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    buffer.write("\ufeff")
+    writer.writerow(CSV_COLUMNS)
+    for n, row in enumerate(rows, 1):
+        writer.writerow([
+            n, row["name"], row["code"], CATEGORY_NAMES.get(row["category"], row["category"]),
+            region_names.get(row["region"], row["region"]),
+            "；".join(f"{i['name'] or ''}({i['code']})" for i in row["institutions"]),
+            row["points"], row["repaired"], "；".join(sanction_text(s) for s in row["sanctions"]),
+        ])
+        if n % 1000 == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def delta(before: Iterable[tuple[int, str]], after: Iterable[tuple[int, str]]) -> Iterator[dict]:
+    """Added, removed and changed rows between two notices, by person, in one merge pass.
+
+    Both inputs are (person key, canonical row) sorted by key.
+    """
+    before, after = iter(before), iter(after)
+    a, b = next(before, None), next(after, None)
+    while a is not None or b is not None:
+        if b is None or (a is not None and a[0] < b[0]):
+            yield {"change": "removed", "before": json.loads(a[1])}
+            a = next(before, None)
+        elif a is None or b[0] < a[0]:
+            yield {"change": "added", "after": json.loads(b[1])}
+            b = next(after, None)
+        else:
+            if a[1] != b[1]:
+                yield {"change": "changed", "before": json.loads(a[1]), "after": json.loads(b[1])}
+            a, b = next(before, None), next(after, None)

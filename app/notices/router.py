@@ -1,0 +1,91 @@
+"""Notices: bureaus publish; anyone reads, without a key."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import HTMLResponse, StreamingResponse
+from sqlmodel import Session
+
+from app.auth.deps import allowed
+from app.auth.roles import Action, Caller
+from app.db import get_read_session, get_write_session
+from app.notices import page, service
+from app.notices.schemas import NoticeIn
+from app.practitioners.schemas import RegionCode
+
+router = APIRouter(tags=["notices"])
+
+ReadSession = Annotated[Session, Depends(get_read_session)]
+WriteSession = Annotated[Session, Depends(get_write_session)]
+Publisher = Annotated[Caller, Depends(allowed(Action.notices_publish))]
+PAGE_SIZE = 200
+
+
+def _hash_headers(notice) -> dict[str, str]:
+    return {"X-Notice-SHA256": notice.sha256, "Cache-Control": "public, max-age=3600"}
+
+
+@router.post("/v1/notices", status_code=201)
+def publish(body: NoticeIn, caller: Publisher, session: WriteSession) -> dict:
+    """Freeze the notice for a region and year; a second call publishes a correcting revision."""
+    notice = service.publish(session, caller, region=body.region, year=body.year, as_of=body.as_of,
+                             contact=body.contact)
+    return service.describe(notice)
+
+
+@router.get("/v1/notices")
+def list_notices(session: ReadSession, region: RegionCode | None = None,
+                 year: Annotated[int | None, Query(ge=2000, le=2100)] = None) -> list[dict]:
+    return service.list_notices(session, region, year)
+
+
+@router.get("/v1/notices/{notice_id}", responses={200: {"content": {"application/json": {}, "text/csv": {}}}})
+def get_notice(notice_id: int, session: ReadSession, format: Literal["meta", "json", "csv"] = "meta"):
+    """``meta``: header, summary, hash and links; ``json``: the canonical document (its SHA-256 is
+    the notice's hash); ``csv``: the rows for spreadsheets (UTF-8 with BOM)."""
+    notice = service.get(session, notice_id)
+    if format == "meta":
+        return service.describe(notice, service.next_revision(session, notice))
+    name = f"notice-{notice.region}-{notice.year}-r{notice.revision}"
+    if format == "json":
+        return StreamingResponse(
+            (c.encode() for c in service.json_chunks(notice)), media_type="application/json",
+            headers={**_hash_headers(notice), "Content-Disposition": f'inline; filename="{name}.json"'})
+    return StreamingResponse(
+        (c.encode() for c in service.csv_chunks(notice)), media_type="text/csv; charset=utf-8",
+        headers={**_hash_headers(notice), "Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+
+@router.get("/v1/notices/{notice_id}/delta")
+def notice_delta(notice_id: int, session: ReadSession,
+                 against: Annotated[int | None, Query(description="default: the previous revision, "
+                                                                    "else last year's notice")] = None):
+    """Rows added, removed and changed since another notice (by person)."""
+    notice = service.get(session, notice_id)
+    before = service.delta_against(session, notice, against)
+    return StreamingResponse((c.encode() for c in service.delta_chunks(before, notice)),
+                             media_type="application/json")
+
+
+@router.get("/notices/{notice_id}", response_class=HTMLResponse, include_in_schema=False)
+def notice_page(notice_id: int, session: ReadSession,
+                q: Annotated[str, Query(max_length=50)] = "",
+                sort: Literal["code", "points"] = "code",
+                page_number: Annotated[int, Query(alias="page", ge=1)] = 1):
+    notice = service.get(session, notice_id)
+    described = service.describe(notice, service.next_revision(session, notice))
+    query = q.strip()
+    matching = service.count_rows(session, notice_id, query)
+    pages = math.ceil(matching / PAGE_SIZE)
+    rows = [
+        json.loads(r.data)
+        for r in service.stored_rows(notice_id, order="position" if sort == "code" else "points", query=query,
+                                     start=(page_number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    ]
+    html = page.render(described, rows, query=query, sort=sort, page=page_number, pages=pages,
+                       matching=matching, first_number=(page_number - 1) * PAGE_SIZE + 1)
+    return HTMLResponse(html, headers=_hash_headers(notice))

@@ -1,0 +1,255 @@
+"""Freezing and reading notices (公示).
+
+Publishing walks the region's practitioners in code order, in batches, writing each published
+row and feeding the canonical bytes to SHA-256 as it goes; reading streams the stored rows back
+through the same canonical encoder. Neither holds a whole notice in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from datetime import date
+
+from sqlalchemy import func, insert
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app import events, regions
+from app.auth.roles import Caller
+from app.db import read_session
+from app.errors import Conflict, Invalid, NotFound
+from app.notices import content
+from app.notices.models import Notice, NoticeRow
+from app.practitioners.models import Institution, Practitioner, PractitionerInstitution
+from app.scoring import catalog
+from app.scoring.models import StandingRecord
+from app.scoring.rulesets import select_ruleset
+from app.scoring.standing import Timeline
+from app.timeutil import local_date, utcnow
+
+BATCH = 2000
+
+
+def title(region: str, year: int) -> str:
+    return f"{regions.division_name(region) or region}{year}年度定点医药机构相关人员医保支付资格记分情况公示"
+
+
+def publish(session: Session, caller: Caller | None, *, region: str, year: int, as_of: date | None,
+            contact: str | None, issued_by: str | None = None) -> Notice:
+    """Freeze a notice (the next revision for the region and year). Commits."""
+    if not regions.is_valid_region(region):
+        raise Invalid("is not a GB/T 2260 division code", field="body.region")
+    if caller is not None and not caller.covers(region):
+        raise NotFound(f"Region {region} is outside your region")
+    today = local_date()
+    as_of = as_of or min(today, date(year, 12, 31))
+    if year > today.year:
+        raise Invalid("is in the future", field="body.year")
+    if not date(year, 1, 1) <= as_of <= today:
+        raise Invalid(f"must lie between {year}-01-01 and today", field="body.as_of")
+    previous = session.exec(
+        select(Notice).where(Notice.region == region, Notice.year == year).order_by(col(Notice.revision).desc())
+    ).first()
+    issued_by = issued_by or (caller.name if caller else f"{regions.division_name(region) or region}医疗保障局")
+    notice = Notice(region=region, year=year, revision=previous.revision + 1 if previous else 1,
+                    previous_id=previous.id if previous else None, as_of=as_of, issued_by=issued_by,
+                    contact=contact, client_id=caller.client_id if caller else None, published_at=utcnow(),
+                    header="{}", summary="{}", row_count=0, sha256="")
+    session.add(notice)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(f"Another revision of the {year} notice for {region} was published at the same time; "
+                       "read it and publish again if a correction is still needed") from None
+    header = {
+        "id": notice.id, "title": title(region, year), "region": region,
+        "region_name": regions.division_name(region), "year": year, "revision": notice.revision,
+        "as_of": as_of.isoformat(), "issued_by": issued_by, "contact": contact,
+        "published_at": notice.published_at.isoformat(),
+        "previous": {"id": previous.id, "sha256": previous.sha256} if previous else None,
+    }
+    ruleset = select_ruleset(list(catalog.rulesets(session).values()), region, min(as_of, date(year, 12, 31)))
+    summary = content.Summary(ruleset)
+    digest = hashlib.sha256()
+    for chunk in content.document_chunks(header, _freeze_rows(session, notice, year, as_of, summary), summary.as_dict):
+        digest.update(chunk.encode())
+    notice.header, notice.summary = content.canonical(header), content.canonical(summary.as_dict())
+    notice.row_count, notice.sha256 = summary.people, digest.hexdigest()
+    session.add(notice)
+    events.emit(session, "notice.published", subject=f"notice:{region}:{year}", region=region, data={
+        "notice_id": notice.id, "region": region, "year": year, "revision": notice.revision,
+        "sha256": notice.sha256, "rows": notice.row_count, "previous_id": notice.previous_id,
+    })
+    session.commit()
+    return notice
+
+
+def _freeze_rows(session: Session, notice: Notice, year: int, as_of: date, summary: content.Summary) -> Iterator[str]:
+    """Yield each published row in canonical form, storing it as it goes."""
+    prefix = regions.scope_prefix(notice.region)
+    last_code = ""
+    position = 0
+    while True:
+        batch = session.exec(
+            select(Practitioner, StandingRecord.timeline)
+            .join(StandingRecord, StandingRecord.practitioner_id == Practitioner.id)
+            .where(col(Practitioner.region).startswith(prefix), Practitioner.code > last_code)
+            .order_by(Practitioner.code).limit(BATCH)
+        ).all()
+        if not batch:
+            return
+        last_code = batch[-1][0].code
+        sites: dict[int, list[tuple[str, str | None]]] = {}
+        for pid, code, name in session.exec(
+            select(PractitionerInstitution.practitioner_id, Institution.code, Institution.name)
+            .join(Institution, Institution.code == PractitionerInstitution.institution_code)
+            .where(col(PractitionerInstitution.practitioner_id).in_([p.id for p, _ in batch]))
+            .order_by(Institution.code)
+        ):
+            sites.setdefault(pid, []).append((code, name))
+        stored = []
+        for practitioner, timeline in batch:
+            row = content.row_for(practitioner, sites.get(practitioner.id, []),
+                                  Timeline.from_json(json.loads(timeline)), year, as_of)
+            if row is None:
+                continue
+            position += 1
+            summary.add(row)
+            data = content.canonical(row)
+            stored.append({"notice_id": notice.id, "position": position, "practitioner_id": practitioner.id,
+                           "points": row["points"], "data": data})
+            yield data
+        if stored:
+            session.execute(insert(NoticeRow), stored)
+
+
+# ---------------------------------------------------------------- reading (public)
+
+
+def get(session: Session, notice_id: int) -> Notice:
+    notice = session.get(Notice, notice_id)
+    if notice is None:
+        raise NotFound(f"No notice {notice_id}")
+    return notice
+
+
+def describe(notice: Notice, next_id: int | None = None) -> dict:
+    return {
+        **json.loads(notice.header), "rows": notice.row_count, "sha256": notice.sha256,
+        "summary": json.loads(notice.summary), "next_revision_id": next_id,
+        "links": {"json": f"/v1/notices/{notice.id}?format=json", "csv": f"/v1/notices/{notice.id}?format=csv",
+                  "page": f"/notices/{notice.id}"},
+    }
+
+
+def next_revision(session: Session, notice: Notice) -> int | None:
+    return session.exec(select(Notice.id).where(Notice.previous_id == notice.id)).first()
+
+
+def list_notices(session: Session, region: str | None, year: int | None) -> list[dict]:
+    query = select(Notice).order_by(Notice.region, col(Notice.year).desc(), col(Notice.revision).desc())
+    if region:
+        query = query.where(Notice.region == region)
+    if year:
+        query = query.where(Notice.year == year)
+    return [describe(n) for n in session.exec(query.limit(500))]
+
+
+def stored_rows(notice_id: int, *, order: str = "position", query: str | None = None,
+                start: int = 0, limit: int | None = None) -> Iterator[NoticeRow]:
+    """Rows in batches from a session of their own, so a response can stream after the request's
+    session is gone."""
+    fetched = 0
+    with read_session() as session:
+        last = None
+        while True:
+            q = select(NoticeRow).where(NoticeRow.notice_id == notice_id)
+            q = _matching(q, query)
+            if order == "position":
+                q = q.order_by(NoticeRow.position)
+                if last is not None:
+                    q = q.where(NoticeRow.position > last.position)
+            elif order == "person":
+                q = q.order_by(NoticeRow.practitioner_id)
+                if last is not None:
+                    q = q.where(NoticeRow.practitioner_id > last.practitioner_id)
+            else:  # points, highest first
+                q = q.order_by(col(NoticeRow.points).desc(), NoticeRow.position)
+                if last is not None:
+                    q = q.where((NoticeRow.points < last.points)
+                                | ((NoticeRow.points == last.points) & (NoticeRow.position > last.position)))
+            if start and last is None:
+                q = q.offset(start)
+            batch = session.exec(q.limit(BATCH if limit is None else min(BATCH, limit - fetched))).all()
+            if not batch:
+                return
+            yield from batch
+            fetched += len(batch)
+            last = batch[-1]
+            if limit is not None and fetched >= limit:
+                return
+
+
+def count_rows(session: Session, notice_id: int, query: str | None) -> int:
+    q = select(func.count()).select_from(NoticeRow).where(NoticeRow.notice_id == notice_id)
+    return session.exec(_matching(q, query)).one()
+
+
+def _matching(q, query: str | None):
+    """Rows whose published text contains ``query`` (a masked name, code, institution, ...)."""
+    if not query:
+        return q
+    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return q.where(col(NoticeRow.data).like(f"%{escaped}%", escape="\\"))
+
+
+def json_chunks(notice: Notice) -> Iterator[str]:
+    """The canonical document: its SHA-256 is the notice's hash."""
+    header, summary = json.loads(notice.header), json.loads(notice.summary)
+    yield from content.document_chunks(header, (r.data for r in stored_rows(notice.id)), lambda: summary)
+
+
+def csv_chunks(notice: Notice) -> Iterator[str]:
+    names: dict[str, str] = {}
+
+    def rows():
+        for r in stored_rows(notice.id):
+            row = json.loads(r.data)
+            names.setdefault(row["region"], regions.division_name(row["region"]) or row["region"])
+            yield row
+
+    return content.csv_chunks(rows(), names)
+
+
+def delta_against(session: Session, notice: Notice, against: int | None) -> Notice:
+    """The notice to compare with: the one asked for, else the previous revision, else the latest
+    revision of last year's notice for the same region."""
+    if against is not None:
+        return get(session, against)
+    if notice.previous_id is not None:
+        return get(session, notice.previous_id)
+    last_year = session.exec(
+        select(Notice).where(Notice.region == notice.region, Notice.year == notice.year - 1)
+        .order_by(col(Notice.revision).desc())
+    ).first()
+    if last_year is None:
+        raise NotFound(f"Notice {notice.id} has no previous revision and no notice for {notice.year - 1} to compare with")
+    return last_year
+
+
+def delta_chunks(before: Notice, after: Notice) -> Iterator[str]:
+    def pairs(notice_id):
+        return ((r.practitioner_id, r.data) for r in stored_rows(notice_id, order="person"))
+
+    def ref(n: Notice) -> dict:
+        return {"id": n.id, "year": n.year, "revision": n.revision, "sha256": n.sha256}
+
+    yield '{"from":' + content.canonical(ref(before)) + ',"to":' + content.canonical(ref(after)) + ',"changes":['
+    first = True
+    for change in content.delta(pairs(before.id), pairs(after.id)):
+        yield ("" if first else ",") + content.canonical(change)
+        first = False
+    yield "]}"

@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Annotated
+
+from fastapi import Depends
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -69,3 +72,8 @@ def get_write_session() -> Iterator[Session]:
 # The same sessions outside a request's dependencies (CLI, worker, authentication, tests).
 read_session = contextmanager(get_read_session)
 write_session = contextmanager(get_write_session)
+
+
+# What routers declare: ``session: ReadSession`` or ``session: WriteSession``.
+ReadSession = Annotated[Session, Depends(get_read_session)]
+WriteSession = Annotated[Session, Depends(get_write_session)]

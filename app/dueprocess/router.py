@@ -3,11 +3,11 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
-from sqlmodel import Session
 
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
-from app.db import get_read_session, get_write_session
+from app.db import ReadSession, WriteSession
+from app.responses import mark_created
 from app.dueprocess import service
 from app.dueprocess.schemas import (
     AppealDecisionIn,
@@ -27,8 +27,6 @@ from app.errors import Invalid
 
 router = APIRouter(prefix="/v1", tags=["due process"])
 
-ReadSession = Annotated[Session, Depends(get_read_session)]
-WriteSession = Annotated[Session, Depends(get_write_session)]
 Decider = Annotated[Caller, Depends(allowed(Action.scores_write))]
 Reader = Annotated[Caller, Depends(allowed(Action.scores_read))]
 Respondent = Annotated[Caller, Depends(allowed(Action.due_process_respond))]
@@ -43,8 +41,6 @@ def _cursor(cursor: str | None) -> int | None:
     return int(cursor)
 
 
-def _created(response: Response, created: bool) -> None:
-    response.status_code = 201 if created else 200
 
 
 @router.get("/score-proposals", response_model=ProposalPage)
@@ -70,7 +66,7 @@ def get_proposal(proposal_id: int, caller: Reader, session: ReadSession):
 def submit_defence(proposal_id: int, body: DefenceIn, caller: Respondent, session: WriteSession, response: Response):
     """申辩: the practitioner's statement of defence, within the window."""
     answer, created = service.submit_defence(session, caller, proposal_id, body)
-    _created(response, created)
+    mark_created(response, created)
     return answer
 
 
@@ -90,7 +86,7 @@ def withdraw(proposal_id: int, body: DecisionIn, caller: Decider, session: Write
 def file_appeal(entry_id: int, body: AppealIn, caller: Respondent, session: WriteSession, response: Response):
     """申诉 against a counting entry, within the ruleset's window."""
     answer, created = service.file_appeal(session, caller, entry_id, body)
-    _created(response, created)
+    mark_created(response, created)
     return answer
 
 

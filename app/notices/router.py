@@ -8,19 +8,16 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, StreamingResponse
-from sqlmodel import Session
 
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
-from app.db import get_read_session, get_write_session
+from app.db import ReadSession, WriteSession
 from app.notices import page, service
 from app.notices.schemas import NoticeIn
 from app.practitioners.schemas import RegionCode
 
 router = APIRouter(tags=["notices"])
 
-ReadSession = Annotated[Session, Depends(get_read_session)]
-WriteSession = Annotated[Session, Depends(get_write_session)]
 Publisher = Annotated[Caller, Depends(allowed(Action.notices_publish))]
 PAGE_SIZE = 200
 

@@ -3,11 +3,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from sqlmodel import Session
 
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
-from app.db import get_read_session, get_write_session
+from app.db import ReadSession, WriteSession
 from app.practitioners import service
 from app.practitioners.schemas import (
     Category,
@@ -25,8 +24,6 @@ router = APIRouter(prefix="/v1/practitioners", tags=["practitioners"])
 Reader = Annotated[Caller, Depends(allowed(Action.practitioners_read))]
 Writer = Annotated[Caller, Depends(allowed(Action.practitioners_write))]
 Code = Annotated[PractitionerCode, Path(description="national staff code, e.g. D150428000123")]
-ReadSession = Annotated[Session, Depends(get_read_session)]
-WriteSession = Annotated[Session, Depends(get_write_session)]
 
 
 @router.put("/{code}", response_model=PractitionerOut, responses={201: {"model": PractitionerOut}})

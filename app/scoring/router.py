@@ -4,11 +4,12 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
-from app.db import get_read_session, get_write_session
+from app.db import ReadSession, WriteSession
+from app.responses import mark_created
 from app.errors import Invalid, NotFound
 from app.practitioners.schemas import PractitionerCode, RegionCode
 from app.scoring import catalog, service
@@ -35,15 +36,12 @@ from app.timeutil import local_date, parse_instant_or_date
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
 
-ReadSession = Annotated[Session, Depends(get_read_session)]
-WriteSession = Annotated[Session, Depends(get_write_session)]
 Scorer = Annotated[Caller, Depends(allowed(Action.scores_write))]
 ScoreReader = Annotated[Caller, Depends(allowed(Action.scores_read))]
 StandingReader = Annotated[Caller, Depends(allowed(Action.standings_read))]
 DossierReader = Annotated[Caller, Depends(allowed(Action.practitioners_read))]
 RulesetReader = Annotated[Caller, Depends(allowed(Action.rulesets_read))]
 Code = Annotated[PractitionerCode, Path(description="national staff code")]
-REPLAYED = "Idempotent-Replayed"
 
 
 def _day(at: str | None, field: str) -> date:
@@ -55,10 +53,6 @@ def _day(at: str | None, field: str) -> date:
         raise Invalid("must be a date (2025-12-31) or an ISO 8601 instant with offset", field=field) from None
 
 
-def _created(response: Response, created: bool) -> None:
-    response.status_code = 201 if created else 200
-    if not created:
-        response.headers[REPLAYED] = "true"
 
 
 @router.post("/score-cases", response_model=ScoreCaseOut, status_code=201,
@@ -69,7 +63,7 @@ def post_score_case(
 ):
     """Record one decision (记分) with its entries. All-or-nothing; a repeat changes nothing."""
     answer, created = service.record_case(session, caller, body, idempotency_key)
-    _created(response, created)
+    mark_created(response, created)
     return answer
 
 
@@ -83,7 +77,7 @@ def get_score_case(case_id: int, caller: ScoreReader, session: ReadSession):
 def reverse_entry(entry_id: int, body: ReversalIn, caller: Scorer, session: WriteSession, response: Response):
     """Reverse an entry (appeal upheld, reconsideration, error): appended, never edited."""
     answer, created = service.reverse_entry(session, caller, entry_id, body.reason)
-    _created(response, created)
+    mark_created(response, created)
     return answer
 
 
@@ -92,7 +86,7 @@ def reverse_entry(entry_id: int, body: ReversalIn, caller: Scorer, session: Writ
 def post_repair(code: Code, body: RepairIn, caller: Scorer, session: WriteSession, response: Response):
     """记分修复: points off for a qualifying activity, within the yearly cap, never below 0."""
     answer, created = service.record_repair(session, caller, code, body)
-    _created(response, created)
+    mark_created(response, created)
     return answer
 
 

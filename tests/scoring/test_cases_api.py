@@ -6,7 +6,6 @@ import pytest
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import text
 
-from tests.scoring.conftest import REGIONS
 
 # Points per (violation, tier) and the months of a suspension at 9, per ruleset, written out.
 EXPECTED = {

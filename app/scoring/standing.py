@@ -139,6 +139,15 @@ def add_months(day: date, months: int) -> date:
     return day + relativedelta(months=months)
 
 
+def months_last_day(starts_on: date, months: int) -> date:
+    """The last day of a period of whole months that includes ``starts_on``: the day before the
+    same day of the month ``months`` later, or that month's last day when it has no such day
+    (民法典 art. 203: 没有对应日的，月末日为期间的最后一日). 31 January + 1 month ends on
+    28 February, not 27: a short month never shortens a suspension by more than it must."""
+    end = add_months(starts_on, months)
+    return end if end.day < starts_on.day else end - timedelta(days=1)
+
+
 def add_years(day: date, years: int) -> date:
     return day + relativedelta(years=years)
 
@@ -203,7 +212,7 @@ def derive(facts: Facts, rulesets: Mapping[str, Ruleset]) -> Timeline:
                 starts = on if suspension is None else suspension.imposed_until + timedelta(days=1)
                 suspension = Sanction(
                     kind=SUSPENSION, trigger_entry_id=fact.id, starts_on=starts,
-                    imposed_until=add_months(starts, months) - timedelta(days=1), bar_until=None,
+                    imposed_until=months_last_day(starts, months), bar_until=None,
                     year=year, total=after, ruleset_id=rules.id, months=months,
                 )
                 sanctions.append(suspension)

@@ -26,6 +26,7 @@ from app.scoring.standing import (
     Timeline,
     derive,
     evaluate,
+    months_last_day,
     reconcile,
     reregistration_problem,
 )
@@ -560,3 +561,16 @@ def test_json_round_trip_preserves_evaluation(rs):
     assert evaluate(back, D(2024, 12, 31), RULESETS).status == NOT_REGISTERED
     assert evaluate(back, D(2026, 2, 2), RULESETS).status == TERMINATED
     assert evaluate(back, D(2027, 2, 2), RULESETS).status == ACTIVE
+
+
+@pytest.mark.parametrize(("starts", "months", "last"), [
+    (date(2025, 3, 10), 2, date(2025, 5, 9)),
+    (date(2025, 1, 28), 1, date(2025, 2, 27)),
+    (date(2025, 1, 29), 1, date(2025, 2, 28)),   # no 29 February in 2025: the month's last day
+    (date(2025, 1, 31), 1, date(2025, 2, 28)),
+    (date(2024, 1, 31), 1, date(2024, 2, 29)),   # leap year
+    (date(2025, 8, 31), 6, date(2026, 2, 28)),   # across the new year
+    (date(2025, 12, 31), 2, date(2026, 2, 28)),
+])
+def test_suspension_months_at_month_ends(starts, months, last):
+    assert months_last_day(starts, months) == last

@@ -25,7 +25,9 @@ class Job:
 
 def registered_jobs() -> list[Job]:
     """Every domain's periodic jobs (each domain adds its own here as it gains one)."""
-    return []
+    from app.webhooks import delivery
+
+    return [Job("webhooks", delivery.POLL_SECONDS, delivery.run_once)]
 
 
 def run_forever(jobs: list[Job], stop: threading.Event, idle_seconds: float = 1.0) -> None:

@@ -22,6 +22,7 @@ class Action(StrEnum):
     scores_write = "scores:write"
     scores_read = "scores:read"
     rulesets_read = "rulesets:read"
+    webhooks_manage = "webhooks:manage"
 
 
 PERMISSIONS: dict[Action, frozenset[Role]] = {
@@ -31,6 +32,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.scores_write: frozenset({Role.bureau}),
     Action.scores_read: frozenset({Role.bureau}),
     Action.rulesets_read: frozenset({Role.bureau, Role.partner, Role.checker, Role.admin}),
+    # Each client manages only its own endpoints (others' are 404, see webhooks/service.py).
+    Action.webhooks_manage: frozenset({Role.bureau, Role.partner}),
 }
 
 

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import httpx
@@ -138,6 +140,12 @@ def check(
     return Target(url=url, host=host, port=port, address=choose_address(host, addresses, allowed_hosts))
 
 
+@lru_cache(maxsize=1)
+def _tls_context() -> ssl.SSLContext:
+    # Loading the CA bundle takes tens of milliseconds: once per process, not once per attempt.
+    return httpx.create_ssl_context()
+
+
 class PinnedTransport(httpx.BaseTransport):
     """Sends to the vetted address instead of resolving the host again. The request keeps its
     Host header (set from the URL when the request was built) and TLS uses the host name for
@@ -145,7 +153,7 @@ class PinnedTransport(httpx.BaseTransport):
 
     def __init__(self, target: Target, inner: httpx.BaseTransport | None = None):
         self.target = target
-        self.inner = inner or httpx.HTTPTransport(retries=0)
+        self.inner = inner or httpx.HTTPTransport(verify=_tls_context(), retries=0)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.host.rstrip(".").lower() != self.target.host:

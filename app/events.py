@@ -17,6 +17,25 @@ from sqlmodel import Field, Session, SQLModel
 
 from app.timeutil import utcnow
 
+# Every event type a webhook endpoint may subscribe to (what the domains write, or will).
+EVENT_TYPES: tuple[str, ...] = (
+    "score.recorded",
+    "score.reversed",
+    "standing.changed",
+    "referral.created",
+    "referral.status_changed",
+    "referral.overdue",
+    "notice.published",
+    "webhook.endpoint_disabled",  # operational: sent to the owner's other endpoints
+)
+# The types a partner department can ever receive: only events naming a department reach it.
+PARTNER_EVENT_TYPES: tuple[str, ...] = (
+    "referral.created",
+    "referral.status_changed",
+    "referral.overdue",
+    "webhook.endpoint_disabled",
+)
+
 
 class Event(SQLModel, table=True):
     __tablename__ = "events"

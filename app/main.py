@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from prometheus_fastapi_instrumentator import Instrumentator
 
@@ -13,6 +16,29 @@ from app.scoring.rulesets import load_rulesets
 from app.settings import get_settings
 from app.practitioners.router import router as practitioners_router
 from app.scoring.router import router as scoring_router
+from app.webhooks.router import router as webhooks_router
+
+
+
+@asynccontextmanager
+async def lifespan(_app: FastAPI):
+    """On SQLite (``make run``) there is no separate worker: run its jobs (callbacks, closing
+    defence windows) from a thread here.
+    Several API processes may each run one; claiming keeps them from sending anything twice."""
+    from app import worker
+    from app.db import get_engine, is_sqlite
+
+    settings = get_settings()
+    stop = threading.Event()
+    thread = None
+    if settings.webhook_embedded_worker and is_sqlite(get_engine()):
+        thread = threading.Thread(target=worker.run_forever, args=(worker.registered_jobs(), stop),
+                                  name="embedded-worker", daemon=True)
+        thread.start()
+    yield
+    stop.set()
+    if thread is not None:
+        thread.join(timeout=settings.webhook_timeout_seconds + 5)
 
 
 def create_app() -> FastAPI:
@@ -22,6 +48,7 @@ def create_app() -> FastAPI:
         title="Practitioner payment-qualification service (医保支付资格记分)",
         version="1",
         description="Point ledger, standing checks, referrals and public notices. Errors are application/problem+json.",
+        lifespan=lifespan,
     )
     errors.install(app)
     app.include_router(ops_router)
@@ -29,6 +56,7 @@ def create_app() -> FastAPI:
     app.include_router(scoring_router)
     app.include_router(dueprocess_router)
     app.include_router(notices_router)
+    app.include_router(webhooks_router)
     Instrumentator(excluded_handlers=["/metrics"]).instrument(app).expose(app, endpoint="/metrics", tags=["ops"])
     return app
 

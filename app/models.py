@@ -8,5 +8,12 @@ from app.events import Event  # noqa: F401
 from app.notices.models import Notice, NoticeRow  # noqa: F401
 from app.practitioners.models import Institution, Practitioner, PractitionerInstitution  # noqa: F401
 from app.scoring.models import LedgerRow, RulesetRecord, ScoreCase, StandingRecord  # noqa: F401
+from app.webhooks.models import (  # noqa: F401
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookFannedOut,
+    WebhookFanout,
+)
 
 metadata = SQLModel.metadata

@@ -26,8 +26,12 @@ class Job:
 def registered_jobs() -> list[Job]:
     """Every domain's periodic jobs (each domain adds its own here as it gains one)."""
     from app.dueprocess.service import close_windows
+    from app.webhooks import delivery
 
-    return [Job("scoring.close-windows", 3600, close_windows)]
+    return [
+        Job("webhooks", delivery.POLL_SECONDS, delivery.run_once),
+        Job("scoring.close-windows", 3600, close_windows),
+    ]
 
 
 def run_forever(jobs: list[Job], stop: threading.Event, idle_seconds: float = 1.0) -> None:

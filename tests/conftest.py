@@ -12,6 +12,8 @@ _DATABASE_URL = dbutil.create_database()
 os.environ["APP_DATABASE_URL"] = _DATABASE_URL
 os.environ["APP_ENVIRONMENT"] = "test"
 os.environ.setdefault("APP_ID_ENCRYPTION_KEY", "test-secret-for-the-suite-only-0123456789")
+# Tests drive webhook delivery themselves (with their own clocks); one test turns this on.
+os.environ["APP_WEBHOOK_EMBEDDED_WORKER"] = "false"
 
 warnings.filterwarnings("ignore", message=".*httpx.*", category=DeprecationWarning)
 

@@ -25,6 +25,7 @@ class Action(StrEnum):
     due_process_respond = "due_process:respond"
     notices_publish = "notices:publish"
     rulesets_read = "rulesets:read"
+    webhooks_manage = "webhooks:manage"
 
 
 PERMISSIONS: dict[Action, frozenset[Role]] = {
@@ -36,6 +37,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.due_process_respond: frozenset({Role.bureau}),
     Action.notices_publish: frozenset({Role.bureau}),
     Action.rulesets_read: frozenset({Role.bureau, Role.partner, Role.checker, Role.admin}),
+    # Each client manages only its own endpoints (others' are 404, see webhooks/service.py).
+    Action.webhooks_manage: frozenset({Role.bureau, Role.partner}),
 }
 
 

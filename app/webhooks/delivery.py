@@ -1,0 +1,327 @@
+"""The webhook worker: fan events out to endpoints, claim due deliveries, POST them, record.
+
+Three short transactions per delivery, none held across the HTTP call:
+1. fan-out: new event rows (the outbox) become one delivery row per subscribed endpoint;
+2. claim: a due delivery gets a lease (``locked_until``) under ``FOR UPDATE SKIP LOCKED`` on
+   PostgreSQL (``BEGIN IMMEDIATE`` on SQLite), so concurrent workers never pick the same one;
+3. acknowledge: the attempt is recorded and the delivery succeeds, is rescheduled or fails.
+A worker that dies between 2 and 3 loses nothing: when the lease runs out the delivery is due
+again and goes out with the same ``webhook-id`` (at-least-once; receivers de-duplicate on it).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import secrets as _random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+import httpx
+from sqlalchemy import exists, or_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, delete, func, select
+
+from app import events
+from app.auth.models import ApiClient
+from app.db import get_engine, is_sqlite, write_session
+from app.events import Event
+from app.settings import get_settings
+from app.timeutil import utcnow
+from app.webhooks import rules, service, signing, urlsafety
+from app.webhooks.models import (
+    FAILED,
+    PENDING,
+    SUCCEEDED,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookFannedOut,
+    WebhookFanout,
+)
+
+logger = logging.getLogger("app.webhooks")
+
+POLL_SECONDS = 1.0
+DELIVERIES_PER_RUN = 50
+FANOUT_BATCH = 500
+# No writing transaction lasts this long, so an event older than this is committed or gone, and
+# the fan-out floor may pass it (see WebhookFanout).
+SETTLE = timedelta(minutes=10)
+USER_AGENT = "practitioner-credit-webhooks/1"
+
+
+# --- 1. fan-out --------------------------------------------------------------------------------
+
+def fan_out(now: datetime | None = None, limit: int = FANOUT_BATCH) -> int:
+    """Turn up to ``limit`` new events into deliveries; returns how many events it handled."""
+    now = now or utcnow()
+    with write_session() as session:
+        state = session.exec(select(WebhookFanout).where(WebhookFanout.id == 1).with_for_update()).first()
+        if state is None:
+            state = WebhookFanout(id=1, floor_event_id=0)
+            session.add(state)
+            try:
+                session.flush()
+            except IntegrityError:  # another worker created it first: go again next time
+                session.rollback()
+                return 0
+        settled = session.exec(
+            select(func.max(Event.id)).where(Event.id > state.floor_event_id, Event.created_at < now - SETTLE)
+        ).one()
+        done = exists().where(WebhookFannedOut.event_id == Event.id)
+        batch = list(session.exec(
+            select(Event).where(Event.id > state.floor_event_id, ~done).order_by(Event.id).limit(limit)
+        ))
+        if batch:
+            _fan_out_events(session, batch, now)
+        if settled is not None and len(batch) == limit:
+            settled = min(settled, batch[-1].id)
+        if settled is not None and settled > state.floor_event_id:
+            state.floor_event_id = settled
+            session.add(state)
+            session.flush()
+            session.exec(delete(WebhookFannedOut).where(col(WebhookFannedOut.event_id) <= settled))
+        session.commit()
+        return len(batch)
+
+
+def _fan_out_events(session: Session, batch: list[Event], now: datetime) -> None:
+    rows = session.exec(
+        select(WebhookEndpoint, ApiClient)
+        .join(ApiClient, ApiClient.id == WebhookEndpoint.client_id)
+        .where(col(WebhookEndpoint.enabled).is_(True), col(ApiClient.revoked_at).is_(None))
+    ).all()
+    subscribers = [
+        (endpoint, rules.Owner(client.id, client.role, client.region, client.department),
+         json.loads(endpoint.event_types))
+        for endpoint, client in rows
+    ]
+    for event in batch:
+        view = _view(event)
+        for endpoint, owner, types in subscribers:
+            # An endpoint hears of changes from its creation on, not of the history before it.
+            if endpoint.created_at <= event.created_at and rules.wants(owner, types, view):
+                session.add(WebhookDelivery(
+                    endpoint_id=endpoint.id, event_id=event.id, event_type=event.type, subject=event.subject,
+                    msg_id="msg_" + _random.token_hex(16), next_attempt_at=now,
+                ))
+        session.add(WebhookFannedOut(event_id=event.id))
+
+
+def _view(event: Event) -> rules.EventView:
+    client_id = None
+    if event.type == rules.OPERATIONAL:
+        client_id = json.loads(event.payload).get("client_id")
+    return rules.EventView(event.type, event.region, event.department, client_id)
+
+
+# --- 2. claim ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Claimed:
+    delivery_id: int
+    endpoint_id: int
+    msg_id: str
+    url: str
+    secrets: list[str] = field(repr=False)
+    body: bytes = field(repr=False)
+    lease_token: str
+
+
+def claim(now: datetime | None = None, *, worker: str, limit: int = 1) -> list[Claimed]:
+    """Lease up to ``limit`` due deliveries to ``worker``. Per endpoint and subject only the
+    oldest pending delivery is due: a later event waits while an earlier one is pending."""
+    now = now or utcnow()
+    lease = timedelta(seconds=get_settings().webhook_lease_seconds)
+    earlier = aliased(WebhookDelivery)
+    blocked = exists().where(
+        earlier.endpoint_id == WebhookDelivery.endpoint_id,
+        earlier.subject == WebhookDelivery.subject,
+        earlier.event_id < WebhookDelivery.event_id,
+        earlier.status == PENDING,
+    )
+    stmt = (
+        select(WebhookDelivery)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .where(
+            WebhookDelivery.status == PENDING,
+            WebhookDelivery.next_attempt_at <= now,
+            or_(col(WebhookDelivery.locked_until).is_(None), col(WebhookDelivery.locked_until) <= now),
+            col(WebhookEndpoint.enabled).is_(True),
+            ~blocked,
+        )
+        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+        .limit(limit)
+    )
+    if not is_sqlite(get_engine()):  # SQLite has one writer at a time: BEGIN IMMEDIATE suffices
+        stmt = stmt.with_for_update(of=WebhookDelivery, skip_locked=True)
+    claimed = []
+    with write_session() as session:
+        for delivery in session.exec(stmt).all():
+            token = f"{worker[:27]}/{_random.token_hex(6)}"
+            delivery.locked_until = now + lease
+            delivery.locked_by = token
+            session.add(delivery)
+            endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
+            event = session.get(Event, delivery.event_id)
+            claimed.append(Claimed(
+                delivery_id=delivery.id, endpoint_id=endpoint.id, msg_id=delivery.msg_id, url=endpoint.url,
+                secrets=service.signing_secrets(endpoint, now), body=body_of(event), lease_token=token,
+            ))
+        session.commit()
+    return claimed
+
+
+def body_of(event: Event) -> bytes:
+    """``{type, timestamp, data}``: the same bytes on every attempt."""
+    created = event.created_at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    message = {"type": event.type, "timestamp": created, "data": json.loads(event.payload)}
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+# --- the HTTP call (no transaction open) -------------------------------------------------------
+
+@dataclass(frozen=True)
+class Result:
+    status_code: int | None
+    headers: dict[str, str]
+    body_head: str | None
+    error: str | None
+    latency_ms: int
+    in_time: bool
+
+
+def send(claimed: Claimed, *, timeout: float | None = None, transport: httpx.BaseTransport | None = None) -> Result:
+    """One POST, to the address vetted just now; redirects are not followed."""
+    settings = get_settings()
+    timeout = timeout if timeout is not None else settings.webhook_timeout_seconds
+    try:
+        target = urlsafety.check(claimed.url, settings.webhook_allowed_hosts, settings.webhook_only_allowed_hosts)
+    except urlsafety.UnsafeUrl as exc:
+        return Result(None, {}, None, f"refused: the URL {exc}", 0, False)
+    headers = signing.headers(claimed.secrets, claimed.msg_id, int(time.time()), claimed.body)
+    headers.update({"content-type": "application/json", "user-agent": USER_AGENT})
+    started = time.monotonic()
+    status, answer_headers, head, error = None, {}, None, None
+    try:
+        with httpx.Client(transport=urlsafety.PinnedTransport(target, transport), timeout=timeout,
+                          follow_redirects=False) as client:
+            with client.stream("POST", claimed.url, content=claimed.body, headers=headers) as response:
+                status, answer_headers = response.status_code, dict(response.headers)
+                head = _read_head(response)
+    except httpx.TimeoutException:
+        error = f"no answer within {timeout:g} s"
+    except httpx.HTTPError as exc:
+        error = f"{type(exc).__name__}: {exc}"[:500]
+    latency = time.monotonic() - started
+    in_time = error is None and latency <= timeout
+    if error is None and not in_time:
+        error = f"answered after {latency:.1f} s, beyond the {timeout:g} s timeout"
+    return Result(status, answer_headers, head, error, int(latency * 1000), in_time)
+
+
+def _read_head(response: httpx.Response) -> str:
+    kept = b""
+    for chunk in response.iter_raw():
+        kept += chunk
+        if len(kept) >= rules.RESPONSE_KEEP_BYTES:
+            break
+    return kept[: rules.RESPONSE_KEEP_BYTES].decode("utf-8", errors="replace")
+
+
+# --- 3. acknowledge ----------------------------------------------------------------------------
+
+def acknowledge(claimed: Claimed, result: Result, now: datetime | None = None, *, worker: str,
+                rng: random.Random | None = None) -> str:
+    """Record the attempt and move the delivery on; returns what became of it."""
+    now = now or utcnow()
+    rng = rng or random.Random()
+    settings = get_settings()
+    with write_session() as session:
+        delivery = session.exec(
+            select(WebhookDelivery).where(WebhookDelivery.id == claimed.delivery_id).with_for_update()
+        ).first()
+        if delivery is None:
+            return "deleted"  # its endpoint was deleted meanwhile
+        session.add(WebhookAttempt(
+            delivery_id=delivery.id, attempted_at=now, status_code=result.status_code,
+            latency_ms=result.latency_ms, response_body=result.body_head, error=result.error, worker=worker[:40],
+        ))
+        if delivery.locked_by != claimed.lease_token:
+            # The lease ran out and another worker owns the delivery now: it decides what follows.
+            session.commit()
+            logger.warning("delivery %s: lease lost before acknowledgement", delivery.id)
+            return "lease lost"
+        endpoint = session.exec(
+            select(WebhookEndpoint).where(WebhookEndpoint.id == delivery.endpoint_id).with_for_update()
+        ).one()
+        outcome = rules.classify(result.status_code, result.headers, now)
+        delivery.locked_by, delivery.locked_until = None, None
+        delivery.last_status_code = result.status_code
+        if outcome.success and result.in_time:
+            delivery.status, delivery.delivered_at = SUCCEEDED, now
+            endpoint.consecutive_failures = 0
+            what = SUCCEEDED
+        elif outcome.gone:
+            delivery.status = what = FAILED
+            if endpoint.enabled:
+                _disable(session, endpoint, "the receiver answered 410 Gone", now)
+        else:
+            delivery.failures += 1
+            retry_at = rules.next_attempt(delivery.failures, now, rng, outcome.retry_after)
+            if retry_at is None:
+                delivery.status = what = FAILED
+            else:
+                delivery.next_attempt_at, what = retry_at, "retry"
+            endpoint.consecutive_failures += 1
+            if endpoint.enabled and endpoint.consecutive_failures >= settings.webhook_disable_after_failures:
+                _disable(session, endpoint, f"{endpoint.consecutive_failures} consecutive failed attempts", now)
+        session.add(delivery)
+        session.add(endpoint)
+        session.commit()
+        return what
+
+
+def _disable(session: Session, endpoint: WebhookEndpoint, reason: str, now: datetime) -> None:
+    endpoint.enabled = False
+    endpoint.disabled_at = now
+    endpoint.disabled_reason = reason
+    endpoint.updated_at = now
+    owner = session.get(ApiClient, endpoint.client_id)
+    events.emit(session, rules.OPERATIONAL, subject=f"webhook-endpoint:{endpoint.id}", region=owner.region,
+                department=owner.department, data={
+                    "endpoint_id": endpoint.id, "client_id": owner.id, "url": endpoint.url, "reason": reason,
+                    "consecutive_failures": endpoint.consecutive_failures, "disabled_at": now.isoformat(),
+                })
+    logger.warning("webhook endpoint %s disabled: %s", endpoint.id, reason)
+
+
+# --- the job -----------------------------------------------------------------------------------
+
+def worker_name() -> str:
+    return f"{os.uname().nodename[:20]}:{os.getpid()}"
+
+
+def deliver_due(now: datetime | None = None, *, worker: str | None = None, limit: int = DELIVERIES_PER_RUN,
+                rng: random.Random | None = None, timeout: float | None = None) -> int:
+    """Claim, send and acknowledge due deliveries one at a time; returns how many were tried."""
+    worker = worker or worker_name()
+    handled = 0
+    while handled < limit:
+        claimed = claim(now, worker=worker)
+        if not claimed:
+            break
+        for item in claimed:
+            acknowledge(item, send(item, timeout=timeout), now, worker=worker, rng=rng)
+            handled += 1
+    return handled
+
+
+def run_once(now: datetime | None = None) -> int:
+    """One round of the worker job: fan out new events, then deliver what is due."""
+    return fan_out(now) + deliver_due(now)

@@ -1,0 +1,121 @@
+"""Managing webhook endpoints: own endpoints only, secret shown once, URLs vetted."""
+
+import pytest
+from sqlalchemy import text
+
+from app.webhooks import urlsafety
+
+
+def test_create_answers_the_secret_once_and_stores_it_sealed(api, bureau, receiver, engine):
+    created = api.post("/v1/webhook-endpoints", headers=bureau, json={
+        "url": receiver.url + "/hook", "event_types": ["score.recorded", "standing.changed"], "description": "旗医保局"})
+    assert created.status_code == 201
+    body = created.json()
+    assert body["secret"].startswith("whsec_") and body["enabled"] is True
+    assert body["event_types"] == ["score.recorded", "standing.changed"]
+    got = api.get(f"/v1/webhook-endpoints/{body['id']}", headers=bureau).json()
+    assert "secret" not in got and got["description"] == "旗医保局"
+    assert [e["id"] for e in api.get("/v1/webhook-endpoints", headers=bureau).json()] == [body["id"]]
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT secret_sealed FROM webhook_endpoints")).scalar_one()
+    assert body["secret"] not in stored and body["secret"][6:] not in stored
+
+
+def test_a_client_sees_only_its_own_endpoints(api, make_key, subscribe):
+    mine, other = make_key("bureau", "150428"), make_key("bureau", "150428")
+    endpoint = subscribe(mine)
+    url = f"/v1/webhook-endpoints/{endpoint['id']}"
+    assert api.get("/v1/webhook-endpoints", headers=other).json() == []
+    assert api.get(url, headers=other).status_code == 404
+    assert api.patch(url, headers=other, json={"description": "x"}).status_code == 404
+    assert api.delete(url, headers=other).status_code == 404
+    assert api.post(url + "/rotate-secret", headers=other).status_code == 404
+    assert api.get(url + "/deliveries", headers=other).status_code == 404
+    assert api.post(url + "/recover", headers=other, json={"since": "2025-01-01T00:00:00+08:00"}).status_code == 404
+    assert api.get(url, headers=mine).status_code == 200
+
+
+@pytest.mark.parametrize(("role", "department", "status"),
+                         [("partner", "health", 201), ("checker", None, 403), ("admin", None, 403)])
+def test_roles(api, make_key, receiver, role, department, status):
+    headers = make_key(role, "150000", department)
+    response = api.post("/v1/webhook-endpoints", headers=headers,
+                        json={"url": receiver.url + "/p", "event_types": ["referral.created"]})
+    assert response.status_code == status
+    assert api.get("/v1/webhook-endpoints", headers=headers).status_code == (200 if status == 201 else 403)
+
+
+def test_event_types_are_validated_and_named(api, bureau, make_key, receiver):
+    url = receiver.url + "/hook"
+    unknown = api.post("/v1/webhook-endpoints", headers=bureau, json={"url": url, "event_types": ["score.x"]})
+    assert unknown.status_code == 422
+    assert [e["field"] for e in unknown.json()["errors"]] == ["body.event_types.0"]
+    empty = api.post("/v1/webhook-endpoints", headers=bureau, json={"url": url, "event_types": []})
+    assert [e["field"] for e in empty.json()["errors"]] == ["body.event_types"]
+    partner = make_key("partner", "150000", "health")
+    unreachable = api.post("/v1/webhook-endpoints", headers=partner, json={"url": url, "event_types": ["score.recorded"]})
+    assert unreachable.status_code == 422
+    assert unreachable.json()["errors"][0]["field"] == "body.event_types"
+
+
+@pytest.mark.parametrize("url", [
+    "https://10.0.0.5/hook",
+    "https://169.254.169.254/latest/meta-data",
+    "https://[::1]/hook",
+    "https://localhost/hook",          # a name resolving to 127.0.0.1
+    "https://192.168.10.20:8443/hook",
+    "http://hooks.example.cn/hook",    # plain http to a host not on the list
+    "https://user:secret@hooks.example.cn/hook",
+])
+def test_unsafe_urls_are_refused_at_creation_naming_body_url(api, bureau, monkeypatch, url):
+    from app.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "webhook_allowed_hosts", [])
+    monkeypatch.setattr(urlsafety, "resolve",
+                        lambda host, port: ["127.0.0.1"] if host == "localhost" else
+                        [host.strip("[]")] if host[0].isdigit() or ":" in host else ["93.184.216.34"])
+    response = api.post("/v1/webhook-endpoints", headers=bureau, json={"url": url, "event_types": ["score.recorded"]})
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert [e["field"] for e in problem["errors"]] == ["body.url"]
+    assert url not in response.text and "secret" not in response.text  # input is never echoed
+
+
+def test_loopback_needs_to_be_listed(api, bureau, receiver, monkeypatch):
+    from app.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "webhook_allowed_hosts", [])
+    response = api.post("/v1/webhook-endpoints", headers=bureau,
+                        json={"url": receiver.url.replace("http:", "https:") + "/h", "event_types": ["score.recorded"]})
+    assert response.status_code == 422
+    assert "private, loopback" in response.json()["errors"][0]["message"]
+
+
+def test_patch_changes_only_what_is_given_and_vets_a_new_url(api, bureau, subscribe):
+    endpoint = subscribe(bureau, description="a")
+    url = f"/v1/webhook-endpoints/{endpoint['id']}"
+    changed = api.patch(url, headers=bureau, json={"event_types": ["standing.changed"]}).json()
+    assert changed["event_types"] == ["standing.changed"] and changed["description"] == "a"
+    assert changed["url"] == endpoint["url"]
+    bad = api.patch(url, headers=bureau, json={"url": "https://10.1.1.1/x"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "body.url"
+    assert api.patch(url, headers=bureau, json={"url": None}).json()["errors"][0]["field"] == "body.url"
+    off = api.patch(url, headers=bureau, json={"enabled": False}).json()
+    assert off["enabled"] is False and off["disabled_reason"] == "disabled by its owner"
+    on = api.patch(url, headers=bureau, json={"enabled": True}).json()
+    assert on["enabled"] is True and on["disabled_reason"] is None
+
+
+def test_delete(api, bureau, subscribe):
+    endpoint = subscribe(bureau)
+    url = f"/v1/webhook-endpoints/{endpoint['id']}"
+    assert api.delete(url, headers=bureau).status_code == 204
+    assert api.get(url, headers=bureau).status_code == 404
+    assert api.get("/v1/webhook-endpoints", headers=bureau).json() == []
+
+
+def test_rotate_secret_answers_a_new_secret_and_the_grace_period(api, bureau, subscribe):
+    endpoint = subscribe(bureau)
+    rotated = api.post(f"/v1/webhook-endpoints/{endpoint['id']}/rotate-secret", headers=bureau).json()
+    assert rotated["secret"].startswith("whsec_") and rotated["secret"] != endpoint["secret"]
+    assert rotated["previous_secret_valid_until"] is not None

@@ -1,0 +1,173 @@
+"""Signing, URL safety and delivery rules: pure functions, tables of cases."""
+
+import base64
+import random
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import pytest
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
+
+from app.webhooks import rules, signing, urlsafety
+
+NOW = datetime(2025, 6, 1, 8, 0, tzinfo=timezone.utc)
+
+
+def test_secret_is_whsec_and_24_to_64_random_bytes():
+    secret = signing.new_secret()
+    assert secret.startswith("whsec_") and len(signing.key_of(secret)) == 32
+    assert secret != signing.new_secret()
+    assert len(signing.key_of(signing.new_secret(64))) == 64
+    for bad in (23, 65):
+        with pytest.raises(ValueError):
+            signing.new_secret(bad)
+
+
+def test_signature_verifies_with_the_standardwebhooks_library_and_fails_when_tampered():
+    secret = signing.new_secret()
+    body = '{"type":"score.recorded","data":{"名":"王"}}'.encode()
+    now = int(datetime.now(timezone.utc).timestamp())
+    headers = signing.headers([secret], "msg_1", now, body)
+    assert Webhook(secret).verify(body, headers) == {"type": "score.recorded", "data": {"名": "王"}}
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret).verify(body.replace(b"score", b"scare"), headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(signing.new_secret()).verify(body, headers)
+
+
+def test_signature_matches_the_specifications_construction():
+    key = bytes(range(32))
+    secret = "whsec_" + base64.b64encode(key).decode()
+    sig = signing.sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, b'{"test": 2432232314}')
+    ours = Webhook(secret).sign("msg_p5jXN8AQM9LWM0D4loKWxJek", datetime.fromtimestamp(1614265330, timezone.utc),
+                                '{"test": 2432232314}')
+    assert sig == ours
+
+
+def test_two_secrets_give_two_signatures_each_verifying():
+    old, new = signing.new_secret(), signing.new_secret()
+    now = int(datetime.now(timezone.utc).timestamp())
+    headers = signing.headers([new, old], "msg_2", now, b"{}")
+    assert len(headers["webhook-signature"].split(" ")) == 2
+    Webhook(old).verify(b"{}", headers)
+    Webhook(new).verify(b"{}", headers)
+
+
+def test_secret_box_round_trips_and_depends_on_the_master_secret():
+    box = signing.SecretBox("m" * 40)
+    sealed = box.seal("whsec_abc")
+    assert "whsec_abc" not in sealed and box.open(sealed) == "whsec_abc"
+    with pytest.raises(Exception):
+        signing.SecretBox("n" * 40).open(sealed)
+
+
+@pytest.mark.parametrize(("url", "allowed", "problem"), [
+    ("ftp://example.com/x", [], "https"),
+    ("http://example.com/x", [], "https"),
+    ("https://user:pw@example.com/x", [], "credentials"),
+    ("https:///x", [], "no host"),
+    ("https://example.com:99999/x", [], "valid"),
+    ("https://example.com/x#frag", [], "fragment"),
+])
+def test_url_syntax_refusals(url, allowed, problem):
+    with pytest.raises(urlsafety.UnsafeUrl, match=problem):
+        urlsafety.parse(url, allowed)
+
+
+@pytest.mark.parametrize(("host", "addresses", "allowed", "ok"), [
+    ("hooks.example.cn", ["93.184.216.34"], [], True),
+    ("hooks.example.cn", ["127.0.0.1"], [], False),                  # a name resolving to loopback
+    ("hooks.example.cn", ["10.1.2.3"], [], False),                   # private
+    ("hooks.example.cn", ["172.16.0.1"], [], False),
+    ("hooks.example.cn", ["192.168.1.1"], [], False),
+    ("hooks.example.cn", ["169.254.169.254"], [], False),            # link-local (cloud metadata)
+    ("hooks.example.cn", ["224.0.0.1"], [], False),                  # multicast
+    ("hooks.example.cn", ["240.0.0.1"], [], False),                  # reserved
+    ("hooks.example.cn", ["0.0.0.0"], [], False),
+    ("hooks.example.cn", ["::1"], [], False),
+    ("hooks.example.cn", ["fe80::1"], [], False),
+    ("hooks.example.cn", ["::ffff:127.0.0.1"], [], False),           # IPv4-mapped loopback
+    ("hooks.example.cn", ["fd00::1"], [], False),                    # unique local
+    ("hooks.example.cn", ["93.184.216.34", "10.0.0.1"], [], False),  # every address must pass
+    ("hooks.example.cn", [], [], False),                             # does not resolve
+    ("hooks.example.cn", ["10.1.2.3"], ["hooks.example.cn"], True),  # listed name
+    ("a.hooks.example.cn", ["10.1.2.3"], ["*.hooks.example.cn"], True),
+    ("hooks.example.cn", ["10.1.2.3"], ["*.hooks.example.cn"], False),
+    ("evil.cn", ["10.1.2.3"], ["10.1.0.0/16"], True),                # listed network
+    ("evil.cn", ["10.2.0.1"], ["10.1.0.0/16"], False),
+    ("localhost", ["127.0.0.1"], ["127.0.0.1"], True),
+])
+def test_address_rule(host, addresses, allowed, ok):
+    if ok:
+        assert urlsafety.choose_address(host, addresses, allowed) == addresses[0]
+    else:
+        with pytest.raises(urlsafety.UnsafeUrl):
+            urlsafety.choose_address(host, addresses, allowed)
+
+
+def test_only_allowed_hosts_closes_the_list():
+    urlsafety.parse("https://hooks.example.cn/x", ["hooks.example.cn"], only_allowed=True)
+    with pytest.raises(urlsafety.UnsafeUrl, match="allowed"):
+        urlsafety.parse("https://other.example.cn/x", ["hooks.example.cn"], only_allowed=True)
+
+
+def test_pinned_transport_connects_to_the_vetted_address_keeping_host_and_sni():
+    seen = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    target = urlsafety.Target("https://hooks.example.cn/cb", "hooks.example.cn", 443, "93.184.216.34")
+    with httpx.Client(transport=urlsafety.PinnedTransport(target, httpx.MockTransport(handler))) as client:
+        assert client.post("https://hooks.example.cn/cb?x=1", content=b"{}").status_code == 204
+        with pytest.raises(httpx.ConnectError):
+            client.post("https://elsewhere.example.cn/cb")
+    (request,) = seen
+    assert request.url.host == "93.184.216.34" and request.url.path == "/cb" and request.url.query == b"x=1"
+    assert request.headers["host"] == "hooks.example.cn"
+    assert request.extensions["sni_hostname"] == "hooks.example.cn"
+
+
+@pytest.mark.parametrize(("role", "region", "department", "event", "expected"), [
+    ("bureau", "150000", None, rules.EventView("score.recorded", "150428", None), True),
+    ("bureau", "150400", None, rules.EventView("score.recorded", "150428", None), True),
+    ("bureau", "150428", None, rules.EventView("score.recorded", "150429", None), False),
+    ("bureau", "210000", None, rules.EventView("referral.created", "150428", "health"), False),
+    ("bureau", "150000", None, rules.EventView("referral.created", "150428", "health"), True),
+    ("partner", "150000", "health", rules.EventView("referral.created", "150428", "health"), True),
+    ("partner", "150000", "health", rules.EventView("referral.created", "150428", "market_regulation"), False),
+    ("partner", "150000", "health", rules.EventView("score.recorded", "150428", None), False),
+    ("partner", "150400", "health", rules.EventView("referral.created", "150500", "health"), False),
+    ("checker", "150000", None, rules.EventView("score.recorded", "150428", None), False),
+    ("bureau", "100000", None, rules.EventView("webhook.endpoint_disabled", "150428", None, client_id=2), False),
+    ("bureau", "150428", None, rules.EventView("webhook.endpoint_disabled", "150428", None, client_id=1), True),
+])
+def test_scope(role, region, department, event, expected):
+    assert rules.in_scope(rules.Owner(1, role, region, department), event) is expected
+
+
+def test_classify():
+    assert rules.classify(200, {}, NOW).success and rules.classify(299, {}, NOW).success
+    for code in (None, 301, 302, 400, 404, 500):
+        assert not rules.classify(code, {}, NOW).success
+    assert rules.classify(410, {}, NOW).gone
+    assert rules.classify(429, {"Retry-After": "120"}, NOW).retry_after == timedelta(seconds=120)
+    assert rules.classify(503, {"retry-after": "Sun, 01 Jun 2025 09:00:00 GMT"}, NOW).retry_after == timedelta(hours=1)
+    assert rules.classify(500, {"Retry-After": "120"}, NOW).retry_after is None  # only 429 and 503
+    assert rules.parse_retry_after("soon", NOW) is None
+    assert rules.parse_retry_after("999999", NOW) == rules.MAX_RETRY_AFTER
+
+
+def test_retry_schedule_with_jitter_and_retry_after():
+    rng = random.Random(7)
+    expected = [5, 300, 1800, 7200, 18000, 36000, 36000]
+    for failures, seconds in enumerate(expected, start=1):
+        delay = (rules.next_attempt(failures, NOW, rng) - NOW).total_seconds()
+        assert seconds * 0.8 <= delay <= seconds * 1.2
+    assert rules.next_attempt(len(expected) + 1, NOW, rng) is None
+    delays = {rules.next_attempt(1, NOW, rng) for _ in range(20)}
+    assert len(delays) > 1  # jittered
+    assert rules.next_attempt(1, NOW, rng, retry_after=timedelta(minutes=10)) == NOW + timedelta(minutes=10)
+    assert rules.next_attempt(4, NOW, rng, retry_after=timedelta(seconds=1)) - NOW >= timedelta(hours=1.6)

@@ -1,0 +1,24 @@
+"""The README's by-hand verification recipe works on what the service signs."""
+
+import re
+import time
+from pathlib import Path
+
+from app.webhooks import signing
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
+
+def test_readme_hmac_recipe_verifies_our_signatures_and_rejects_others():
+    code = re.search(r"or by hand with the standard library:\n\n```python\n(.*?)```", README, re.S).group(1)
+    namespace: dict = {}
+    exec(code, namespace)
+    verify = namespace["verify"]
+    old, new = signing.new_secret(), signing.new_secret()
+    body = '{"type":"referral.created","data":{"id":"R-1"}}'.encode()
+    headers = signing.headers([new, old], "msg_1", int(time.time()), body)
+    assert verify(old, body, headers) and verify(new, body, headers)
+    assert not verify(signing.new_secret(), body, headers)
+    assert not verify(new, body + b" ", headers)
+    stale = signing.headers([new], "msg_1", int(time.time()) - 600, body)
+    assert not verify(new, body, stale)

@@ -10,6 +10,7 @@ from app.ops.router import router as ops_router
 from app.scoring.rulesets import load_rulesets
 from app.settings import get_settings
 from app.practitioners.router import router as practitioners_router
+from app.referrals.router import router as referrals_router
 from app.scoring.router import router as scoring_router
 
 
@@ -25,6 +26,7 @@ def create_app() -> FastAPI:
     app.include_router(ops_router)
     app.include_router(practitioners_router)
     app.include_router(scoring_router)
+    app.include_router(referrals_router)
     Instrumentator(excluded_handlers=["/metrics"]).instrument(app).expose(app, endpoint="/metrics", tags=["ops"])
     return app
 

@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 from app.auth.models import ApiClient  # noqa: F401
 from app.events import Event  # noqa: F401
 from app.practitioners.models import Institution, Practitioner, PractitionerInstitution  # noqa: F401
+from app.referrals.models import Referral, ReferralEvent, ReferralOverdue, ReferralSubject  # noqa: F401
 from app.scoring.models import LedgerRow, RulesetRecord, ScoreCase, StandingRecord  # noqa: F401
 
 metadata = SQLModel.metadata

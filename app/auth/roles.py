@@ -22,6 +22,9 @@ class Action(StrEnum):
     scores_write = "scores:write"
     scores_read = "scores:read"
     rulesets_read = "rulesets:read"
+    referrals_read = "referrals:read"
+    referrals_write = "referrals:write"
+    referrals_stats = "referrals:stats"
 
 
 PERMISSIONS: dict[Action, frozenset[Role]] = {
@@ -31,6 +34,10 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.scores_write: frozenset({Role.bureau}),
     Action.scores_read: frozenset({Role.bureau}),
     Action.rulesets_read: frozenset({Role.bureau, Role.partner, Role.checker, Role.admin}),
+    # Which referrals and which lifecycle actions is decided per referral by side and department.
+    Action.referrals_read: frozenset({Role.bureau, Role.partner}),
+    Action.referrals_write: frozenset({Role.bureau, Role.partner}),
+    Action.referrals_stats: frozenset({Role.bureau}),
 }
 
 

@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+from datetime import date
 
 from sqlmodel import Session
 
@@ -101,6 +102,13 @@ def cmd_ledger_verify(_args) -> int:
     return 1 if broken else 0
 
 
+def cmd_referrals_emit_overdue(args) -> int:
+    from app.referrals import jobs
+
+    print(jobs.emit_overdue(args.today))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -115,6 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
     lg = sub.add_parser("ledger", help="the scoring ledger").add_subparsers(dest="ledger_command", required=True)
     lg.add_parser("verify", help="check every practitioner's hash chain; exit 1 on a broken link").set_defaults(
         func=cmd_ledger_verify)
+
+    rf = sub.add_parser("referrals", help="referrals to and from partner departments").add_subparsers(
+        dest="referrals_command", required=True)
+    overdue = rf.add_parser("emit-overdue", help="emit referral.overdue once per newly missed deadline; prints how many")
+    overdue.add_argument("--today", type=date.fromisoformat, help="judge deadlines on this date (YYYY-MM-DD); default today")
+    overdue.set_defaults(func=cmd_referrals_emit_overdue)
 
     cl = sub.add_parser("clients", help="manage API clients").add_subparsers(dest="clients_command", required=True)
     create = cl.add_parser("create", help="create a client and print its key alone on stdout")

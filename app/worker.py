@@ -25,7 +25,10 @@ class Job:
 
 def registered_jobs() -> list[Job]:
     """Every domain's periodic jobs (each domain adds its own here as it gains one)."""
-    return []
+    from app.referrals import jobs as referral_jobs
+
+    # Deadlines move by the day: hourly is enough to report a missed one on the day after.
+    return [Job("referrals.overdue", 3600, referral_jobs.emit_overdue)]
 
 
 def run_forever(jobs: list[Job], stop: threading.Event, idle_seconds: float = 1.0) -> None:

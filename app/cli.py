@@ -123,6 +123,13 @@ def cmd_notices_publish(args) -> int:
     return 0
 
 
+def cmd_referrals_emit_overdue(args) -> int:
+    from app.referrals import jobs
+
+    print(jobs.emit_overdue(args.today))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -152,6 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
     pub.add_argument("--contact", default=None)
     pub.add_argument("--issued-by", default=None, help="default: the region's name + 医疗保障局")
     pub.set_defaults(func=cmd_notices_publish)
+    rf = sub.add_parser("referrals", help="referrals to and from partner departments").add_subparsers(
+        dest="referrals_command", required=True)
+    overdue = rf.add_parser("emit-overdue", help="emit referral.overdue once per newly missed deadline; prints how many")
+    overdue.add_argument("--today", type=date.fromisoformat, help="judge deadlines on this date (YYYY-MM-DD); default today")
+    overdue.set_defaults(func=cmd_referrals_emit_overdue)
 
     cl = sub.add_parser("clients", help="manage API clients").add_subparsers(dest="clients_command", required=True)
     create = cl.add_parser("create", help="create a client and print its key alone on stdout")

@@ -15,6 +15,7 @@ from app.ops.router import router as ops_router
 from app.scoring.rulesets import load_rulesets
 from app.settings import get_settings
 from app.practitioners.router import router as practitioners_router
+from app.referrals.router import router as referrals_router
 from app.scoring.router import router as scoring_router
 from app.webhooks.router import router as webhooks_router
 
@@ -57,6 +58,7 @@ def create_app() -> FastAPI:
     app.include_router(dueprocess_router)
     app.include_router(notices_router)
     app.include_router(webhooks_router)
+    app.include_router(referrals_router)
     Instrumentator(excluded_handlers=["/metrics"]).instrument(app).expose(app, endpoint="/metrics", tags=["ops"])
     return app
 

@@ -5,11 +5,36 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Known, published development secret: fine on a laptop, refused in production.
 DEVELOPMENT_SECRET = "development-only-secret-change-me"
+
+
+class Department(BaseModel):
+    """A partner department that referrals can go to and come from."""
+
+    name: str  # Chinese name, as it appears in reports
+    # Clue categories it takes (and sends): a referral of another category is refused.
+    clue_categories: list[str]
+    # Practitioner categories whose suspension or termination it is notified of (联合惩戒).
+    notified_of_sanctions: list[str] = Field(default_factory=list)
+
+
+_EVERY_PRACTITIONER = ["physician", "nurse", "pharmacist", "technician", "billing_reviewer", "pharmacy_manager", "other"]
+
+
+def _department_catalog() -> dict[str, Department]:
+    return {
+        "health": Department(name="卫生健康委员会", clue_categories=[
+            "licence_renting", "unlicensed_practice", "medical_conduct", "joint_sanction", "other"],
+            notified_of_sanctions=_EVERY_PRACTITIONER),
+        "market_regulation": Department(name="市场监督管理局", clue_categories=[
+            "licence_renting", "pricing", "drug_traceability", "joint_sanction", "other"],
+            notified_of_sanctions=["pharmacist", "pharmacy_manager"]),
+        "public_security": Department(name="公安局", clue_categories=["fraud", "other"]),
+    }
 
 
 class Settings(BaseSettings):
@@ -39,8 +64,23 @@ class Settings(BaseSettings):
     dev_bureau_region: str = "150000"
     # Partner departments that may hold API keys and receive referrals (configuration, not code).
     departments: list[str] = Field(default_factory=lambda: ["health", "market_regulation"])
+    # What each department code means; ``departments`` switches them on.
+    department_catalog: dict[str, Department] = Field(default_factory=_department_catalog)
+    # Referral time limits (domain.md "Referrals"): receipt and filing decision in Chinese
+    # working days, conclusion in calendar days from filing.
+    referral_receipt_working_days: int = Field(default=5, ge=1)
+    referral_filing_working_days: int = Field(default=15, ge=1)
+    referral_extension_working_days: int = Field(default=15, ge=1)
+    referral_conclusion_days: int = Field(default=90, ge=1)
     db_pool_size: int = 10
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _departments_are_known(self) -> Settings:
+        unknown = [d for d in self.departments if d not in self.department_catalog]
+        if unknown:
+            raise ValueError(f"APP_DEPARTMENTS names departments not in APP_DEPARTMENT_CATALOG: {', '.join(unknown)}")
+        return self
 
     @model_validator(mode="after")
     def _refuse_development_secret_in_production(self) -> Settings:

@@ -26,11 +26,14 @@ class Job:
 def registered_jobs() -> list[Job]:
     """Every domain's periodic jobs (each domain adds its own here as it gains one)."""
     from app.dueprocess.service import close_windows
+    from app.referrals import jobs as referral_jobs
     from app.webhooks import delivery
 
     return [
         Job("webhooks", delivery.POLL_SECONDS, delivery.run_once),
         Job("scoring.close-windows", 3600, close_windows),
+        # Deadlines move by the day: hourly is enough to report a missed one on the day after.
+        Job("referrals.overdue", 3600, referral_jobs.emit_overdue),
     ]
 
 

@@ -54,3 +54,9 @@ def test_the_app_refuses_to_start_in_production_with_the_development_secret(monk
     done = subprocess.run([sys.executable, "-c", "import app.main"], env=env, capture_output=True, text=True)
     assert done.returncode != 0
     assert "APP_ID_ENCRYPTION_KEY" in done.stderr
+
+
+def test_departments_are_switched_on_from_the_catalogue():
+    assert Settings(departments=["health", "public_security"]).department_catalog["public_security"].name == "公安局"
+    with pytest.raises(ValidationError, match="tax"):
+        Settings(departments=["health", "tax"])

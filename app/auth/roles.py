@@ -26,6 +26,9 @@ class Action(StrEnum):
     notices_publish = "notices:publish"
     rulesets_read = "rulesets:read"
     webhooks_manage = "webhooks:manage"
+    referrals_read = "referrals:read"
+    referrals_write = "referrals:write"
+    referrals_stats = "referrals:stats"
 
 
 PERMISSIONS: dict[Action, frozenset[Role]] = {
@@ -39,6 +42,10 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.rulesets_read: frozenset({Role.bureau, Role.partner, Role.checker, Role.admin}),
     # Each client manages only its own endpoints (others' are 404, see webhooks/service.py).
     Action.webhooks_manage: frozenset({Role.bureau, Role.partner}),
+    # Which referrals and which lifecycle actions is decided per referral by side and department.
+    Action.referrals_read: frozenset({Role.bureau, Role.partner}),
+    Action.referrals_write: frozenset({Role.bureau, Role.partner}),
+    Action.referrals_stats: frozenset({Role.bureau}),
 }
 
 

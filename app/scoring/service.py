@@ -23,6 +23,7 @@ from app.errors import Conflict, Invalid, NotFound, field_error
 from app.practitioners import identity
 from app.practitioners import service as practitioners
 from app.practitioners.models import Practitioner
+from app.referrals import service as referrals
 from app.scoring import catalog, ledger, standing
 from app.scoring.models import LedgerRow, ScoreCase, StandingRecord
 from app.scoring.rulesets import Ruleset, select_ruleset
@@ -138,6 +139,7 @@ class Person:
                 ],
             },
         )
+        referrals.notify_sanctions(self.session, self.practitioner, self.created)  # 联合惩戒, same transaction
 
 
 def standing_out(
@@ -577,5 +579,5 @@ def dossier(session: Session, caller: Caller, code: str) -> dict:
         "ledger": entries,
         "sanctions": sanctions,
         **dueprocess.dossier_section(session, practitioner),
-        "referrals": [],
+        "referrals": referrals.for_practitioner(session, caller, code),
     }

@@ -1,0 +1,1 @@
+"""Two-way referrals (双向移送) with partner departments."""

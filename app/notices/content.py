@@ -87,8 +87,9 @@ def _iso(day: date | None) -> str | None:
 class Summary:
     """Counts kept while rows stream past."""
 
-    def __init__(self, ruleset: Ruleset | None):
+    def __init__(self, ruleset: Ruleset | None, referrals: list[dict] | None = None):
         self.ruleset = ruleset
+        self.referrals = referrals or []
         self.people = 0
         self.by_band: Counter[str] = Counter()
         self.sanctioned: Counter[str] = Counter()
@@ -110,6 +111,7 @@ class Summary:
             "warned": self.sanctioned["warning"],
             "suspended": self.sanctioned["suspension"],
             "terminated": self.sanctioned["termination"],
+            "referrals": self.referrals,
         }
 
 

@@ -23,6 +23,7 @@ th{background:#eef2f6}th a{color:inherit}
 td.num{text-align:right}
 form{margin:1rem 0}input[type=search]{width:20rem;padding:.3rem}
 nav.pager{margin:1rem 0}
+table.referrals{width:auto;margin:1rem 0}caption{text-align:left;font-weight:bold;margin:.3rem 0}
 table.summary{width:auto;margin:1rem 0}.summary td{border:none;padding:.1rem 1.5rem .1rem 0}
 @media print{form,nav.pager,.downloads,script{display:none}body{margin:0;max-width:none}
 th{background:none}a{text-decoration:none;color:inherit}}
@@ -64,6 +65,18 @@ def render(described: dict, rows: list[dict], *, query: str, sort: str, page: in
     )
     bands = "".join(f"<tr><td>{escape(b['name'])}（{b['min']}–{b['max']}分）</td><td>{b['people']} 人</td></tr>"
                     for b in summary["by_points"])
+    directions = {"outbound": "移送", "inbound": "接收"}
+    referral_rows = "".join(
+        f"<tr><td>{escape(r['department_name'])}</td><td>{directions.get(r['direction'], r['direction'])}</td>"
+        f"<td>{r['sent']}</td><td>{r['concluded_with_penalty']}</td><td>{r['concluded_without_penalty']}</td>"
+        f"<td>{r['not_filed']}</td><td>{r['pending']}</td><td>{r['notifications']}</td></tr>"
+        for r in summary.get("referrals", [])
+    )
+    referral_table = (
+        '<table class="referrals"><caption>部门间移送情况</caption><thead><tr><th>部门</th><th>方向</th>'
+        "<th>移送线索</th><th>已处罚</th><th>未处罚办结</th><th>不予立案</th><th>办理中</th><th>联合惩戒通知</th>"
+        f"</tr></thead><tbody>{referral_rows}</tbody></table>" if referral_rows else ""
+    )
     pager = []
     if page > 1:
         pager.append(f'<a href="{escape(link(page=page - 1))}" rel="prev">上一页</a>')
@@ -99,6 +112,7 @@ def render(described: dict, rows: list[dict], *, query: str, sort: str, page: in
 <tr><td>暂停医保支付资格</td><td>{summary["suspended"]} 人</td></tr>
 <tr><td>终止医保支付资格</td><td>{summary["terminated"]} 人</td></tr>
 </tbody></table>
+{referral_table}
 <form method="get" action="/notices/{notice_id}" role="search">
 <label for="q">查询（姓名、编码、机构）</label>
 <input type="search" id="q" name="q" value="{escape(query)}">

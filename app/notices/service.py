@@ -17,11 +17,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app import events, regions
-from app.auth.roles import Caller
+from app.auth.roles import Caller, Role
 from app.db import read_session
 from app.errors import Conflict, Invalid, NotFound
 from app.notices import content
 from app.notices.models import Notice, NoticeRow
+from app.referrals import service as referrals
 from app.practitioners.models import Institution, Practitioner, PractitionerInstitution
 from app.scoring import catalog
 from app.scoring.models import StandingRecord
@@ -72,7 +73,7 @@ def publish(session: Session, caller: Caller | None, *, region: str, year: int, 
         "previous": {"id": previous.id, "sha256": previous.sha256} if previous else None,
     }
     ruleset = select_ruleset(list(catalog.rulesets(session).values()), region, min(as_of, date(year, 12, 31)))
-    summary = content.Summary(ruleset)
+    summary = content.Summary(ruleset, _referral_figures(session, region, year, as_of))
     digest = hashlib.sha256()
     for chunk in content.document_chunks(header, _freeze_rows(session, notice, year, as_of, summary), summary.as_dict):
         digest.update(chunk.encode())
@@ -85,6 +86,22 @@ def publish(session: Session, caller: Caller | None, *, region: str, year: int, 
     })
     session.commit()
     return notice
+
+
+REFERRAL_FIGURES = ("sent", "filed", "not_filed", "concluded_with_penalty", "concluded_without_penalty", "pending",
+                    "notifications")
+
+
+def _referral_figures(session: Session, region: str, year: int, as_of: date) -> list[dict]:
+    """Referrals of the year by department, direction and outcome, as the region's bureau sees
+    them: the figures the bureau reports anyway (no case details, no people)."""
+    bureau = Caller(client_id=0, name="notice", role=Role.bureau, region=region)
+    figures = referrals.stats(session, bureau, year, region, as_of)
+    return [
+        {"department": r.department, "department_name": r.department_name, "direction": r.direction.value,
+         **{k: getattr(r, k) for k in REFERRAL_FIGURES}, "fine_amount": str(r.fine_amount)}
+        for r in figures.rows if any(getattr(r, k) for k in REFERRAL_FIGURES)
+    ]
 
 
 def _freeze_rows(session: Session, notice: Notice, year: int, as_of: date, summary: content.Summary) -> Iterator[str]:

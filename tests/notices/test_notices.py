@@ -37,6 +37,9 @@ def test_the_notice_lists_scored_people_with_their_sanctions(api, notice_world):
     assert {b["band"]: b["people"] for b in summary["by_points"]} == {
         "light": 0, "heavier": 1, "serious": 0, "most_serious": 2}
     assert meta["summary"] == summary
+    # the joint-sanction notices the suspension and the termination sent, by department
+    notices = {(r["department"], r["direction"]): r["notifications"] for r in summary["referrals"]}
+    assert notices == {("health", "outbound"): 2, ("market_regulation", "outbound"): 1}
 
 
 def test_no_full_name_code_or_id_number_in_any_format(api, notice_world):

@@ -31,6 +31,8 @@ migrate.upgrade(_DATABASE_URL)
 with write_session() as _session:
     catalog.sync_bundled(_session)
 
+pytest_plugins = ["tests.shared_fixtures"]
+
 # Seed data that every test shares and none changes.
 KEEP_TABLES = {"rulesets"}
 

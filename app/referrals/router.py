@@ -4,11 +4,11 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
-from sqlmodel import Session
 
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
-from app.db import get_read_session, get_write_session
+from app.db import ReadSession, WriteSession
+from app.responses import mark_created
 from app.practitioners.schemas import RegionCode
 from app.referrals import service
 from app.referrals.machine import Kind, State
@@ -16,8 +16,6 @@ from app.referrals.schemas import Direction, EventIn, ReferralIn, ReferralOut, R
 
 router = APIRouter(prefix="/v1", tags=["referrals"])
 
-ReadSession = Annotated[Session, Depends(get_read_session)]
-WriteSession = Annotated[Session, Depends(get_write_session)]
 Reader = Annotated[Caller, Depends(allowed(Action.referrals_read))]
 Writer = Annotated[Caller, Depends(allowed(Action.referrals_write))]
 StatsReader = Annotated[Caller, Depends(allowed(Action.referrals_stats))]
@@ -32,9 +30,7 @@ def post_referral(
 ):
     """A new referral, as a draft: a bureau sends to a department, a department to the bureau."""
     answer, created = service.create(session, caller, body, idempotency_key)
-    if not created:
-        response.status_code = 200
-        response.headers["Idempotent-Replayed"] = "true"
+    mark_created(response, created)
     return answer
 
 

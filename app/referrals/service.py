@@ -8,7 +8,6 @@ so two partners posting from the same state cannot both succeed.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -20,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app import events, regions
+from app.idempotency import request_hash
 from app.auth.roles import Caller, Role
 from app.errors import CalendarNotCovered, Forbidden, IllegalTransition, Invalid, NotFound, field_error
 from app.practitioners import identity
@@ -116,11 +116,6 @@ def _get(session: Session, caller: Caller, referral_id: int, *, for_update: bool
 
 
 # ---------------------------------------------------------------- create
-
-
-def request_hash(body: ReferralIn) -> str:
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def create(session: Session, caller: Caller, body: ReferralIn, idempotency_key: str | None = None,

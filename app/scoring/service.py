@@ -7,7 +7,6 @@ append ledger rows (entries, sanctions, lifts), refresh the stored timeline, wri
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from datetime import date
@@ -16,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app import events
+from app.idempotency import request_hash
 from app.auth.roles import Caller
 from app.dueprocess import machine
 from app.dueprocess.models import Proposal
@@ -176,11 +176,6 @@ def lock_practitioners(session: Session, codes: Sequence[str]) -> dict[str, Prac
 
 
 # ---------------------------------------------------------------- score cases
-
-
-def request_hash(body: ScoreCaseIn) -> str:
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _existing_case(session: Session, client_id: int, case_ref: str, key: str | None) -> ScoreCase | None:

@@ -3,11 +3,10 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from sqlmodel import Session
 
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
-from app.db import get_read_session, get_write_session
+from app.db import ReadSession, WriteSession
 from app.webhooks import service
 from app.webhooks.schemas import (
     DeliveryOut,
@@ -23,8 +22,6 @@ from app.webhooks.schemas import (
 router = APIRouter(prefix="/v1", tags=["webhooks"])
 
 Manager = Annotated[Caller, Depends(allowed(Action.webhooks_manage))]
-ReadSession = Annotated[Session, Depends(get_read_session)]
-WriteSession = Annotated[Session, Depends(get_write_session)]
 EndpointId = Annotated[int, Path(ge=1)]
 
 

@@ -1,28 +1,6 @@
-from datetime import date, datetime, time, timezone
-
 import pytest
 
-from app import timeutil
-from app.scoring.rulesets import load_rulesets
-
-
-def violation_with(points: int, ruleset: str) -> str:
-    """A violation type of the ruleset whose band admits ``points``."""
-    rs = next(r for r in load_rulesets() if r.id == ruleset)
-    return next(v.code for v in rs.violation_types if rs.band(v.band).min <= points <= rs.band(v.band).max)
-from tests.scoring.conftest import REGIONS, scoring  # noqa: F401  (the fixture, shared)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """Sets the service's 'today' (Asia/Shanghai): ``clock.set("2025-01-24")``."""
-
-    class Clock:
-        def set(self, day: str) -> None:
-            noon_shanghai_in_utc = datetime.combine(date.fromisoformat(day), time(4, 0), tzinfo=timezone.utc)
-            monkeypatch.setattr(timeutil, "utcnow", lambda: noon_shanghai_in_utc)
-
-    return Clock()
+from tests.shared_fixtures import violation_with
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 import pytest
 
 from tests.conftest import practitioner_body
-from tests.dueprocess.conftest import clock, violation_with  # noqa: F401  (the fixture, shared)
+from tests.shared_fixtures import violation_with
 
 # Inner Mongolia: 150428 喀喇沁旗 and 150402 红山区, both under 150400 赤峰市.
 PEOPLE = [

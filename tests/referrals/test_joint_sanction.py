@@ -5,7 +5,6 @@ import json
 
 from sqlalchemy import text
 
-from tests.scoring.conftest import scoring  # noqa: F401  (the scoring fixtures)
 
 
 def rows(engine, sql):

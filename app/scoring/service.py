@@ -502,12 +502,13 @@ def _stored_timeline(session: Session, practitioner: Practitioner) -> standing.T
 def standings(session: Session, caller: Caller, codes: Sequence[str], day: date) -> list[StandingAnswer]:
     """The hot path: one indexed query for all codes; unknown and out-of-scope codes are 'not found'."""
     rulesets = catalog.rulesets(session)
+    # Columns, not the Practitioner entity: no identity map, no encrypted ID number fetched.
     rows = session.exec(
-        select(Practitioner, StandingRecord.timeline)
+        select(Practitioner.code, Practitioner.region, Practitioner.registered_on, StandingRecord.timeline)
         .join(StandingRecord, StandingRecord.practitioner_id == Practitioner.id, isouter=True)
         .where(col(Practitioner.code).in_(set(codes)))
     ).all()
-    found = {p.code: (p, tl) for p, tl in rows if caller.covers(p.region)}
+    found = {p.code: (p, p.timeline) for p in rows if caller.covers(p.region)}
     answers = []
     for code in codes:
         if code not in found:

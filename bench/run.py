@@ -390,7 +390,11 @@ def section(info: dict, postgres: bool) -> str:
     n = info["notice"]
     g = info["generate"]
     starts = info["cold_start"]
+    bare_p50 = statistics.mean(r["p50_ms"] for r in info["bare"])
+    bare_p99 = max(r["p99_ms"] for r in info["bare"])
     rows = [
+        ("Bare endpoint, 32 connections (the baseline, no target)",
+         f"{bare_rps:,.0f} req/s; p50 {bare_p50:.1f} ms, p99 {bare_p99:.1f} ms", "—", "—"),
         ("Standing check throughput, 32 connections, random codes",
          f"{std_rps:,.0f} req/s = **{ratio:.0%}** of bare ({bare_rps:,.0f} req/s)", "≥ 50 % of bare", _met(ratio >= 0.5)),
         ("Standing check p99 (worst of the two runs)", f"{p99:.1f} ms (p50 "
@@ -401,7 +405,10 @@ def section(info: dict, postgres: bool) -> str:
     ]
     for key, ing in info["ingest"].items():
         c = ing["check"]
-        exact = (c["mismatched_totals"] == 0 and c["cases"] == ing["requests"] - ing["non_2xx"]
+        answered = ing["requests"] - ing["non_2xx"]
+        # wrk stops with up to one request per connection in flight: the server may have committed
+        # those without wrk counting the answer, so up to 16 more stored cases than 2xx answers.
+        exact = (c["mismatched_totals"] == 0 and answered <= c["cases"] <= answered + 16
                  and c["entries"] == c["cases"] * ing["entries_per_case"])
         per_s = ing["rps"] * ing["entries_per_case"]
         if key == "1":
@@ -416,7 +423,8 @@ def section(info: dict, postgres: bool) -> str:
                      target, _met(ok) if postgres else f"{_met(ok)} (target is for PostgreSQL)"))
         rows.append((f"… totals exact afterwards ({key}-entry)",
                      f"{c['cases']:,} cases, {c['entries']:,} entries stored for {ing['requests'] - ing['non_2xx']:,} "
-                     f"2xx answers; {c['people']:,} people's stored year totals vs ledger: {c['mismatched_totals']} differ",
+                     f"2xx answers (the rest were in flight when wrk stopped); every case has all its entries; "
+                     f"{c['people']:,} people's stored year totals vs their ledger: {c['mismatched_totals']} differ",
                      "exact", _met(exact)))
     total_s = n["freeze_s"] + n["download_s"]
     rows += [

@@ -228,6 +228,15 @@ def check_totals(url: str, run_id: str, year: int) -> dict:
     from sqlalchemy import create_engine, text
 
     engine = create_engine(url)
+    # wrk has stopped, but requests it sent last may still be committing: wait until the count settles.
+    count, settled_since, deadline = -1, time.monotonic(), time.monotonic() + 60
+    while time.monotonic() < deadline and time.monotonic() - settled_since < 3:
+        with engine.connect() as conn:
+            now = conn.execute(text("SELECT count(*) FROM score_cases WHERE case_ref LIKE :p"),
+                               {"p": f"{run_id}-%"}).scalar()
+        if now != count:
+            count, settled_since = now, time.monotonic()
+        time.sleep(0.5)
     with engine.connect() as conn:
         cases = conn.execute(text("SELECT count(*) FROM score_cases WHERE case_ref LIKE :p"),
                              {"p": f"{run_id}-%"}).scalar()

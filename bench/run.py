@@ -439,7 +439,8 @@ def section(info: dict, postgres: bool) -> str:
     rows += [
         (f"Notice, national, {n['rows']:,} rows: freeze + CSV download",
          f"{total_s:.1f} s ({n['freeze_s']:.1f} + {n['download_s']:.1f}; CSV {n['csv_bytes'] / 1e6:.1f} MB)",
-         "≤ 60 s for 1,000,000 rows", _met(total_s <= 60) + (" (at this row count)" if n["rows"] < 1e6 else "")),
+         "≤ 60 s for 1,000,000 rows",
+         _met(total_s <= 60) if n["rows"] >= 1e6 else f"not measured at 1,000,000 rows ({_met(total_s <= 60)} at this count; see notes)"),
         ("… peak RSS of the server process (VmHWM)",
          f"{n['peak_rss_mb']:.0f} MB (after start-up: {n['rss_before_mb']:.0f} MB)", "≤ 300 MB",
          _met(n["peak_rss_mb"] <= 300)),

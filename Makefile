@@ -35,5 +35,10 @@ worker: setup
 test: install
 	$(BIN)/python -m pytest
 
+# Benchmarks (bench/run.py): SQLite by default, PostgreSQL when BENCH_DATABASE_URL names a server's
+# maintenance database (the suite creates and drops its own database beside it). Writes bench/RESULTS.md.
+bench: install
+	WORKERS=$(WORKERS) $(BIN)/python -m bench.run $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) var .pytest_cache

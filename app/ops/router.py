@@ -16,6 +16,16 @@ def healthz():
     return {"status": "ok"}
 
 
+@router.get("/bench/bare", include_in_schema=False)
+def bench_bare():
+    """Benchmark baseline: a constant small JSON body, no database, no authentication.
+
+    A plain ``def`` like the standing check, so both pay the same thread-pool hop and the same
+    middleware (metrics, problem+json): bench/run.py reports every throughput as a ratio to it.
+    """
+    return {"status": "ok", "service": "practitioner-credit"}
+
+
 @router.get("/readyz", responses={503: {"description": "database unreachable or migrations behind"}})
 def readyz():
     """Ready to serve: the database answers and its schema is at the migrations' head."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 from sqlmodel import Session, select
 
@@ -13,6 +14,12 @@ from app.scoring.rulesets import Ruleset, RulesetError, load_rulesets
 
 _lock = threading.Lock()
 _cache: dict[tuple[tuple[str, str], ...], dict[str, Ruleset]] = {}
+# How long a process trusts its parsed rulesets before asking the database again which versions
+# are stored. Rulesets are only ever added (by ``setup``, at a deploy), never changed, so a new one
+# reaching running API processes up to this late costs nothing; asking on every call cost a query
+# per standing check (about a tenth of its time, bench/RESULTS.md).
+VERSIONS_TTL = 5.0
+_checked: dict[str, tuple[float, dict[str, Ruleset]]] = {}  # database URL -> (monotonic time, rulesets)
 
 
 def sync_bundled(session: Session) -> list[str]:
@@ -34,6 +41,7 @@ def sync_bundled(session: Session) -> list[str]:
                 [("id", f"ruleset {ruleset.id} is already stored with other content; a change needs a new id")],
             )
     session.commit()
+    _checked.clear()
     return added
 
 
@@ -49,7 +57,18 @@ def _record(ruleset: Ruleset) -> RulesetRecord:
 
 
 def rulesets(session: Session) -> dict[str, Ruleset]:
-    """All stored rulesets by id, parsed once per distinct set of stored versions."""
+    """All stored rulesets by id, parsed once per distinct set of stored versions; which versions
+    are stored is looked up at most every ``VERSIONS_TTL`` seconds per database."""
+    database = str(session.get_bind().url)
+    recent = _checked.get(database)
+    if recent is not None and time.monotonic() - recent[0] < VERSIONS_TTL:
+        return recent[1]
+    parsed = _rulesets(session)
+    _checked[database] = (time.monotonic(), parsed)
+    return parsed
+
+
+def _rulesets(session: Session) -> dict[str, Ruleset]:
     versions = tuple(session.exec(select(RulesetRecord.id, RulesetRecord.sha256).order_by(RulesetRecord.id)).all())
     key = tuple((i, h) for i, h in versions)
     cached = _cache.get(key)

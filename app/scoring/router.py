@@ -53,6 +53,8 @@ def _day(at: str | None, field: str) -> date:
         raise Invalid("must be a date (2025-12-31) or an ISO 8601 instant with offset", field=field) from None
 
 
+def _json(model) -> Response:
+    return Response(model.model_dump_json(), media_type="application/json")
 
 
 @router.post("/score-cases", response_model=ScoreCaseOut, status_code=201,
@@ -102,13 +104,15 @@ def get_standing(
     at: Annotated[str | None, Query(description="date or ISO 8601 instant; default now", max_length=40)] = None,
 ):
     """May this practitioner bill the fund? The per-claim check."""
-    return service.standing_of(session, caller, code, _day(at, "query.at"))
+    # Serialised here: returning the model would make FastAPI validate it a second time against
+    # response_model (which still documents the answer), a third of the time of a 1,000-code query.
+    return _json(service.standing_of(session, caller, code, _day(at, "query.at")))
 
 
 @router.post("/standings/query", response_model=StandingQueryOut)
 def query_standings(body: StandingQuery, caller: StandingReader, session: ReadSession):
     """Up to 1,000 codes at once; unknown codes are answered with found=false."""
-    return StandingQueryOut(results=service.standings(session, caller, body.codes, _day(body.at, "body.at")))
+    return _json(StandingQueryOut(results=service.standings(session, caller, body.codes, _day(body.at, "body.at"))))
 
 
 @router.get("/practitioners/{code}/dossier", response_model=DossierOut)

@@ -143,10 +143,12 @@ class Person:
 
 
 def standing_out(
-    practitioner: Practitioner, timeline: standing.Timeline, day: date, rulesets: Mapping[str, Ruleset]
+    practitioner: Practitioner, timeline: standing.Timeline, day: date, rulesets: Mapping[str, Ruleset],
+    in_force: Ruleset | None = ...,  # the ruleset in force for the region on day, when the caller knows it
 ) -> StandingOut:
     st = standing.evaluate(timeline, day, rulesets)
-    in_force = select_ruleset(list(rulesets.values()), practitioner.region, day)
+    if in_force is ...:
+        in_force = select_ruleset(list(rulesets.values()), practitioner.region, day)
     return StandingOut(
         code=practitioner.code, at=day, status=st.status, billing_allowed=st.billing_allowed,
         emergency_allowed=st.emergency_allowed, year=st.year, points=st.points,
@@ -499,12 +501,14 @@ def _stored_timeline(session: Session, practitioner: Practitioner) -> standing.T
 def standings(session: Session, caller: Caller, codes: Sequence[str], day: date) -> list[StandingAnswer]:
     """The hot path: one indexed query for all codes; unknown and out-of-scope codes are 'not found'."""
     rulesets = catalog.rulesets(session)
+    # Columns, not the Practitioner entity: no identity map, no encrypted ID number fetched.
     rows = session.exec(
-        select(Practitioner, StandingRecord.timeline)
+        select(Practitioner.code, Practitioner.region, Practitioner.registered_on, StandingRecord.timeline)
         .join(StandingRecord, StandingRecord.practitioner_id == Practitioner.id, isouter=True)
         .where(col(Practitioner.code).in_(set(codes)))
     ).all()
-    found = {p.code: (p, tl) for p, tl in rows if caller.covers(p.region)}
+    found = {p.code: (p, p.timeline) for p in rows if caller.covers(p.region)}
+    ruleset_list, in_force = list(rulesets.values()), {}  # one ruleset lookup per region, not per code
     answers = []
     for code in codes:
         if code not in found:
@@ -513,7 +517,9 @@ def standings(session: Session, caller: Caller, codes: Sequence[str], day: date)
         practitioner, stored = found[code]
         answers.append(StandingAnswer(
             code=code, found=True,
-            standing=standing_out(practitioner, _timeline(practitioner.registered_on, stored), day, rulesets),
+            standing=standing_out(practitioner, _timeline(practitioner.registered_on, stored), day, rulesets,
+                                  in_force.get(practitioner.region) or in_force.setdefault(
+                                      practitioner.region, select_ruleset(ruleset_list, practitioner.region, day))),
         ))
     return answers
 

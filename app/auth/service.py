@@ -57,6 +57,7 @@ def revoke_client(session: Session, client_id: int) -> ApiClient:
         client.revoked_at = utcnow()
         session.add(client)
         session.commit()
+    forget_client(client_id)
     return client
 
 
@@ -66,6 +67,30 @@ def list_clients(session: Session) -> list[ApiClient]:
 
 def count_clients(session: Session) -> int:
     return len(session.exec(select(ApiClient.id)).all())
+
+
+# Authenticated callers by key hash, per process, for ``auth_cache_seconds``: the per-claim
+# standing check then costs one database round trip instead of two. A key revoked from another
+# process (the CLI) stops working within that time; a revocation in this process at once.
+_callers: dict[str, tuple[float, Caller]] = {}
+_CACHE_LIMIT = 10_000
+
+
+def cached_caller(key: str, now: float) -> Caller | None:
+    hit = _callers.get(hash_key(key))
+    return hit[1] if hit is not None and hit[0] > now else None
+
+
+def remember_caller(key: str, caller: Caller, until: float) -> None:
+    if len(_callers) >= _CACHE_LIMIT:
+        _callers.clear()
+    _callers[hash_key(key)] = (until, caller)
+
+
+def forget_client(client_id: int) -> None:
+    for digest, (_, caller) in list(_callers.items()):
+        if caller.client_id == client_id:
+            _callers.pop(digest, None)
 
 
 def authenticate(session: Session, key: str) -> Caller | None:

@@ -107,3 +107,22 @@ def test_keys_are_stored_only_as_hashes(make_key, engine):
         row = conn.execute(text("SELECT * FROM api_clients")).mappings().one()
     assert all(key not in str(v) for v in row.values())
     assert key.startswith(row["key_prefix"])
+
+
+def test_a_key_revoked_elsewhere_stops_working_within_the_cache_time(api, make_key, engine, monkeypatch):
+    """The CLI revokes in another process: running servers notice within auth_cache_seconds."""
+    from sqlalchemy import text
+
+    from app.auth import deps
+
+    url = "/v1/practitioners/D150428000123"
+    headers = make_key("bureau", "150428")
+    clock = [1000.0]
+    monkeypatch.setattr(deps, "monotonic", lambda: clock[0])
+    assert api.get(url, headers=headers).status_code == 404  # authenticated, and remembered
+    with engine.begin() as conn:  # as another process would: straight to the database
+        conn.execute(text("UPDATE api_clients SET revoked_at = CURRENT_TIMESTAMP"))
+    clock[0] += 4.9
+    assert api.get(url, headers=headers).status_code == 404
+    clock[0] += 0.2  # past the default 5 seconds
+    assert api.get(url, headers=headers).status_code == 401

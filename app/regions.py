@@ -64,6 +64,18 @@ def covers(scope: str, region: str) -> bool:
     return region == scope
 
 
+def within(column, scope: str):
+    """SQL: ``column`` (a region code column) lies inside ``scope``, the same rule as ``covers``.
+    National is every row; a county is equality; otherwise a prefix match the index can use."""
+    from sqlalchemy import true
+    from sqlmodel import col
+
+    if level(scope) == "county":
+        return col(column) == scope
+    prefix = scope_prefix(scope)
+    return col(column).startswith(prefix) if prefix else true()
+
+
 def scope_prefix(scope: str) -> str:
     """The code prefix that every region inside ``scope`` starts with (for SQL ``LIKE``)."""
     kind = level(scope)

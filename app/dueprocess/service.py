@@ -13,7 +13,7 @@ from datetime import date
 
 from sqlmodel import Session, col, select
 
-from app import events
+from app import events, regions
 from app.auth.roles import Caller
 from app.db import read_session, write_session
 from app.dueprocess import machine
@@ -101,7 +101,7 @@ def get_proposal(session: Session, caller: Caller, proposal_id: int) -> Proposal
 def list_proposals(session: Session, caller: Caller, *, status: str | None, closing_within: int | None,
                    limit: int, cursor: int | None) -> ProposalPage:
     """The bureau's queue: proposals by status, or whose defence window closes within N working days."""
-    query = select(Proposal).order_by(Proposal.id).limit(limit + 1)
+    query = select(Proposal).where(regions.within(Proposal.region, caller.region))
     if status:
         query = query.where(Proposal.status == status)
     if closing_within is not None:
@@ -109,13 +109,17 @@ def list_proposals(session: Session, caller: Caller, *, status: str | None, clos
         query = query.where(Proposal.status == "proposed", Proposal.defence_deadline >= today,
                             Proposal.defence_deadline <= add_working_days(today, closing_within)
                             if closing_within else Proposal.defence_deadline <= today)
+    page, next_cursor = _keyset_page(session, query, Proposal.id, limit, cursor)
+    return ProposalPage(items=[proposal_out(session, p) for p in page], next_cursor=next_cursor)
+
+
+def _keyset_page(session: Session, query, key, limit: int, cursor: int | None) -> tuple[list, str | None]:
+    """One page ordered by ``key`` after ``cursor``, and the cursor of the next page if any."""
     if cursor is not None:
-        query = query.where(Proposal.id > cursor)
-    rows = [p for p in session.exec(query) if caller.covers(p.region)]
-    # Region filtering in SQL would need a prefix match per scope level; the queue is small.
+        query = query.where(key > cursor)
+    rows = session.exec(query.order_by(key).limit(limit + 1)).all()
     page = rows[:limit]
-    return ProposalPage(items=[proposal_out(session, p) for p in page],
-                        next_cursor=str(page[-1].id) if len(rows) > limit else None)
+    return page, str(page[-1].id) if len(rows) > limit else None
 
 
 def submit_defence(session: Session, caller: Caller, proposal_id: int, body: DefenceIn) -> tuple[ProposalOut, bool]:
@@ -328,15 +332,11 @@ def get_appeal(session: Session, caller: Caller, appeal_id: int) -> AppealOut:
 
 
 def list_appeals(session: Session, caller: Caller, *, status: str | None, limit: int, cursor: int | None) -> AppealPage:
-    query = select(Appeal).order_by(Appeal.id).limit(limit + 1)
+    query = select(Appeal).where(regions.within(Appeal.region, caller.region))
     if status:
         query = query.where(Appeal.status == status)
-    if cursor is not None:
-        query = query.where(Appeal.id > cursor)
-    rows = [a for a in session.exec(query) if caller.covers(a.region)]
-    page = rows[:limit]
-    return AppealPage(items=[appeal_out(session, a) for a in page],
-                      next_cursor=str(page[-1].id) if len(rows) > limit else None)
+    page, next_cursor = _keyset_page(session, query, Appeal.id, limit, cursor)
+    return AppealPage(items=[appeal_out(session, a) for a in page], next_cursor=next_cursor)
 
 
 def add_statement(session: Session, caller: Caller, entry_id: int, body: StatementIn) -> StatementOut:

@@ -106,14 +106,13 @@ def _referral_figures(session: Session, region: str, year: int, as_of: date) -> 
 
 def _freeze_rows(session: Session, notice: Notice, year: int, as_of: date, summary: content.Summary) -> Iterator[str]:
     """Yield each published row in canonical form, storing it as it goes."""
-    prefix = regions.scope_prefix(notice.region)
     last_code = ""
     position = 0
     while True:
         batch = session.exec(
             select(Practitioner, StandingRecord.timeline)
             .join(StandingRecord, StandingRecord.practitioner_id == Practitioner.id)
-            .where(col(Practitioner.region).startswith(prefix), Practitioner.code > last_code)
+            .where(regions.within(Practitioner.region, notice.region), Practitioner.code > last_code)
             .order_by(Practitioner.code).limit(BATCH)
         ).all()
         if not batch:

@@ -166,12 +166,7 @@ def list_practitioners(
     region = region or caller.region
     if not caller.covers(region):
         raise Invalid(f"Region {region} is outside your region {caller.region}", field="query.region")
-    stmt = select(Practitioner)
-    prefix = regions.scope_prefix(region)
-    if regions.level(region) == "county":
-        stmt = stmt.where(Practitioner.region == region)
-    elif prefix:
-        stmt = stmt.where(col(Practitioner.region).startswith(prefix))
+    stmt = select(Practitioner).where(regions.within(Practitioner.region, region))
     if institution:
         stmt = stmt.where(
             col(Practitioner.id).in_(

@@ -86,15 +86,9 @@ def side_of(referral: Referral, caller: Caller) -> Side | None:
     return side
 
 
-def _in_region(column, region: str):
-    if regions.level(region) == "county":
-        return column == region
-    return col(column).startswith(regions.scope_prefix(region))
-
-
 def _scope_clause(caller: Caller):
     """SQL for side_of(...) is not None."""
-    clauses = [_in_region(Referral.region, caller.region)]
+    clauses = [regions.within(Referral.region, caller.region)]
     if caller.role == Role.bureau:
         hidden = Direction.inbound
     else:
@@ -420,7 +414,7 @@ def list_referrals(session: Session, caller: Caller, *, direction: str | None = 
     """Keyset pages by id. ``overdue`` is computed per row, so it filters after the query."""
     today = today or local_date()
     region = _check_region(caller, region, "query.region")
-    stmt = select(Referral).where(*_scope_clause(caller), _in_region(Referral.region, region))
+    stmt = select(Referral).where(*_scope_clause(caller), regions.within(Referral.region, region))
     for column, value in ((Referral.direction, direction), (Referral.department, department),
                           (Referral.status, status), (Referral.kind, kind), (Referral.year, year)):
         if value is not None:
@@ -452,7 +446,7 @@ def stats(session: Session, caller: Caller, year: int, region: str | None = None
     """
     as_of = as_of or local_date()
     region = _check_region(caller, region, "query.region")
-    rows = session.exec(select(Referral).where(*_scope_clause(caller), _in_region(Referral.region, region),
+    rows = session.exec(select(Referral).where(*_scope_clause(caller), regions.within(Referral.region, region),
                                                Referral.year == year)).all()
     catalog = get_settings().department_catalog
     codes = list(departments()) + sorted({r.department for r in rows} - set(departments()))

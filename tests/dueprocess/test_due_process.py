@@ -299,3 +299,16 @@ def test_events_payloads_name_the_steps(due, scoring, clock, engine):
     steps = [(t, json.loads(p).get("proposal_id")) for t, s, p in rows if s == code and t.startswith("score.")]
     assert steps == [("score.proposed", proposal_id), ("score.defence_submitted", proposal_id),
                      ("score.confirmed", proposal_id), ("score.recorded", None)]
+
+
+def test_a_regions_queue_is_not_hidden_behind_other_regions_rows(due, scoring, clock, api, make_key):
+    """Pages are cut after the region filter, so earlier rows elsewhere never crowd a page out."""
+    clock.set("2025-03-10")
+    liaoning = scoring.register()
+    for n in range(3):
+        due.notify(liaoning, f"l{n}", "2025-03-10", 1)
+    tianjin_code = scoring.register("tianjin-2024")
+    mine = due.notify(tianjin_code, "t1", "2025-03-10", 1, ruleset="tianjin-2024")["proposal_id"]
+    tianjin = make_key("bureau", "120000")
+    page = api.get("/v1/score-proposals", params={"limit": 2}, headers=tianjin).json()
+    assert [p["id"] for p in page["items"]] == [mine] and page["next_cursor"] is None

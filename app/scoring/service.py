@@ -267,7 +267,7 @@ def _record_case(session: Session, caller: Caller, body: ScoreCaseIn, key: str |
     session.flush()
 
     if notified_on is not None:
-        results = _propose(session, caller, case, body, people, ruleset, points, notified_on)
+        results = _propose(session, case, body, people, rulesets, ruleset, points, notified_on)
     else:
         results = _count(session, caller, case, body, people, rulesets, ruleset, points)
     answer = ScoreCaseOut(
@@ -304,7 +304,7 @@ def emit_recorded(session: Session, person: Person, case: ScoreCase, row: Ledger
     })
 
 
-def _propose(session, caller, case, body, people, ruleset, points, notified_on) -> list[dict]:
+def _propose(session, case, body, people, rulesets, ruleset, points, notified_on) -> list[dict]:
     """procedure "notify": the entries wait as proposals; nothing counts yet."""
     deadline = machine.defence_deadline(notified_on, ruleset)
     results = []
@@ -318,8 +318,7 @@ def _propose(session, caller, case, body, people, ruleset, points, notified_on) 
         )
         session.add(proposal)
         session.flush()
-        current = standing_out(practitioner, _stored_timeline(session, practitioner), body.decision_date,
-                               catalog.rulesets(session))
+        current = standing_out(practitioner, _stored_timeline(session, practitioner), body.decision_date, rulesets)
         results.append({
             "id": None, "status": "proposed", "proposal_id": proposal.id, "defence_deadline": deadline,
             "practitioner": e.practitioner, "violation_type": e.violation_type, "tier": e.tier,

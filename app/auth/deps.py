@@ -5,7 +5,7 @@ from __future__ import annotations
 from time import monotonic
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from app.auth import service
 from app.auth.roles import Action, Caller
@@ -17,8 +17,16 @@ _bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bea
 
 
 def get_caller(
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
+    caller = _authenticate(credentials)
+    # Kept on the request for what runs later in it (the audit trail, logs).
+    request.state.caller = caller
+    return caller
+
+
+def _authenticate(credentials: HTTPAuthorizationCredentials | None) -> Caller:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("Send the API key as 'Authorization: Bearer <key>'")
     now = monotonic()

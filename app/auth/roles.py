@@ -56,6 +56,13 @@ class Caller:
     role: Role
     region: str
     department: str | None = None
+    # Who acts: an API client ("client"), a person signed in to the workbench ("user"), or the
+    # service itself ("system": CLI, worker). ``client_id`` is that principal's id in its own table.
+    kind: str = "client"
+
+    @property
+    def principal(self) -> str:
+        return f"{self.kind}:{self.client_id}"
 
     def may(self, action: Action) -> bool:
         return self.role in PERMISSIONS[action]

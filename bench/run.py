@@ -22,6 +22,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -97,8 +98,16 @@ def drop_database(server: str | None, url: str) -> None:
     admin.dispose()
 
 
+def serve_command(port: int, workers: int) -> list[str]:
+    """The Makefile's ``serve`` recipe (the production command), on this run's port and workers."""
+    recipe = re.search(r"^serve:\n\t(.+)$", (ROOT / "Makefile").read_text(), re.M).group(1)
+    values = {"$(BIN)/uvicorn": str(Path(PY).parent / "uvicorn"), "$(HOST)": "127.0.0.1", "$(PORT)": str(port),
+              "$(WORKERS)": str(workers)}
+    return [values.get(word, word) for word in shlex.split(recipe)]
+
+
 class Server:
-    """The production command: ``uvicorn app.main:app --workers WORKERS`` in its own process group."""
+    """The production command (``make serve``, WORKERS workers) in its own process group."""
 
     def __init__(self, url: str, workers: int):
         self.url, self.workers, self.port = url, workers, free_port()
@@ -110,10 +119,8 @@ class Server:
         VAR.mkdir(parents=True, exist_ok=True)
         out = open(VAR / "server.log", "ab")
         started = time.perf_counter()
-        self.proc = subprocess.Popen(
-            [str(Path(PY).parent / "uvicorn"), "app.main:app", "--host", "127.0.0.1", "--port", str(self.port),
-             "--workers", str(self.workers)],
-            env=app_env(self.url), cwd=ROOT, stdout=out, stderr=out, start_new_session=True)
+        self.proc = subprocess.Popen(serve_command(self.port, self.workers),
+                                     env=app_env(self.url), cwd=ROOT, stdout=out, stderr=out, start_new_session=True)
         while time.perf_counter() - started < timeout:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}; see {VAR / 'server.log'}")

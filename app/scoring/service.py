@@ -24,7 +24,7 @@ from app.practitioners import identity
 from app.practitioners import service as practitioners
 from app.practitioners.models import Practitioner
 from app.referrals import service as referrals
-from app.scoring import catalog, ledger, standing
+from app.scoring import catalog, checks, ledger, standing
 from app.scoring.models import LedgerRow, ScoreCase, StandingRecord
 from app.scoring.rulesets import Ruleset, select_ruleset
 from app.scoring.schemas import (
@@ -36,7 +36,6 @@ from app.scoring.schemas import (
     SanctionOut,
     ScoreCaseIn,
     ScoreCaseOut,
-    StandingAnswer,
     StandingOut,
 )
 from app.timeutil import local_date, utcnow
@@ -115,6 +114,7 @@ class Person:
             practitioner_id=self.practitioner.id, timeline="{}"
         )
         record.timeline = json.dumps(self.after.to_json())
+        record.first_year, record.last_year = self.after.years() or (None, None)
         record.updated_at = utcnow()
         self.session.add(record)
 
@@ -144,18 +144,10 @@ class Person:
 
 def standing_out(
     practitioner: Practitioner, timeline: standing.Timeline, day: date, rulesets: Mapping[str, Ruleset],
-    in_force: Ruleset | None = ...,  # the ruleset in force for the region on day, when the caller knows it
 ) -> StandingOut:
     st = standing.evaluate(timeline, day, rulesets)
-    if in_force is ...:
-        in_force = select_ruleset(list(rulesets.values()), practitioner.region, day)
-    return StandingOut(
-        code=practitioner.code, at=day, status=st.status, billing_allowed=st.billing_allowed,
-        emergency_allowed=st.emergency_allowed, year=st.year, points=st.points,
-        focused_supervision=st.focused_supervision, suspended_from=st.suspended_from,
-        suspended_until=st.suspended_until, terminated_on=st.terminated_on,
-        reregistration_barred_until=st.reregistration_barred_until, ruleset=in_force.id if in_force else None,
-    )
+    in_force = select_ruleset(list(rulesets.values()), practitioner.region, day)
+    return StandingOut.model_validate(checks.answer(practitioner.code, st, in_force.id if in_force else None))
 
 
 def sanction_out(s: standing.Sanction, row_id: int | None = None, *, lifted: bool = False,
@@ -495,39 +487,6 @@ def _timeline(registered_on: date, stored: str | None) -> standing.Timeline:
 def _stored_timeline(session: Session, practitioner: Practitioner) -> standing.Timeline:
     record = session.get(StandingRecord, practitioner.id)
     return _timeline(practitioner.registered_on, record.timeline if record else None)
-
-
-def standings(session: Session, caller: Caller, codes: Sequence[str], day: date) -> list[StandingAnswer]:
-    """The hot path: one indexed query for all codes; unknown and out-of-scope codes are 'not found'."""
-    rulesets = catalog.rulesets(session)
-    # Columns, not the Practitioner entity: no identity map, no encrypted ID number fetched.
-    rows = session.exec(
-        select(Practitioner.code, Practitioner.region, Practitioner.registered_on, StandingRecord.timeline)
-        .join(StandingRecord, StandingRecord.practitioner_id == Practitioner.id, isouter=True)
-        .where(col(Practitioner.code).in_(set(codes)))
-    ).all()
-    found = {p.code: (p, p.timeline) for p in rows if caller.covers(p.region)}
-    ruleset_list, in_force = list(rulesets.values()), {}  # one ruleset lookup per region, not per code
-    answers = []
-    for code in codes:
-        if code not in found:
-            answers.append(StandingAnswer(code=code, found=False))
-            continue
-        practitioner, stored = found[code]
-        answers.append(StandingAnswer(
-            code=code, found=True,
-            standing=standing_out(practitioner, _timeline(practitioner.registered_on, stored), day, rulesets,
-                                  in_force.get(practitioner.region) or in_force.setdefault(
-                                      practitioner.region, select_ruleset(ruleset_list, practitioner.region, day))),
-        ))
-    return answers
-
-
-def standing_of(session: Session, caller: Caller, code: str, day: date) -> StandingOut:
-    answer = standings(session, caller, [code], day)[0]
-    if not answer.found:
-        raise NotFound(f"No practitioner {code} in your region")
-    return answer.standing
 
 
 def dossier(session: Session, caller: Caller, code: str) -> dict:

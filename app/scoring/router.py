@@ -82,13 +82,15 @@ async def query_standings(body: StandingQuery, caller: StandingReader):
 @router.post("/score-cases", response_model=ScoreCaseOut, status_code=201,
              responses={200: {"model": ScoreCaseOut, "description": "a repeat: the first answer, nothing changed"}})
 def post_score_case(
-    body: ScoreCaseIn, caller: Scorer, session: WriteSession, response: Response,
+    body: ScoreCaseIn, caller: Scorer, session: WriteSession,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ):
     """Record one decision (记分) with its entries. All-or-nothing; a repeat changes nothing."""
     answer, created = service.record_case(session, caller, body, idempotency_key)
+    # The answer as stored for repeats, sent as it is: not validated and encoded a second time.
+    response = Response(answer, media_type="application/json")
     mark_created(response, created)
-    return answer
+    return response
 
 
 @router.get("/score-cases/{case_id}", response_model=ScoreCaseOut)

@@ -73,24 +73,39 @@ def recorded_sanctions(rows: Sequence[LedgerRow]) -> dict[int, standing.Sanction
 
 
 class Person:
-    """One locked practitioner inside a write: ledger, timeline before, rows to append."""
+    """One locked practitioner inside a write: ledger, timeline before, rows to append.
 
-    def __init__(self, session: Session, practitioner: Practitioner, rulesets: Mapping[str, Ruleset]):
+    ``rows`` and ``record`` (their ledger and stored standing) may be read for many people at once
+    (``people``); otherwise they are read here."""
+
+    def __init__(self, session: Session, practitioner: Practitioner, rulesets: Mapping[str, Ruleset],
+                 rows: list[LedgerRow] | None = None, record: StandingRecord | None = None):
         self.session, self.practitioner, self.rulesets = session, practitioner, rulesets
-        self.rows = ledger.rows_of(session, practitioner.id)
+        self.rows = ledger.rows_of(session, practitioner.id) if rows is None else rows
+        self.record = record if rows is not None else session.get(StandingRecord, practitioner.id)
         self.before = standing.derive(facts_from_rows(practitioner.registered_on, self.rows), rulesets)
         self.after = self.before
         self.created: list[tuple[LedgerRow, standing.Sanction]] = []
         self.lifted: list[tuple[int, standing.Sanction, str]] = []
 
-    def append(self, rows: list[LedgerRow]) -> list[LedgerRow]:
-        ledger.append(self.session, rows)
+    def stage(self, rows: list[LedgerRow]) -> list[LedgerRow]:
+        """Chain and add rows without flushing: their ids come with the session's next flush, so the
+        rows of many people go to the database in one statement."""
+        ledger.chain(self.rows[-1] if self.rows else None, rows)
+        self.session.add_all(rows)
         self.rows += rows
         return rows
 
-    def settle(self, client_id: int | None, lift_reason: str) -> None:
+    def append(self, rows: list[LedgerRow]) -> list[LedgerRow]:
+        """Chain, add and flush rows (their ids are needed at once)."""
+        self.stage(rows)
+        self.session.flush()
+        return rows
+
+    def settle(self, client_id: int | None, lift_reason: str, *, flush: bool = True) -> None:
         """Recompute from the ledger, record new sanctions, lift those that no longer hold,
-        store the timeline. The new rows are already appended."""
+        store the timeline. The new rows are already appended (their ids known). With
+        ``flush=False`` the caller flushes before reading the ids of ``created`` and ``lifted``."""
         self.after = standing.derive(facts_from_rows(self.practitioner.registered_on, self.rows), self.rulesets)
         recorded = recorded_sanctions(self.rows)
         to_record, to_lift = standing.reconcile(recorded.values(), self.after.sanctions)
@@ -107,16 +122,18 @@ class Person:
                       ruleset_id=s.ruleset_id, client_id=client_id, details=json.dumps(standing._sanction_json(s)))
             for s in to_record
         ]
-        self.append(lift_rows + sanction_rows)
+        if lift_rows or sanction_rows:
+            self.stage(lift_rows + sanction_rows)
+            if flush:
+                self.session.flush()
         self.lifted += [(row.target_id, s, lift_reason) for row, s in zip(lift_rows, to_lift)]
         self.created += list(zip(sanction_rows, to_record))
-        record = self.session.get(StandingRecord, self.practitioner.id) or StandingRecord(
-            practitioner_id=self.practitioner.id, timeline="{}"
-        )
-        record.timeline = json.dumps(self.after.to_json())
-        record.first_year, record.last_year = self.after.years() or (None, None)
-        record.updated_at = utcnow()
-        self.session.add(record)
+        if self.record is None:
+            self.record = StandingRecord(practitioner_id=self.practitioner.id, timeline="{}")
+        self.record.timeline = json.dumps(self.after.to_json())
+        self.record.first_year, self.record.last_year = self.after.years() or (None, None)
+        self.record.updated_at = utcnow()
+        self.session.add(self.record)
 
     def standing_on(self, timeline: standing.Timeline, day: date) -> StandingOut:
         return standing_out(self.practitioner, timeline, day, self.rulesets)
@@ -159,6 +176,15 @@ def sanction_out(s: standing.Sanction, row_id: int | None = None, *, lifted: boo
     )
 
 
+def people(session: Session, practitioners: Sequence[Practitioner], rulesets: Mapping[str, Ruleset]) -> list[Person]:
+    """Locked practitioners as Persons, their ledgers and stored standings read in two queries."""
+    ids = [p.id for p in practitioners]
+    rows = ledger.rows_of_many(session, ids)
+    records = {r.practitioner_id: r for r in session.exec(
+        select(StandingRecord).where(col(StandingRecord.practitioner_id).in_(ids)))}
+    return [Person(session, p, rulesets, rows[p.id], records.get(p.id)) for p in practitioners]
+
+
 def lock_practitioners(session: Session, codes: Sequence[str]) -> dict[str, Practitioner]:
     """Lock the practitioners' rows in id order (PostgreSQL row locks; SQLite's write lock is
     already held from BEGIN IMMEDIATE)."""
@@ -179,7 +205,7 @@ def _existing_case(session: Session, client_id: int, case_ref: str, key: str | N
     return session.exec(select(ScoreCase).where(ScoreCase.client_id == client_id, match)).first()
 
 
-def _replay(case: ScoreCase, digest: str) -> ScoreCaseOut:
+def _replay(case: ScoreCase, digest: str) -> str:
     if case.request_hash != digest:
         raise Invalid(
             f"Case {case.case_ref} (id {case.id}) was already recorded with a different body; "
@@ -187,19 +213,20 @@ def _replay(case: ScoreCase, digest: str) -> ScoreCaseOut:
             field="body", errors=[field_error("body", "differs from the first request with this case_ref or Idempotency-Key",
                                               "idempotency_conflict")],
         )
-    return ScoreCaseOut.model_validate_json(case.response)
+    return case.response
 
 
-def record_case(session: Session, caller: Caller, body: ScoreCaseIn, idempotency_key: str | None) -> tuple[ScoreCaseOut, bool]:
-    """(answer, created). A repeat of an identical request returns the first answer, created=False."""
+def record_case(session: Session, caller: Caller, body: ScoreCaseIn, idempotency_key: str | None) -> tuple[str, bool]:
+    """(answer, created): the answer as stored (``ScoreCaseOut`` JSON), sent as it is. A repeat of an
+    identical request returns the first answer, created=False."""
     digest = request_hash(body)
     existing = _existing_case(session, caller.client_id, body.case_ref, idempotency_key)
     if existing is not None:
         return _replay(existing, digest), False
     try:
-        answer = _record_case(session, caller, body, idempotency_key, digest)
+        case = _record_case(session, caller, body, idempotency_key, digest)
         session.commit()
-        return answer, True
+        return case.response, True
     except IntegrityError:
         # The same case raced us and committed first: answer as a repeat.
         session.rollback()
@@ -209,7 +236,7 @@ def record_case(session: Session, caller: Caller, body: ScoreCaseIn, idempotency
         return _replay(existing, digest), False
 
 
-def _record_case(session: Session, caller: Caller, body: ScoreCaseIn, key: str | None, digest: str) -> ScoreCaseOut:
+def _record_case(session: Session, caller: Caller, body: ScoreCaseIn, key: str | None, digest: str) -> ScoreCase:
     rulesets = catalog.rulesets(session)
     region = identity.institution_region(body.institution)
     errors = []
@@ -269,7 +296,7 @@ def _record_case(session: Session, caller: Caller, body: ScoreCaseIn, key: str |
     )
     case.response = answer.model_dump_json()
     session.add(case)
-    return answer
+    return case
 
 
 def entry_row(person: Practitioner, case: ScoreCase, entry, points: int, effective_on: date, client_id: int | None,
@@ -326,24 +353,29 @@ def _propose(session, case, body, people, rulesets, ruleset, points, notified_on
     return results
 
 
-def _count(session, caller, case, body, people, rulesets, ruleset, points) -> list[dict]:
-    """procedure "completed": the entries count at once from the decision date."""
+def _count(session, caller, case, body, practitioners, rulesets, ruleset, points) -> list[dict]:
+    """procedure "completed": the entries count at once from the decision date.
+
+    Every person's ledger is read in one query and their new rows inserted in one statement per
+    table: a case of 100 people is a handful of statements, not several per person."""
     today = local_date()
-    persons = {code: Person(session, p, rulesets) for code, p in sorted(people.items(), key=lambda kv: kv[1].id)}
-    entry_rows: list[tuple[int, LedgerRow]] = []
+    persons = {p.practitioner.code: p for p in people(session, sorted(practitioners.values(), key=lambda p: p.id), rulesets)}
+    indices: dict[str, list[int]] = {}
+    for i, e in enumerate(body.entries):
+        indices.setdefault(e.practitioner, []).append(i)
+    entry_rows: dict[int, LedgerRow] = {}
     for code, person in persons.items():
-        rows = [
-            entry_row(person.practitioner, case, e, points[i], body.decision_date, caller.client_id, today)
-            for i, e in enumerate(body.entries) if e.practitioner == code
-        ]
-        indices = [i for i, e in enumerate(body.entries) if e.practitioner == code]
-        person.append(rows)
-        entry_rows += list(zip(indices, rows))
-        person.settle(caller.client_id, "recomputed after a new case")
+        rows = person.stage([entry_row(person.practitioner, case, body.entries[i], points[i], body.decision_date,
+                                       caller.client_id, today) for i in indices[code]])
+        entry_rows.update(zip(indices[code], rows))
+    session.flush()  # the entries' ids: sanctions name the entry that triggered them
+    for person in persons.values():
+        person.settle(caller.client_id, "recomputed after a new case", flush=False)
+    session.flush()  # the sanctions' ids, for the answer and the events
 
     results = []
-    for i, row in sorted(entry_rows, key=lambda pair: pair[0]):
-        e, person = body.entries[i], persons[body.entries[i].practitioner]
+    for i, e in enumerate(body.entries):
+        row, person = entry_rows[i], persons[e.practitioner]
         created = [sanction_out(s, r.id) for r, s in person.created if s.trigger_entry_id == row.id]
         results.append({
             "id": row.id, "practitioner": e.practitioner, "violation_type": e.violation_type, "tier": e.tier,

@@ -89,23 +89,21 @@ class Person:
         self.lifted: list[tuple[int, standing.Sanction, str]] = []
 
     def stage(self, rows: list[LedgerRow]) -> list[LedgerRow]:
-        """Chain and add rows without flushing: their ids come with the session's next flush, so the
-        rows of many people go to the database in one statement."""
+        """Chain rows after this person's last one without writing them: ``ledger.insert`` writes
+        the staged rows of many people in one statement and gives them their ids."""
         ledger.chain(self.rows[-1] if self.rows else None, rows)
-        self.session.add_all(rows)
         self.rows += rows
         return rows
 
     def append(self, rows: list[LedgerRow]) -> list[LedgerRow]:
-        """Chain, add and flush rows (their ids are needed at once)."""
-        self.stage(rows)
-        self.session.flush()
-        return rows
+        """Chain and write rows (their ids are known on return)."""
+        return ledger.insert(self.session, self.stage(rows))
 
-    def settle(self, client_id: int | None, lift_reason: str, *, flush: bool = True) -> None:
+    def settle(self, client_id: int | None, lift_reason: str, *, write: bool = True) -> list[LedgerRow]:
         """Recompute from the ledger, record new sanctions, lift those that no longer hold,
-        store the timeline. The new rows are already appended (their ids known). With
-        ``flush=False`` the caller flushes before reading the ids of ``created`` and ``lifted``."""
+        store the timeline. The new rows are already appended (their ids known). Returns the
+        sanction and lift rows; with ``write=False`` they are only staged, for the caller to write
+        (``ledger.insert``) before reading the ids of ``created`` and ``lifted``."""
         self.after = standing.derive(facts_from_rows(self.practitioner.registered_on, self.rows), self.rulesets)
         recorded = recorded_sanctions(self.rows)
         to_record, to_lift = standing.reconcile(recorded.values(), self.after.sanctions)
@@ -122,10 +120,9 @@ class Person:
                       ruleset_id=s.ruleset_id, client_id=client_id, details=json.dumps(standing._sanction_json(s)))
             for s in to_record
         ]
-        if lift_rows or sanction_rows:
-            self.stage(lift_rows + sanction_rows)
-            if flush:
-                self.session.flush()
+        self.stage(lift_rows + sanction_rows)
+        if write:
+            ledger.insert(self.session, lift_rows + sanction_rows)
         self.lifted += [(row.target_id, s, lift_reason) for row, s in zip(lift_rows, to_lift)]
         self.created += list(zip(sanction_rows, to_record))
         if self.record is None:
@@ -134,6 +131,7 @@ class Person:
         self.record.first_year, self.record.last_year = self.after.years() or (None, None)
         self.record.updated_at = utcnow()
         self.session.add(self.record)
+        return lift_rows + sanction_rows
 
     def standing_on(self, timeline: standing.Timeline, day: date) -> StandingOut:
         return standing_out(self.practitioner, timeline, day, self.rulesets)
@@ -368,10 +366,9 @@ def _count(session, caller, case, body, practitioners, rulesets, ruleset, points
         rows = person.stage([entry_row(person.practitioner, case, body.entries[i], points[i], body.decision_date,
                                        caller.client_id, today) for i in indices[code]])
         entry_rows.update(zip(indices[code], rows))
-    session.flush()  # the entries' ids: sanctions name the entry that triggered them
-    for person in persons.values():
-        person.settle(caller.client_id, "recomputed after a new case", flush=False)
-    session.flush()  # the sanctions' ids, for the answer and the events
+    ledger.insert(session, list(entry_rows.values()))  # their ids: sanctions name the entry that triggered them
+    settled = [person.settle(caller.client_id, "recomputed after a new case", write=False) for person in persons.values()]
+    ledger.insert(session, [row for rows in settled for row in rows])  # their ids, for the answer and the events
 
     results = []
     for i, e in enumerate(body.entries):

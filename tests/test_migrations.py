@@ -60,3 +60,21 @@ def test_0010_fills_the_year_spans_of_stored_timelines():
     finally:
         engine.dispose()
         dbutil.drop_database(url)
+
+
+def test_readiness_reads_the_same_revisions_as_alembic():
+    """/readyz compares revisions without importing Alembic; Alembic must agree with it."""
+    from alembic.script import ScriptDirectory
+
+    assert migrate.head_revisions() == set(ScriptDirectory(str(migrate.ROOT / "migrations")).get_heads())
+    url = dbutil.create_database("pct_mig")
+    engine = create_engine(url)
+    try:
+        assert migrate.current_revisions(engine) == set()  # never migrated
+        migrate.upgrade(url, "0006")
+        with engine.connect() as conn:
+            assert migrate.current_revisions(engine) == set(MigrationContext.configure(conn).get_current_heads())
+        assert migrate.current_revisions(engine) == {"0006"}
+    finally:
+        engine.dispose()
+        dbutil.drop_database(url)

@@ -105,31 +105,35 @@ def _referral_figures(session: Session, region: str, year: int, as_of: date) -> 
 
 
 def _freeze_rows(session: Session, notice: Notice, year: int, as_of: date, summary: content.Summary) -> Iterator[str]:
-    """Yield each published row in canonical form, storing it as it goes."""
+    """Yield each published row in canonical form, storing it as it goes. Only people whose stored
+    timeline spans the year are read (``standings.first_year``/``last_year``): the others, most of the
+    registry, have nothing to publish."""
     last_code = ""
     position = 0
     while True:
         batch = session.exec(
-            select(Practitioner, StandingRecord.timeline)
+            select(Practitioner.id, Practitioner.code, Practitioner.name, Practitioner.category, Practitioner.region,
+                   StandingRecord.timeline)
             .join(StandingRecord, StandingRecord.practitioner_id == Practitioner.id)
-            .where(regions.within(Practitioner.region, notice.region), Practitioner.code > last_code)
+            .where(regions.within(Practitioner.region, notice.region), Practitioner.code > last_code,
+                   col(StandingRecord.first_year) <= year, col(StandingRecord.last_year) >= year)
             .order_by(Practitioner.code).limit(BATCH)
         ).all()
         if not batch:
             return
-        last_code = batch[-1][0].code
+        last_code = batch[-1].code
         sites: dict[int, list[tuple[str, str | None]]] = {}
         for pid, code, name in session.exec(
             select(PractitionerInstitution.practitioner_id, Institution.code, Institution.name)
             .join(Institution, Institution.code == PractitionerInstitution.institution_code)
-            .where(col(PractitionerInstitution.practitioner_id).in_([p.id for p, _ in batch]))
+            .where(col(PractitionerInstitution.practitioner_id).in_([p.id for p in batch]))
             .order_by(Institution.code)
         ):
             sites.setdefault(pid, []).append((code, name))
         stored = []
-        for practitioner, timeline in batch:
+        for practitioner in batch:
             row = content.row_for(practitioner, sites.get(practitioner.id, []),
-                                  Timeline.from_json(json.loads(timeline)), year, as_of)
+                                  Timeline.from_json(json.loads(practitioner.timeline)), year, as_of)
             if row is None:
                 continue
             position += 1
@@ -175,14 +179,16 @@ def list_notices(session: Session, region: str | None, year: int | None) -> list
 
 
 def stored_rows(notice_id: int, *, order: str = "position", query: str | None = None,
-                start: int = 0, limit: int | None = None) -> Iterator[NoticeRow]:
-    """Rows in batches from a session of their own, so a response can stream after the request's
-    session is gone."""
+                start: int = 0, limit: int | None = None) -> Iterator:
+    """Rows (``position``, ``practitioner_id``, ``points``, ``data``) in batches from a session of their
+    own, so a response can stream after the request's session is gone. Columns, not entities: a
+    download of a million rows spent most of its time building ORM objects."""
     fetched = 0
     with read_session() as session:
         last = None
         while True:
-            q = select(NoticeRow).where(NoticeRow.notice_id == notice_id)
+            q = (select(NoticeRow.position, NoticeRow.practitioner_id, NoticeRow.points, NoticeRow.data)
+                 .where(NoticeRow.notice_id == notice_id))
             q = _matching(q, query)
             if order == "position":
                 q = q.order_by(NoticeRow.position)

@@ -301,11 +301,17 @@ def entry_row(person: Practitioner, case: ScoreCase, entry, points: int, effecti
               counted_from: date, proposal_id: int | None = None) -> LedgerRow:
     """The ledger row of a counting entry. ``counted_from`` is the day it began to count here,
     from which the appeal window runs."""
+    return LedgerRow(**entry_fields(person, case, entry, points, effective_on, client_id, counted_from, proposal_id))
+
+
+def entry_fields(person, case, entry, points: int, effective_on: date, client_id: int | None, counted_from: date,
+                 proposal_id: int | None = None) -> dict:
+    """``entry_row``'s fields as a dict (bench/generate.py writes millions of them without the model)."""
     details = {"suspension_months": entry.suspension_months, "decision_number": case.decision_number,
                "counted_from": counted_from.isoformat()}
     if proposal_id is not None:
         details["proposal_id"] = proposal_id
-    return LedgerRow(
+    return dict(
         practitioner_id=person.id, kind=ENTRY, effective_on=effective_on, points=points, case_id=case.id,
         violation_type=entry.violation_type, tier=entry.tier, circumstances=entry.circumstances,
         ruleset_id=case.ruleset_id, client_id=client_id, details=json.dumps(details),

@@ -320,11 +320,16 @@ def entry_fields(person, case, entry, points: int, effective_on: date, client_id
 
 
 def emit_recorded(session: Session, person: Person, case: ScoreCase, row: LedgerRow) -> None:
-    events.emit(session, "score.recorded", subject=person.practitioner.code, region=person.practitioner.region, data={
-        "entry_id": row.id, "case_id": case.id, "case_ref": case.case_ref, "practitioner": person.practitioner.code,
-        "violation_type": row.violation_type, "points": row.points, "effective_on": row.effective_on,
-        "year_total": person.after.total_on(row.effective_on),
-    })
+    events.emit_many(session, [recorded_event(person, case, row)])
+
+
+def recorded_event(person: Person, case: ScoreCase, row: LedgerRow) -> dict:
+    """``score.recorded`` of a counting entry, for ``events.emit_many``."""
+    return {"type": "score.recorded", "subject": person.practitioner.code, "region": person.practitioner.region,
+            "data": {"entry_id": row.id, "case_id": case.id, "case_ref": case.case_ref,
+                     "practitioner": person.practitioner.code, "violation_type": row.violation_type,
+                     "points": row.points, "effective_on": row.effective_on,
+                     "year_total": person.after.total_on(row.effective_on)}}
 
 
 def _propose(session, case, body, people, rulesets, ruleset, points, notified_on) -> list[dict]:
@@ -388,7 +393,8 @@ def _count(session, caller, case, body, practitioners, rulesets, ruleset, points
             "standing_after": person.standing_on(person.after, body.decision_date),
             "sanctions_created": created,
         })
-        emit_recorded(session, person, case, row)
+    events.emit_many(session, [recorded_event(persons[e.practitioner], case, entry_rows[i])
+                               for i, e in enumerate(body.entries)])
     for person in persons.values():
         person.emit_changes(f"case {case.id}")
     return results

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator
 from datetime import date
 
+import orjson
 from sqlalchemy import func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -108,10 +109,11 @@ def _freeze_rows(session: Session, notice: Notice, year: int, as_of: date, summa
     """Yield each published row in canonical form, storing it as it goes. Only people whose stored
     timeline spans the year are read (``standings.first_year``/``last_year``): the others, most of the
     registry, have nothing to publish."""
+    connection = session.connection()  # core statements: no ORM result or unit-of-work work per row
     last_code = ""
     position = 0
     while True:
-        batch = session.exec(
+        batch = connection.execute(
             select(Practitioner.id, Practitioner.code, Practitioner.name, Practitioner.category, Practitioner.region,
                    StandingRecord.timeline)
             .join(StandingRecord, StandingRecord.practitioner_id == Practitioner.id)
@@ -123,7 +125,7 @@ def _freeze_rows(session: Session, notice: Notice, year: int, as_of: date, summa
             return
         last_code = batch[-1].code
         sites: dict[int, list[tuple[str, str | None]]] = {}
-        for pid, code, name in session.exec(
+        for pid, code, name in connection.execute(
             select(PractitionerInstitution.practitioner_id, Institution.code, Institution.name)
             .join(Institution, Institution.code == PractitionerInstitution.institution_code)
             .where(col(PractitionerInstitution.practitioner_id).in_([p.id for p in batch]))
@@ -133,7 +135,7 @@ def _freeze_rows(session: Session, notice: Notice, year: int, as_of: date, summa
         stored = []
         for practitioner in batch:
             row = content.row_for(practitioner, sites.get(practitioner.id, []),
-                                  Timeline.from_json(json.loads(practitioner.timeline)), year, as_of)
+                                  Timeline.from_json(orjson.loads(practitioner.timeline)), year, as_of)
             if row is None:
                 continue
             position += 1
@@ -143,7 +145,7 @@ def _freeze_rows(session: Session, notice: Notice, year: int, as_of: date, summa
                            "points": row["points"], "data": data})
             yield data
         if stored:
-            session.execute(insert(NoticeRow), stored)
+            connection.execute(insert(NoticeRow.__table__), stored)
 
 
 # ---------------------------------------------------------------- reading (public)
@@ -205,7 +207,7 @@ def stored_rows(notice_id: int, *, order: str = "position", query: str | None = 
                                 | ((NoticeRow.points == last.points) & (NoticeRow.position > last.position)))
             if start and last is None:
                 q = q.offset(start)
-            batch = session.exec(q.limit(BATCH if limit is None else min(BATCH, limit - fetched))).all()
+            batch = session.connection().execute(q.limit(BATCH if limit is None else min(BATCH, limit - fetched))).all()
             if not batch:
                 return
             yield from batch
@@ -239,7 +241,7 @@ def csv_chunks(notice: Notice) -> Iterator[str]:
 
     def rows():
         for r in stored_rows(notice.id):
-            row = json.loads(r.data)
+            row = orjson.loads(r.data)
             names.setdefault(row["region"], regions.division_name(row["region"]) or row["region"])
             yield row
 

@@ -10,13 +10,12 @@ Answers are plain dicts in the shape of ``StandingOut``, serialised once.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import date
 from functools import lru_cache
 
+import orjson
 from sqlalchemy.engine import Engine
-
 from starlette.concurrency import run_in_threadpool
 
 from app import hotread
@@ -87,7 +86,7 @@ class _Answers:
                 st = standing.evaluate(standing.Timeline(registered_on=registered_on), self.day, self.rulesets)
                 shared = self._empty[key] = answer("", st, ruleset_id)
             return {**shared, "code": code}
-        st = standing.evaluate(standing.Timeline.from_json(json.loads(timeline)), self.day, self.rulesets)
+        st = standing.evaluate(standing.Timeline.from_json(orjson.loads(timeline)), self.day, self.rulesets)
         return answer(code, st, ruleset_id)
 
 
@@ -115,7 +114,7 @@ async def standings(caller: Caller, codes: Sequence[str], day: date) -> list[dic
     distinct = list(dict.fromkeys(codes))
     sqlite = hotread.dialect() == "sqlite"
     rows = await hotread.fetch(BY_CODES["sqlite" if sqlite else "postgresql"],
-                               (json.dumps(distinct) if sqlite else distinct,))
+                               (orjson.dumps(distinct).decode() if sqlite else distinct,))
     answers = _Answers(await _rulesets(), day)
     found = {row[0]: answers.of(*row) for row in rows if caller.covers(row[1])}
     return [{"code": code, "found": True, "standing": found[code]} if code in found

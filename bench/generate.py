@@ -34,14 +34,14 @@ import random
 import sys
 import time
 from datetime import date, datetime, timedelta, timezone
-from functools import lru_cache
 from types import SimpleNamespace
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import create_engine, text
 from sqlmodel import Session
 from stdnum.cn import ric
 
 from app.auth import service as clients
+from app.db import bulk_insert
 from app.practitioners.identity import get_vault, mask_id_number
 from app.practitioners.models import Institution, Practitioner, PractitionerInstitution
 from app.scoring import catalog, ledger, standing
@@ -86,39 +86,18 @@ LEDGER_COLUMNS = [c.name for c in LedgerRow.__table__.columns]
 
 
 class _Writer:
-    """Rows into tables in bulk, straight to the driver: COPY on PostgreSQL (INSERTs of many values
-    are long statements psycopg parses each time), executemany on SQLite with each column's own
-    SQLAlchemy conversion (what an INSERT through SQLAlchemy stores, without its per-row work)."""
+    """Rows into tables in bulk (``app.db.bulk_insert``: COPY on PostgreSQL, executemany on SQLite)."""
 
     def __init__(self, engine):
         self.engine = engine
-        self.postgres = engine.dialect.name == "postgresql"
 
     def write(self, tables: list[tuple[object, list[dict]]]) -> None:
         with self.engine.begin() as conn:
-            driver = conn.connection.driver_connection
-            if not self.postgres:
-                # A throw-away database loaded in one go: index pages stay in memory, no fsync per batch.
-                driver.execute("PRAGMA cache_size = -262144")
-                driver.execute("PRAGMA synchronous = OFF")
+            if self.engine.dialect.name == "sqlite":
+                # A throw-away database loaded in one go: index pages stay in memory.
+                conn.exec_driver_sql("PRAGMA cache_size = -262144")
             for model, rows in tables:
-                if not rows:
-                    continue
-                table = model.__table__
-                columns = list(rows[0])
-                if self.postgres:
-                    with driver.cursor().copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-                        for row in rows:
-                            copy.write_row([row[c] for c in columns])
-                    continue
-                dialect = self.engine.dialect
-                # Remembered per value: the same instants and dates recur on every row.
-                convert = [(lambda f: f and lru_cache(maxsize=4096)(f))(
-                    table.c[c].type.dialect_impl(dialect).bind_processor(dialect)) for c in columns]
-                driver.executemany(
-                    f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                    [tuple(v if f is None or v is None else f(v) for f, v in zip(convert, map(row.get, columns)))
-                     for row in rows])
+                bulk_insert(conn, model.__table__, rows)
 
 
 def _ledger_row(**fields) -> dict:

@@ -8,9 +8,10 @@ a score committed by any process is seen by the next check.
 
 - SQLite: the loop's own connection (set up by the engine: WAL, busy timeout). A read is in-process
   work of some 15 µs that never waits for a writer under WAL, so it runs on the loop itself.
-- PostgreSQL: ``APP_HOT_READ_CONNECTIONS`` asynchronous psycopg connections per event loop, used
-  in turn; statements are prepared on the server at first use. A broken connection is replaced
-  and the read tried once more.
+- PostgreSQL: ``APP_HOT_READ_CONNECTIONS`` asyncpg connections per event loop, used in turn;
+  statements are prepared on the server at first use. asyncpg, not psycopg's asynchronous mode:
+  a read cost 29 µs of the client's CPU against 68 (about a tenth of a check). A broken connection
+  is replaced and the read tried once more.
 
 Connections belong to the event loop that opened them (an asyncio connection cannot move between
 loops; tests run the app on more than one); ``close()`` at shutdown closes the current loop's.
@@ -48,37 +49,29 @@ class _PostgresReads:
 
     def __init__(self, size: int) -> None:
         url = get_engine().url.set(drivername="postgresql")
-        self._conninfo = url.render_as_string(hide_password=False)
+        self._dsn = url.render_as_string(hide_password=False)
         self._slots: list = [None] * size
-        self._opening = [asyncio.Lock() for _ in range(size)]
+        # One read at a time per connection (asyncpg refuses overlapping ones on a connection).
+        self._locks = [asyncio.Lock() for _ in range(size)]
         self._turn = itertools.cycle(range(size))
 
-    async def _connection(self, slot: int):
-        conn = self._slots[slot]
-        if conn is None or conn.closed:
-            async with self._opening[slot]:
-                conn = self._slots[slot]
-                if conn is None or conn.closed:
-                    import psycopg
-
-                    conn = self._slots[slot] = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
-        return conn
-
     async def fetch(self, sql: str, params: Sequence[Any]) -> list[tuple]:
-        import psycopg
+        import asyncpg
 
         slot = next(self._turn)
-        for attempt in (1, 2):
-            conn = await self._connection(slot)
-            try:
-                cursor = await conn.execute(sql, params, prepare=True)
-                return await cursor.fetchall()
-            except psycopg.OperationalError:
-                # The server restarted or the connection dropped: one more try on a new connection.
-                self._slots[slot] = None
-                await conn.close()
-                if attempt == 2:
-                    raise
+        async with self._locks[slot]:
+            for attempt in (1, 2):
+                if self._slots[slot] is None or self._slots[slot].is_closed():
+                    self._slots[slot] = await asyncpg.connect(self._dsn)
+                conn = self._slots[slot]
+                try:
+                    return await conn.fetch(sql, *params)  # prepared on first use, then reused
+                except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
+                    # The server restarted or the connection dropped: one more try on a new connection.
+                    self._slots[slot] = None
+                    conn.terminate()
+                    if attempt == 2:
+                        raise
         raise AssertionError("unreachable")
 
     async def close(self) -> None:
@@ -106,7 +99,7 @@ def _reads() -> _SqliteReads | _PostgresReads:
 
 
 def dialect() -> str:
-    """``sqlite`` or ``postgresql``: which SQL ``fetch`` takes (``?`` or ``%s`` placeholders)."""
+    """``sqlite`` or ``postgresql``: which SQL ``fetch`` takes (``?`` or ``$1`` placeholders)."""
     return _reads().dialect
 
 

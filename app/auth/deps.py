@@ -5,7 +5,8 @@ from __future__ import annotations
 from time import monotonic
 
 from fastapi import Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from starlette.concurrency import run_in_threadpool
 
 from app.auth import service
@@ -31,7 +32,9 @@ class _CallerDependency(HTTPBearer):
         self.action = action
 
     async def __call__(self, request: Request) -> Caller:  # type: ignore[override]
-        caller = await _authenticate(await super().__call__(request))
+        # Read as HTTPBearer reads it, without building its credentials model per request.
+        scheme, key = get_authorization_scheme_param(request.headers.get("authorization"))
+        caller = await _authenticate(key if scheme.lower() == "bearer" and key else None)
         # Kept on the request for what runs later in it (the audit trail, logs).
         request.state.caller = caller
         if self.action is not None and not caller.may(self.action):
@@ -48,17 +51,17 @@ def allowed(action: Action) -> _CallerDependency:
     return _CallerDependency(action)
 
 
-async def _authenticate(credentials: HTTPAuthorizationCredentials | None) -> Caller:
-    if credentials is None:
+async def _authenticate(key: str | None) -> Caller:
+    if key is None:
         raise Unauthenticated("Send the API key as 'Authorization: Bearer <key>'")
     now = monotonic()
-    caller = service.cached_caller(credentials.credentials, now)
+    caller = service.cached_caller(key, now)
     if caller is not None:
         return caller
-    caller = await run_in_threadpool(_look_up, credentials.credentials)
+    caller = await run_in_threadpool(_look_up, key)
     ttl = get_settings().auth_cache_seconds
     if caller is not None and ttl > 0:
-        service.remember_caller(credentials.credentials, caller, now + ttl)
+        service.remember_caller(key, caller, now + ttl)
     if caller is None:
         raise Unauthenticated("The API key is unknown or revoked")
     return caller

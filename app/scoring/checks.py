@@ -26,10 +26,10 @@ from app.scoring.rulesets import Ruleset, select_ruleset
 
 _SELECT = ("SELECT p.code, p.region, p.registered_on, s.first_year, s.timeline "
            "FROM practitioners p LEFT JOIN standings s ON s.practitioner_id = p.id ")
-BY_CODE = {"sqlite": _SELECT + "WHERE p.code = ?", "postgresql": _SELECT + "WHERE p.code = %s"}
+BY_CODE = {"sqlite": _SELECT + "WHERE p.code = ?", "postgresql": _SELECT + "WHERE p.code = $1"}
 # One statement for any number of codes, so it is prepared once: a JSON array on SQLite, an array on PostgreSQL.
 BY_CODES = {"sqlite": _SELECT + "WHERE p.code IN (SELECT value FROM json_each(?))",
-            "postgresql": _SELECT + "WHERE p.code = ANY(%s)"}
+            "postgresql": _SELECT + "WHERE p.code = ANY($1::text[])"}
 
 
 def answer(code: str, st: standing.Standing, ruleset_id: str | None) -> dict:

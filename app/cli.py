@@ -11,6 +11,7 @@ from datetime import date
 from sqlmodel import Session
 
 from app import migrate
+from app.audit.service import cli_caller
 from app.auth import service as clients
 from app.db import get_engine, write_session
 from fastapi_problem.error import Problem
@@ -59,7 +60,8 @@ def _first_run_banner(region: str, key: str, port: int) -> str:
 def cmd_clients_create(args) -> int:
     with Session(get_engine()) as session:
         _client, key = clients.create_client(
-            session, role=args.role, region=args.region, name=args.name, department=args.department
+            session, role=args.role, region=args.region, name=args.name, department=args.department,
+            actor=cli_caller(),
         )
     print(key)
     return 0
@@ -67,7 +69,7 @@ def cmd_clients_create(args) -> int:
 
 def cmd_clients_revoke(args) -> int:
     with Session(get_engine()) as session:
-        client = clients.revoke_client(session, args.id)
+        client = clients.revoke_client(session, args.id, actor=cli_caller())
         print(f"revoked client {client.id} ({client.name}) at {client.revoked_at.isoformat()}", file=sys.stderr)
     return 0
 

@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from prometheus_fastapi_instrumentator import Instrumentator
 
-from app import errors
+from app import errors, observability
+from app.audit.router import router as audit_router
 from app.dueprocess.router import router as dueprocess_router
 from app.notices.router import router as notices_router
+from app.ops import metrics
 from app.ops.router import router as ops_router
 from app.scoring.rulesets import load_rulesets
 from app.settings import get_settings
@@ -43,7 +45,8 @@ async def lifespan(_app: FastAPI):
 
 
 def create_app() -> FastAPI:
-    get_settings()  # refuse to start on bad settings (e.g. a development secret in production)
+    settings = get_settings()  # refuse to start on bad settings (e.g. a development secret in production)
+    observability.configure_logging(settings.log_level)
     load_rulesets()  # and on a bad bundled ruleset file, naming the field
     app = FastAPI(
         title="Practitioner payment-qualification service (医保支付资格记分)",
@@ -59,7 +62,11 @@ def create_app() -> FastAPI:
     app.include_router(notices_router)
     app.include_router(webhooks_router)
     app.include_router(referrals_router)
+    app.include_router(audit_router)
     Instrumentator(excluded_handlers=["/metrics"]).instrument(app).expose(app, endpoint="/metrics", tags=["ops"])
+    metrics.register()
+    # Outermost: the request id exists before anything else runs, and the log line sees the status.
+    app.add_middleware(observability.RequestContextMiddleware, log_requests=settings.request_log)
     return app
 
 

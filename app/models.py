@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from app.audit.models import AuditRecord  # noqa: F401
 from app.auth.models import ApiClient  # noqa: F401
 from app.dueprocess.models import Appeal, Defence, Proposal, Statement  # noqa: F401
 from app.events import Event  # noqa: F401

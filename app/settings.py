@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     # A key revoked with the CLI stops working on running servers within this time.
     auth_cache_seconds: float = Field(default=5.0, ge=0, le=300)
     log_level: str = "INFO"
+    # One JSON line per request (method, route template, status, duration, principal, request id).
+    request_log: bool = True
 
     @model_validator(mode="after")
     def _departments_are_known(self) -> Settings:

@@ -29,6 +29,7 @@ class Action(StrEnum):
     referrals_read = "referrals:read"
     referrals_write = "referrals:write"
     referrals_stats = "referrals:stats"
+    audit_read = "audit:read"
 
 
 PERMISSIONS: dict[Action, frozenset[Role]] = {
@@ -46,6 +47,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.referrals_read: frozenset({Role.bureau, Role.partner}),
     Action.referrals_write: frozenset({Role.bureau, Role.partner}),
     Action.referrals_stats: frozenset({Role.bureau}),
+    # Admins read the whole trail; a bureau the records of objects in its region.
+    Action.audit_read: frozenset({Role.bureau, Role.admin}),
 }
 
 

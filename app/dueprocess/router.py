@@ -23,7 +23,7 @@ from app.dueprocess.schemas import (
     StatementIn,
     StatementOut,
 )
-from app.errors import Invalid
+from app.paging import parse_cursor
 
 router = APIRouter(prefix="/v1", tags=["due process"])
 
@@ -31,14 +31,6 @@ Decider = Annotated[Caller, Depends(allowed(Action.scores_write))]
 Reader = Annotated[Caller, Depends(allowed(Action.scores_read))]
 Respondent = Annotated[Caller, Depends(allowed(Action.due_process_respond))]
 Limit = Annotated[int, Query(ge=1, le=500)]
-
-
-def _cursor(cursor: str | None) -> int | None:
-    if cursor is None:
-        return None
-    if not cursor.isdigit():
-        raise Invalid("not a cursor from a previous page", field="query.cursor")
-    return int(cursor)
 
 
 
@@ -53,7 +45,7 @@ def list_proposals(
 ):
     """Entries awaiting decision (status=proposed or defended) and windows about to close."""
     return service.list_proposals(session, caller, status=status, closing_within=closing_within, limit=limit,
-                                  cursor=_cursor(cursor))
+                                  cursor=parse_cursor(cursor))
 
 
 @router.get("/score-proposals/{proposal_id}", response_model=ProposalOut)
@@ -95,7 +87,7 @@ def list_appeals(
     caller: Reader, session: ReadSession, status: Literal["open", "upheld", "rejected"] | None = None,
     limit: Limit = 100, cursor: Annotated[str | None, Query(max_length=20)] = None,
 ):
-    return service.list_appeals(session, caller, status=status, limit=limit, cursor=_cursor(cursor))
+    return service.list_appeals(session, caller, status=status, limit=limit, cursor=parse_cursor(cursor))
 
 
 @router.get("/score-appeals/{appeal_id}", response_model=AppealOut)

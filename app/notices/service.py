@@ -16,7 +16,7 @@ from sqlalchemy import func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app import events, regions
+from app import audit, events, regions
 from app.auth.roles import Caller, Role
 from app.db import read_session
 from app.errors import Conflict, Invalid, NotFound
@@ -84,6 +84,8 @@ def publish(session: Session, caller: Caller | None, *, region: str, year: int, 
         "notice_id": notice.id, "region": region, "year": year, "revision": notice.revision,
         "sha256": notice.sha256, "rows": notice.row_count, "previous_id": notice.previous_id,
     })
+    audit.record(session, caller, "notice.publish", "notice", notice.id, region, {
+        "year": year, "revision": notice.revision, "rows": notice.row_count, "sha256": notice.sha256})
     session.commit()
     return notice
 

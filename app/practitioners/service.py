@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app import regions
+from app import audit, regions
 from app.auth.roles import Caller
 from app.errors import Conflict, Invalid, NotFound
 from app.practitioners import identity
@@ -65,7 +65,8 @@ def _put(session: Session, caller: Caller, code: str, data: PractitionerIn) -> t
                 "a new registration after a termination is recorded as a registration, not by PUT"
             )
     id_hash = vault.search_hash(data.id_number)
-    changed = created or _differs(practitioner, data, id_hash)
+    changed_fields = _changed_fields(practitioner, data, id_hash) if not created else ["all"]
+    changed = bool(changed_fields)
     if changed:
         practitioner.name = data.name
         if practitioner.id_number_hash != id_hash:
@@ -77,14 +78,22 @@ def _put(session: Session, caller: Caller, code: str, data: PractitionerIn) -> t
         practitioner.updated_at = utcnow()
         session.add(practitioner)
         session.flush()
-    if _replace_institutions(session, practitioner, data) and not changed:
-        practitioner.updated_at = utcnow()
-        session.add(practitioner)
+    if _replace_institutions(session, practitioner, data):
+        changed_fields.append("institutions")
+        if not changed:
+            practitioner.updated_at = utcnow()
+            session.add(practitioner)
+    if changed_fields:
+        audit.record(session, caller, "practitioner.register" if created else "practitioner.update",
+                     "practitioner", code, practitioner.region, {"fields": changed_fields})
     return practitioner, created
 
 
-def _differs(p: Practitioner, data: PractitionerIn, id_hash: str) -> bool:
-    return (p.name, p.id_number_hash, p.category, p.region) != (data.name, id_hash, data.category.value, data.region)
+def _changed_fields(p: Practitioner, data: PractitionerIn, id_hash: str) -> list[str]:
+    """The names of the fields a PUT changes (names only: the audit trail never holds an ID number)."""
+    now = {"name": data.name, "id_number": id_hash, "category": data.category.value, "region": data.region}
+    before = {"name": p.name, "id_number": p.id_number_hash, "category": p.category, "region": p.region}
+    return [field for field in now if now[field] != before[field]]
 
 
 def _replace_institutions(session: Session, practitioner: Practitioner, data: PractitionerIn) -> bool:
@@ -185,6 +194,14 @@ def list_practitioners(
 
 
 def search_by_id_number(session: Session, caller: Caller, id_number: str) -> list[Practitioner]:
+    """Exact search by ID number. Every search is audited, a hit once per person found; the
+    number itself is never stored in the trail."""
     digest = identity.get_vault().search_hash(id_number)
     rows = session.exec(select(Practitioner).where(Practitioner.id_number_hash == digest).order_by(Practitioner.code))
-    return [p for p in rows if caller.covers(p.region)]
+    found = [p for p in rows if caller.covers(p.region)]
+    for p in found:
+        audit.record(session, caller, "practitioner.id_search", "practitioner", p.code, p.region, {"matches": len(found)})
+    if not found:
+        audit.record(session, caller, "practitioner.id_search", "practitioner", "none", caller.region, {"matches": 0})
+    session.commit()
+    return found

@@ -18,7 +18,7 @@ from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app import events, regions
+from app import audit, events, regions
 from app.idempotency import request_hash
 from app.auth.roles import Caller, Role
 from app.errors import CalendarNotCovered, Forbidden, IllegalTransition, Invalid, NotFound, field_error
@@ -185,7 +185,12 @@ def _create(session: Session, caller: Caller, body: ReferralIn, key: str | None,
         evidence=json.dumps([e.model_dump() for e in body.evidence]), score_case_id=body.score_case_id,
         sender_client_id=caller.client_id, idempotency_key=key, request_hash=digest,
     )
-    return _insert(session, referral, body.institutions, body.practitioners, caller.client_id, on)
+    _insert(session, referral, body.institutions, body.practitioners, caller.client_id, on)
+    audit.record(session, caller, "referral.create", "referral", referral.id, referral.region, {
+        "kind": referral.kind, "direction": referral.direction, "department": referral.department,
+        "clue_category": referral.clue_category, "practitioners": sorted(set(body.practitioners)),
+        "institutions": sorted(set(body.institutions))})
+    return referral
 
 
 def _insert(session: Session, referral: Referral, institutions: Iterable[str], practitioners: Iterable[str],
@@ -276,6 +281,9 @@ def post_event(session: Session, caller: Caller, referral_id: int, body: EventIn
                     "to": to_state.value, "side": side.value, "occurred_on": on, "reason": body.reason,
                     "outcome": outcome,
                 })
+    audit.record(session, caller, f"referral.{action.value}", "referral", referral.id, referral.region, {
+        "from": state.value, "to": to_state.value, "side": side.value, "occurred_on": on, "reason": body.reason,
+        "outcome": outcome})
     session.commit()
     return describe(session, caller, referral, today, history=True)
 

@@ -30,6 +30,7 @@ from app import events
 from app.auth.models import ApiClient
 from app.db import get_engine, is_sqlite, write_session
 from app.events import Event
+from app.observability import DELIVERY_FAILURES, count_on_commit
 from app.settings import get_settings
 from app.timeutil import utcnow
 from app.webhooks import rules, service, signing, urlsafety
@@ -261,6 +262,8 @@ def acknowledge(claimed: Claimed, result: Result, now: datetime | None = None, *
             select(WebhookEndpoint).where(WebhookEndpoint.id == delivery.endpoint_id).with_for_update()
         ).one()
         outcome = rules.classify(result.status_code, result.headers, now)
+        if not (outcome.success and result.in_time):
+            count_on_commit(session, DELIVERY_FAILURES, reason=_failure_reason(result))
         delivery.locked_by, delivery.locked_until = None, None
         delivery.last_status_code = result.status_code
         if outcome.success and result.in_time:
@@ -285,6 +288,15 @@ def acknowledge(claimed: Claimed, result: Result, now: datetime | None = None, *
         session.add(endpoint)
         session.commit()
         return what
+
+
+def _failure_reason(result: Result) -> str:
+    """A small fixed set of labels for the failure counter."""
+    if result.status_code is None:
+        return "no_response"
+    if 200 <= result.status_code < 300:
+        return "too_slow"
+    return f"http_{result.status_code // 100}xx"
 
 
 def _disable(session: Session, endpoint: WebhookEndpoint, reason: str, now: datetime) -> None:

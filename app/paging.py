@@ -1,0 +1,25 @@
+"""Keyset paging by an increasing integer id: stable under inserts, no OFFSET scans."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from app.errors import Invalid
+
+
+def parse_cursor(cursor: str | None) -> int | None:
+    """The id a previous page ended on, from its ``next_cursor``."""
+    if cursor is None:
+        return None
+    if not cursor.isdigit():
+        raise Invalid("not a cursor from a previous page", field="query.cursor")
+    return int(cursor)
+
+
+def keyset_page(session: Session, query, key, limit: int, cursor: int | None) -> tuple[list, str | None]:
+    """One page ordered by ``key`` after ``cursor``, and the cursor of the next page if any."""
+    if cursor is not None:
+        query = query.where(key > cursor)
+    rows = session.exec(query.order_by(key).limit(limit + 1)).all()
+    page = rows[:limit]
+    return page, str(page[-1].id) if len(rows) > limit else None

@@ -64,6 +64,20 @@ class Forbidden(StatusProblem):
     type_ = "forbidden"
 
 
+class TooManyRequests(StatusProblem):
+    """A client over its rate limit; ``Retry-After`` says when it may send again."""
+
+    status = 429
+    title = "Too many requests"
+    type_ = "rate-limited"
+
+
+class PayloadTooLarge(StatusProblem):
+    status = 413
+    title = "Request body too large"
+    type_ = "payload-too-large"
+
+
 class Invalid(StatusProblem):
     """Business-rule validation (the body parsed, but a value is not acceptable)."""
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from prometheus_fastapi_instrumentator import Instrumentator
 
 from app import errors, observability
+from app.bodysize import BodySizeLimitMiddleware
 from app.audit.router import router as audit_router
 from app.dueprocess.router import router as dueprocess_router
 from app.notices.router import router as notices_router
@@ -65,6 +66,8 @@ def create_app() -> FastAPI:
     app.include_router(audit_router)
     Instrumentator(excluded_handlers=["/metrics"]).instrument(app).expose(app, endpoint="/metrics", tags=["ops"])
     metrics.register()
+    # Before any body is parsed; inside the request context so a refusal is logged with its id.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     # Outermost: the request id exists before anything else runs, and the log line sees the status.
     app.add_middleware(observability.RequestContextMiddleware, log_requests=settings.request_log)
     return app

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import Query
 from sqlmodel import Session
 
 from app.errors import Invalid
+from app.settings import get_settings
+
+# The ``limit`` query parameter of every list endpoint: at most APP_MAX_PAGE_SIZE rows.
+PageLimit = Annotated[int, Query(ge=1, le=get_settings().max_page_size, description="rows per page")]
 
 
 def parse_cursor(cursor: str | None) -> int | None:

@@ -20,7 +20,7 @@ warnings.filterwarnings("ignore", message=".*httpx.*", category=DeprecationWarni
 from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from app import migrate  # noqa: E402
+from app import migrate, ratelimit  # noqa: E402
 from app.auth import service as client_service  # noqa: E402
 from app.db import get_engine, write_session  # noqa: E402
 from app.scoring import catalog  # noqa: E402
@@ -58,6 +58,8 @@ def _clean_tables(engine):
     with engine.begin() as conn:
         for name in names:
             conn.execute(text(f'DELETE FROM "{name}"'))
+    # Client ids come round again once the rows are gone (SQLite): forget their request counts too.
+    ratelimit.reset()
 
 
 @pytest.fixture(scope="session")

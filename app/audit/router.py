@@ -10,7 +10,7 @@ from app.audit.schemas import AuditPage
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
 from app.db import ReadSession
-from app.paging import parse_cursor
+from app.paging import PageLimit, parse_cursor
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
@@ -24,7 +24,7 @@ def list_audit(
     object: Annotated[str | None, Query(max_length=120, description="type:id, e.g. practitioner:D150428000123")] = None,
     client: Annotated[str | None, Query(max_length=40, description="an API client id, or user:N / system:0")] = None,
     since: Annotated[datetime | None, Query(description="ISO 8601 instant; records at or after it")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: PageLimit = 100,
     cursor: Annotated[str | None, Query(max_length=20)] = None,
 ):
     """The audit trail, oldest first: admins see every record, a bureau those of its region."""

@@ -23,14 +23,13 @@ from app.dueprocess.schemas import (
     StatementIn,
     StatementOut,
 )
-from app.paging import parse_cursor
+from app.paging import PageLimit, parse_cursor
 
 router = APIRouter(prefix="/v1", tags=["due process"])
 
 Decider = Annotated[Caller, Depends(allowed(Action.scores_write))]
 Reader = Annotated[Caller, Depends(allowed(Action.scores_read))]
 Respondent = Annotated[Caller, Depends(allowed(Action.due_process_respond))]
-Limit = Annotated[int, Query(ge=1, le=500)]
 
 
 
@@ -41,7 +40,7 @@ def list_proposals(
     status: Literal["proposed", "defended", "confirmed", "withdrawn"] | None = None,
     closing_within: Annotated[int | None, Query(ge=0, le=60, description=(
         "only proposals still awaiting a defence whose window closes within this many working days"))] = None,
-    limit: Limit = 100, cursor: Annotated[str | None, Query(max_length=20)] = None,
+    limit: PageLimit = 100, cursor: Annotated[str | None, Query(max_length=20)] = None,
 ):
     """Entries awaiting decision (status=proposed or defended) and windows about to close."""
     return service.list_proposals(session, caller, status=status, closing_within=closing_within, limit=limit,
@@ -85,7 +84,7 @@ def file_appeal(entry_id: int, body: AppealIn, caller: Respondent, session: Writ
 @router.get("/score-appeals", response_model=AppealPage)
 def list_appeals(
     caller: Reader, session: ReadSession, status: Literal["open", "upheld", "rejected"] | None = None,
-    limit: Limit = 100, cursor: Annotated[str | None, Query(max_length=20)] = None,
+    limit: PageLimit = 100, cursor: Annotated[str | None, Query(max_length=20)] = None,
 ):
     return service.list_appeals(session, caller, status=status, limit=limit, cursor=parse_cursor(cursor))
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
 from app.db import ReadSession, WriteSession
+from app.paging import PageLimit
 from app.practitioners import service
 from app.practitioners.schemas import (
     Category,
@@ -47,7 +48,7 @@ def list_practitioners(
     region: Annotated[RegionCode | None, Query(description="this region and the regions below it")] = None,
     institution: Annotated[InstitutionCode | None, Query()] = None,
     category: Annotated[Category | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
+    limit: PageLimit = 50,
     cursor: Annotated[str | None, Query(max_length=14)] = None,
 ):
     rows, next_cursor = service.list_practitioners(

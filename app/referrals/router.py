@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
 from app.db import ReadSession, WriteSession
+from app.paging import PageLimit
 from app.responses import mark_created
 from app.practitioners.schemas import RegionCode
 from app.referrals import service
@@ -55,7 +56,7 @@ def list_referrals(
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     overdue: bool | None = None,
     as_of: AsOf = None,
-    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 100,
+    limit: PageLimit = 100,
     cursor: Annotated[int | None, Query(ge=0)] = None,
 ):
     items, next_cursor = service.list_referrals(

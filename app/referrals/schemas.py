@@ -9,10 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.practitioners.schemas import InstitutionCode, PractitionerCode, RegionCode
 from app.referrals.machine import Action, Kind, Side, State
+from app.textfields import LongText, Reason
 
 BUREAU = "bureau"
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_]{0,39}$")]
 
 
@@ -50,7 +50,7 @@ class ReferralIn(BaseModel):
     recipient: Code = Field(description="a partner department code (a bureau sends) or 'bureau' (a partner sends)")
     region: RegionCode
     clue_category: Code = Field(description="one the department takes, e.g. licence_renting, pricing")
-    summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+    summary: LongText
     institutions: list[InstitutionCode] = Field(default_factory=list, max_length=100)
     practitioners: list[PractitionerCode] = Field(default_factory=list, max_length=100)
     evidence: list[EvidenceIn] = Field(default_factory=list, max_length=50)
@@ -73,7 +73,7 @@ class OutcomeIn(BaseModel):
 class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: Action
-    reason: Text | None = None
+    reason: Reason | None = None
     outcome: OutcomeIn | None = None
     on: date | None = Field(default=None, description="the day it happened; default today, never in the future")
 

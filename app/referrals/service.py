@@ -48,7 +48,6 @@ from app.settings import Department, get_settings
 from app.timeutil import local_date, utcnow
 from app.workdays import is_working_day
 
-MAX_PAGE = 500
 
 
 # ---------------------------------------------------------------- configuration

@@ -9,6 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from app.practitioners.schemas import InstitutionCode, PractitionerCode
 from app.scoring.rulesets import Circumstances, Tier
+from app.settings import get_settings
+from app.textfields import Reason
+
+_settings = get_settings()
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
@@ -52,7 +56,7 @@ class ScoreCaseIn(BaseModel):
     notified_on: date | None = Field(
         default=None, description="notify only: the day the person was notified (default today); "
         "the defence window counts from it")
-    entries: list[ScoreEntryIn] = Field(min_length=1, max_length=1000)
+    entries: list[ScoreEntryIn] = Field(min_length=1, max_length=_settings.max_batch_size)
 
     @model_validator(mode="after")
     def _notified_only_when_notifying(self):
@@ -126,7 +130,7 @@ class ScoreCaseOut(BaseModel):
 
 class ReversalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    reason: Reason
 
 
 class ReversalOut(BaseModel):
@@ -176,7 +180,7 @@ class RegistrationOut(BaseModel):
 
 class StandingQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    codes: list[Annotated[str, StringConstraints(max_length=20)]] = Field(min_length=1, max_length=1000)
+    codes: list[Annotated[str, StringConstraints(max_length=20)]] = Field(min_length=1, max_length=_settings.max_batch_size)
     at: str | None = Field(default=None, description="date or ISO 8601 instant; default now")
 
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
 from app.db import ReadSession, WriteSession
+from app.paging import PageLimit
 from app.webhooks import service
 from app.webhooks.schemas import (
     DeliveryOut,
@@ -66,7 +67,7 @@ def list_deliveries(
     caller: Manager,
     session: ReadSession,
     status: Annotated[Literal["pending", "succeeded", "failed"] | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
+    limit: PageLimit = 50,
     cursor: Annotated[int | None, Query(ge=1)] = None,
 ):
     items, next_cursor = service.list_deliveries(session, caller, endpoint_id, status=status, limit=limit,

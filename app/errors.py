@@ -13,7 +13,13 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi_problem.error import Problem, StatusProblem
-from fastapi_problem.handler import add_exception_handler, new_exception_handler
+from fastapi_problem.handler import add_exception_handler, http_exception_handler_, new_exception_handler
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
+
+from app import openapi
 
 logger = logging.getLogger("app")
 
@@ -121,10 +127,52 @@ def _validation_handler(_eh, _request: Request, exc: RequestValidationError) -> 
     )
 
 
+class DatabaseUnavailable(StatusProblem):
+    """The database could not be reached or dropped the connection (a restart, a failover, a full
+    pool). The client sends the request again: a write cut off at its commit may have landed, and
+    its repeat is then answered with the first result (Idempotency-Key, case reference)."""
+
+    status = 503
+    title = "Database unavailable"
+    type_ = "database-unavailable"
+    headers_ = {"Retry-After": "1"}
+
+
+def _database_unavailable(_eh, _request: Request, _exc: Exception) -> Problem:
+    return DatabaseUnavailable("The database is unavailable for a moment; send the request again")
+
+
+def _http_exception_handler(eh, request: Request, exc: HTTPException) -> Problem:
+    if exc.status_code == 405:
+        # Starlette names the methods of the first route on the path only; a path has one route per
+        # method. Of the templates the path fits, the most literal one names the resource
+        # (/v1/practitioners/search rather than /v1/practitioners/{code}).
+        by_template: dict[str, set[str]] = {}
+        for route in openapi.endpoint_routes(request.app.router.routes):
+            if route.matches(request.scope)[0] == Match.PARTIAL:
+                by_template.setdefault(route.path, set()).update(route.methods)
+        if by_template:
+            methods = by_template[min(by_template, key=lambda template: template.count("{"))]
+            exc = HTTPException(405, exc.detail, headers={"Allow": ", ".join(sorted(methods))})
+    return http_exception_handler_(eh, request, exc)
+
+
+# OperationalError: connection refused or lost, deadlock, serialisation failure, lock or statement
+# timeout; InterfaceError: a closed connection; TimeoutError: no pooled connection came free in time.
+_DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, SQLAlchemyTimeoutError)
+
+
 def install(app: FastAPI) -> None:
     eh = new_exception_handler(
         logger=logger,
         request_validation_handler=_validation_handler,
+        http_exception_handler=_http_exception_handler,
         unhandled_wrappers={"default": InternalError},
+        handlers={exc_type: _database_unavailable for exc_type in _DATABASE_UNAVAILABLE},
     )
-    add_exception_handler(app, eh)
+    # The OpenAPI document declares each route's real answers (app/openapi.py), not a blanket 4XX/5XX.
+    add_exception_handler(app, eh, generic_swagger_defaults=False)
+    for exc_type in _DATABASE_UNAVAILABLE:  # answered where raised, not re-raised as a server error
+        app.add_exception_handler(exc_type, eh)
+    generate = app.openapi
+    app.openapi = lambda: openapi.problem_components(generate())

@@ -6,9 +6,10 @@ import threading
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
 from prometheus_fastapi_instrumentator import Instrumentator
 
-from app import errors, observability
+from app import errors, observability, openapi
 from app.bodysize import BodySizeLimitMiddleware
 from app.audit.router import router as audit_router
 from app.dueprocess.router import router as dueprocess_router
@@ -64,7 +65,10 @@ def create_app() -> FastAPI:
     app.include_router(webhooks_router)
     app.include_router(referrals_router)
     app.include_router(audit_router)
-    Instrumentator(excluded_handlers=["/metrics"]).instrument(app).expose(app, endpoint="/metrics", tags=["ops"])
+    Instrumentator(excluded_handlers=["/metrics"]).instrument(app).expose(
+        app, endpoint="/metrics", tags=["ops"], response_class=PlainTextResponse,
+        responses={200: {"description": "Prometheus text exposition format"}})
+    openapi.declare_common_problems(app)
     metrics.register()
     # Before any body is parsed; inside the request context so a refusal is logged with its id.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

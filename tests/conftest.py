@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import warnings
 
@@ -14,6 +15,8 @@ os.environ["APP_ENVIRONMENT"] = "test"
 os.environ.setdefault("APP_ID_ENCRYPTION_KEY", "test-secret-for-the-suite-only-0123456789")
 # Tests drive webhook delivery themselves (with their own clocks); one test turns this on.
 os.environ["APP_WEBHOOK_EMBEDDED_WORKER"] = "false"
+# Tests send far faster than any client; tests/test_limits.py sets the limits it checks.
+os.environ["APP_RATE_LIMITS"] = json.dumps(dict.fromkeys(("bureau", "partner", "checker", "admin"), "10000/second"))
 
 warnings.filterwarnings("ignore", message=".*httpx.*", category=DeprecationWarning)
 
@@ -24,7 +27,7 @@ from app import migrate, ratelimit  # noqa: E402
 from app.auth import service as client_service  # noqa: E402
 from app.db import get_engine, write_session  # noqa: E402
 from app.scoring import catalog  # noqa: E402
-from app.main import create_app  # noqa: E402
+from app.main import app as served_app  # noqa: E402
 from app.models import metadata  # noqa: E402
 
 migrate.upgrade(_DATABASE_URL)
@@ -64,7 +67,9 @@ def _clean_tables(engine):
 
 @pytest.fixture(scope="session")
 def app():
-    return create_app()
+    """The application as served (``app.main:app``): the fuzzing loads its OpenAPI document from
+    the same instance, so Prometheus counts every request of the run in one place."""
+    return served_app
 
 
 @pytest.fixture(scope="session")

@@ -56,4 +56,5 @@ def allowed(action: Action):
             raise Forbidden(f"Role '{caller.role}' may not {action.value}")
         return caller
 
+    dependency.action = action  # the OpenAPI document declares 403 from it (app/openapi.py)
     return dependency

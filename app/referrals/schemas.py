@@ -7,9 +7,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app.paging import MAX_ID
 from app.practitioners.schemas import InstitutionCode, PractitionerCode, RegionCode
 from app.referrals.machine import Action, Kind, Side, State
 from app.textfields import LongText, Reason
+from app.timeutil import Day
 
 BUREAU = "bureau"
 
@@ -54,8 +56,8 @@ class ReferralIn(BaseModel):
     institutions: list[InstitutionCode] = Field(default_factory=list, max_length=100)
     practitioners: list[PractitionerCode] = Field(default_factory=list, max_length=100)
     evidence: list[EvidenceIn] = Field(default_factory=list, max_length=50)
-    score_case_id: int | None = Field(default=None, ge=1)
-    on: date | None = Field(default=None, description="the day it was drawn up; default today, never in the future")
+    score_case_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    on: Day | None = Field(default=None, description="the day it was drawn up; default today, never in the future")
 
 
 class OutcomeIn(BaseModel):
@@ -64,7 +66,7 @@ class OutcomeIn(BaseModel):
     fine_amount: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
     confiscated_amount: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
     decision_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None = None
-    decision_date: date
+    decision_date: Day
     practitioners: list[PractitionerCode] = Field(default_factory=list, max_length=100,
                                                   description="people the decision names (e.g. a licence revoked)")
     institutions: list[InstitutionCode] = Field(default_factory=list, max_length=100)
@@ -75,7 +77,7 @@ class EventIn(BaseModel):
     type: Action
     reason: Reason | None = None
     outcome: OutcomeIn | None = None
-    on: date | None = Field(default=None, description="the day it happened; default today, never in the future")
+    on: Day | None = Field(default=None, description="the day it happened; default today, never in the future")
 
 
 class OutcomeOut(BaseModel):

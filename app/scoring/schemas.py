@@ -11,6 +11,7 @@ from app.practitioners.schemas import InstitutionCode, PractitionerCode
 from app.scoring.rulesets import Circumstances, Tier
 from app.settings import get_settings
 from app.textfields import Reason
+from app.timeutil import Day
 
 _settings = get_settings()
 
@@ -45,7 +46,7 @@ class ScoreCaseIn(BaseModel):
     case_ref: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     basis: Basis
     decision_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    decision_date: date = Field(description="the score takes effect on this date")
+    decision_date: Day = Field(description="the score takes effect on this date")
     institution: InstitutionCode
     amount_involved: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
     procedure: Literal["completed", "notify"] = Field(
@@ -53,7 +54,7 @@ class ScoreCaseIn(BaseModel):
         description="completed: the bureau's own procedure already heard the person and the entries "
         "count at once; notify: the service notifies, takes a defence and the entries count once confirmed",
     )
-    notified_on: date | None = Field(
+    notified_on: Day | None = Field(
         default=None, description="notify only: the day the person was notified (default today); "
         "the defence window counts from it")
     entries: list[ScoreEntryIn] = Field(min_length=1, max_length=_settings.max_batch_size)
@@ -148,7 +149,7 @@ class ReversalOut(BaseModel):
 class RepairIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     activity: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
-    occurred_on: date
+    occurred_on: Day
     reference: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = Field(
         description="certificate or record number; one reference counts once"
     )
@@ -168,7 +169,7 @@ class RepairOut(BaseModel):
 
 class RegistrationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    registered_on: date
+    registered_on: Day
 
 
 class RegistrationOut(BaseModel):

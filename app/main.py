@@ -43,7 +43,8 @@ async def lifespan(_app: FastAPI):
     yield
     stop.set()
     if thread is not None:
-        thread.join(timeout=settings.webhook_timeout_seconds + 5)
+        # A call in flight gets the grace period, then its claim is released (app/webhooks/delivery.py).
+        thread.join(timeout=settings.worker_shutdown_grace_seconds + 5)
 
 
 def create_app() -> FastAPI:

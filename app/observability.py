@@ -69,9 +69,9 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """JSON lines on stderr for the service's loggers and uvicorn's (idempotent)."""
-    handler = logging.StreamHandler(sys.stderr)
+def configure_logging(level: str = "INFO", stream=None) -> None:
+    """JSON lines on stderr (or ``stream``) for the service's loggers and uvicorn's (idempotent)."""
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter("{asctime}{levelname}{name}{message}", style="{",
                                        rename_fields={"asctime": "time", "levelname": "level",
                                                       "name": "logger"}))

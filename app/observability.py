@@ -66,6 +66,7 @@ class RedactingFilter(logging.Filter):
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
         record.request_id = request_id_var.get()
+        record.__dict__.pop("color_message", None)  # uvicorn's terminal colours, noise in JSON
         return True
 
 
@@ -77,11 +78,14 @@ def configure_logging(level: str = "INFO", stream=None) -> None:
                                                       "name": "logger"}))
     handler.addFilter(RedactingFilter())
     handler.set_name("app-json")
-    for name in ("app", "uvicorn", "uvicorn.error"):
+    for name in ("app", "uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
         logger.handlers = [h for h in logger.handlers if h.get_name() != "app-json"] + [handler]
         logger.setLevel(level)
         logger.propagate = False
+    # The request line (RequestContextMiddleware) replaces uvicorn's access line: it names the
+    # route template and the principal instead of the raw path and the client's address.
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
 
 
 class RequestContextMiddleware:

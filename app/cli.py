@@ -10,7 +10,7 @@ from datetime import date
 
 from sqlmodel import Session
 
-from app import migrate
+from app import audit, migrate, regions
 from app.audit.service import cli_caller
 from app.auth import service as clients
 from app.db import get_engine, write_session
@@ -125,6 +125,28 @@ def cmd_notices_publish(args) -> int:
     return 0
 
 
+def cmd_secrets_rekey(args) -> int:
+    """After a master-secret rotation: rewrite stored ID numbers and webhook secrets under the
+    current master, in batches, each its own transaction (safe to stop and run again)."""
+    from app.practitioners import service as practitioners
+    from app.webhooks import service as webhooks
+
+    read = rewritten = 0
+    after: int | None = 0
+    while after is not None:
+        with write_session() as session:
+            n, changed, after = practitioners.rekey_id_numbers(session, after_id=after, batch=args.batch)
+        read, rewritten = read + n, rewritten + changed
+    with write_session() as session:
+        secrets = webhooks.reseal_secrets(session)
+        audit.record(session, cli_caller(), "secrets.rekey", "service", "secrets", regions.NATIONAL,
+                     {"id_numbers_read": read, "id_numbers_rewritten": rewritten, "webhook_secrets_rewritten": secrets})
+        session.commit()
+    print(json.dumps({"id_numbers_read": read, "id_numbers_rewritten": rewritten,
+                      "webhook_secrets_rewritten": secrets}))
+    return 0
+
+
 def cmd_referrals_emit_overdue(args) -> int:
     from app.referrals import jobs
 
@@ -166,6 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
     overdue = rf.add_parser("emit-overdue", help="emit referral.overdue once per newly missed deadline; prints how many")
     overdue.add_argument("--today", type=date.fromisoformat, help="judge deadlines on this date (YYYY-MM-DD); default today")
     overdue.set_defaults(func=cmd_referrals_emit_overdue)
+
+    sk = sub.add_parser("secrets", help="the master secret").add_subparsers(dest="secrets_command", required=True)
+    rekey = sk.add_parser("rekey", help="after a rotation, rewrite stored ID numbers and webhook secrets under "
+                          "APP_ID_ENCRYPTION_KEY (the old one stays in APP_ID_ENCRYPTION_PREVIOUS_KEYS until then)")
+    rekey.add_argument("--batch", type=int, default=500)
+    rekey.set_defaults(func=cmd_secrets_rekey)
 
     cl = sub.add_parser("clients", help="manage API clients").add_subparsers(dest="clients_command", required=True)
     create = cl.add_parser("create", help="create a client and print its key alone on stdout")

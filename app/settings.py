@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     # Master secret for personal data: the ID-number encryption key and the keyed search hash
     # are both derived from it (HKDF), so one value is rotated and guarded.
     id_encryption_key: str = DEVELOPMENT_SECRET
+    # Masters being rotated out: they still decrypt and still find until `python -m app secrets
+    # rekey` has rewritten every stored value under the current one (app/keyring.py).
+    id_encryption_previous_keys: list[str] = Field(default_factory=list)
     # Hosts (exact names, "*.example.cn" wildcards, IP addresses or CIDR blocks) that webhook
     # endpoints may use even when they resolve to private, loopback or link-local addresses.
     webhook_allowed_hosts: list[str] = Field(default_factory=list)

@@ -128,7 +128,7 @@ def _password_for_new_user(generate: bool) -> tuple[str, bool]:
 
 def cmd_users_create(args) -> int:
     password, generated = _password_for_new_user(args.generate_password)
-    with Session(get_engine()) as session:
+    with write_session() as session:
         user = users.create_user(session, role=args.role, region=args.region, name=args.name, password=password,
                                  department=args.department, actor=cli_caller())
     print(f"created workbench user {user.id} ({user.name}); sign in at /workbench/", file=sys.stderr)
@@ -148,7 +148,7 @@ def cmd_users_list(_args) -> int:
 
 
 def cmd_users_disable(args) -> int:
-    with Session(get_engine()) as session:
+    with write_session() as session:
         user = users.disable_user(session, args.id, actor=cli_caller())
     print(f"disabled workbench user {user.id} ({user.name}); their sessions have ended", file=sys.stderr)
     return 0
@@ -156,7 +156,7 @@ def cmd_users_disable(args) -> int:
 
 def cmd_users_set_password(args) -> int:
     password, generated = _password_for_new_user(args.generate_password)
-    with Session(get_engine()) as session:
+    with write_session() as session:
         user = users.set_password(session, args.id, password, actor=cli_caller())
     print(f"new password for workbench user {user.id} ({user.name}); their sessions have ended", file=sys.stderr)
     if generated:

@@ -308,7 +308,8 @@ def _stats_page(request: Request, session: Session, caller: Caller, year: str, r
         figures = referrals.stats(session, caller, year_number, _blank_to_none(region))
         latest = notices.latest(session, figures.region, year_number)
     except (Invalid, CalendarNotCovered) as exc:
-        problem, status_code = exc, 422
+        problem = exc
+        status_code = 422 if status_code == 200 else status_code  # a refused publication keeps its own
         year_number = today.year
     published = context.pop("published", None)
     published_notice = notices.get(session, published) if published else None

@@ -8,7 +8,6 @@ service's own message, never a JSON body or a stack trace.
 from __future__ import annotations
 
 import hmac
-import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -27,8 +26,6 @@ from app.db import read_session, write_session
 from app.errors import Forbidden
 from app.workbench import labels, service
 from app.workbench.service import Current
-
-logger = logging.getLogger("app.workbench")
 
 HERE = Path(__file__).resolve().parent
 PREFIX = "/workbench"

@@ -194,3 +194,14 @@ def test_print_view_has_the_referral_and_its_history_without_forms(browser, make
     assert page.status_code == 200
     assert f"问题线索移送单 #{referral['id']}" in page.text and 'id="history"' in page.text
     assert "<form" not in page.text
+
+
+def test_what_people_typed_is_shown_as_text_never_as_markup(browser, make_user, referrals, clock):
+    clock.set("2025-06-16")
+    referral = _sent(referrals, "2025-06-13", summary='<script>alert("x")</script>某诊所')
+    page = browser(make_user()).get(f"/workbench/referrals/{referral['id']}")
+    assert '<script>alert("x")</script>' not in page.text
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;某诊所" in page.text
+    # and the pages tell the browser not to keep them, frame them or run anything from elsewhere
+    assert page.headers["cache-control"] == "no-store" and page.headers["x-frame-options"] == "DENY"
+    assert "default-src 'self'" in page.headers["content-security-policy"]

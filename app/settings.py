@@ -79,6 +79,18 @@ class Settings(BaseSettings):
     # Seconds an authenticated key is remembered per process (0: ask the database every time).
     # A key revoked with the CLI stops working on running servers within this time.
     auth_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    # Workbench (server-rendered pages for staff): a session ends after this long without a
+    # request, and in any case this long after sign-in.
+    workbench_session_idle_minutes: int = Field(default=60, ge=1)
+    workbench_session_max_hours: int = Field(default=12, ge=1)
+    # Sign-in back-off: after this many failures in a row for one user name (or, higher, from
+    # one client address) sign-in is locked for the first delay, doubling with every further
+    # failure up to the maximum. Failures older than the window, with no lock running, are forgotten.
+    workbench_lockout_after: int = Field(default=5, ge=1)
+    workbench_address_lockout_after: int = Field(default=20, ge=1)
+    workbench_lockout_seconds: int = Field(default=30, ge=1)
+    workbench_lockout_max_seconds: int = Field(default=3600, ge=1)
+    workbench_failure_window_minutes: int = Field(default=15, ge=1)
     log_level: str = "INFO"
     # One JSON line per request (method, route template, status, duration, principal, request id).
     request_log: bool = True

@@ -111,7 +111,14 @@ def field_error(field: str, message: str, type_: str = "value_error") -> dict:
     return {"field": field, "message": message, "type": type_}
 
 
-def _validation_handler(_eh, _request: Request, exc: RequestValidationError) -> Problem:
+def _validation_handler(_eh, request: Request, exc: RequestValidationError) -> Problem:
+    concrete = _methods_of_concrete_path(request)
+    if concrete:
+        # PUT /v1/practitioners/search reached PUT /v1/practitioners/{code} and failed there; but a
+        # concrete path comes before a templated one (as in OpenAPI's path matching), and this one
+        # has no PUT: a 405 naming its methods, not a 422 for a malformed code.
+        return Problem(title="Method Not Allowed", type_="http-method-not-allowed", status=405,
+                       detail="Method Not Allowed", headers={"Allow": ", ".join(sorted(concrete))})
     errors = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ())]
@@ -140,6 +147,16 @@ class DatabaseUnavailable(StatusProblem):
 
 def _database_unavailable(_eh, _request: Request, _exc: Exception) -> Problem:
     return DatabaseUnavailable("The database is unavailable for a moment; send the request again")
+
+
+def _methods_of_concrete_path(request: Request) -> set[str]:
+    """The methods of the routes whose path is exactly the request's, without parameters, when
+    they do not include the request's method; empty otherwise."""
+    methods: set[str] = set()
+    for route in openapi.endpoint_routes(request.app.router.routes):
+        if "{" not in route.path and route.path == request.scope["path"]:
+            methods |= route.methods
+    return set() if request.method in methods else methods
 
 
 def _http_exception_handler(eh, request: Request, exc: HTTPException) -> Problem:

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_fastapi_instrumentator import Instrumentator
 
 from app import errors, observability, openapi
@@ -22,6 +23,8 @@ from app.practitioners.router import router as practitioners_router
 from app.referrals.router import router as referrals_router
 from app.scoring.router import router as scoring_router
 from app.webhooks.router import router as webhooks_router
+from app.workbench import web as workbench_web
+from app.workbench.router import router as workbench_router
 
 
 
@@ -66,6 +69,9 @@ def create_app() -> FastAPI:
     app.include_router(webhooks_router)
     app.include_router(referrals_router)
     app.include_router(audit_router)
+    app.include_router(workbench_router)
+    app.mount(f"{workbench_web.PREFIX}/static", StaticFiles(directory=workbench_web.HERE / "static"),
+              name="workbench-static")
     Instrumentator(excluded_handlers=["/metrics"]).instrument(app).expose(
         app, endpoint="/metrics", tags=["ops"], response_class=PlainTextResponse,
         responses={200: {"description": "Prometheus text exposition format"}})

@@ -17,5 +17,6 @@ from app.webhooks.models import (  # noqa: F401
     WebhookFannedOut,
     WebhookFanout,
 )
+from app.workbench.models import SignInThrottle, WorkbenchSession, WorkbenchUser  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -66,22 +66,26 @@ class RedactingFilter(logging.Filter):
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
         record.request_id = request_id_var.get()
+        record.__dict__.pop("color_message", None)  # uvicorn's terminal colours, noise in JSON
         return True
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """JSON lines on stderr for the service's loggers and uvicorn's (idempotent)."""
-    handler = logging.StreamHandler(sys.stderr)
+def configure_logging(level: str = "INFO", stream=None) -> None:
+    """JSON lines on stderr (or ``stream``) for the service's loggers and uvicorn's (idempotent)."""
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter("{asctime}{levelname}{name}{message}", style="{",
                                        rename_fields={"asctime": "time", "levelname": "level",
                                                       "name": "logger"}))
     handler.addFilter(RedactingFilter())
     handler.set_name("app-json")
-    for name in ("app", "uvicorn", "uvicorn.error"):
+    for name in ("app", "uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
         logger.handlers = [h for h in logger.handlers if h.get_name() != "app-json"] + [handler]
         logger.setLevel(level)
         logger.propagate = False
+    # The request line (RequestContextMiddleware) replaces uvicorn's access line: it names the
+    # route template and the principal instead of the raw path and the client's address.
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
 
 
 class RequestContextMiddleware:

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     # Master secret for personal data: the ID-number encryption key and the keyed search hash
     # are both derived from it (HKDF), so one value is rotated and guarded.
     id_encryption_key: str = DEVELOPMENT_SECRET
+    # Masters being rotated out: they still decrypt and still find until `python -m app secrets
+    # rekey` has rewritten every stored value under the current one (app/keyring.py).
+    id_encryption_previous_keys: list[str] = Field(default_factory=list)
     # Hosts (exact names, "*.example.cn" wildcards, IP addresses or CIDR blocks) that webhook
     # endpoints may use even when they resolve to private, loopback or link-local addresses.
     webhook_allowed_hosts: list[str] = Field(default_factory=list)
@@ -76,6 +79,18 @@ class Settings(BaseSettings):
     # Seconds an authenticated key is remembered per process (0: ask the database every time).
     # A key revoked with the CLI stops working on running servers within this time.
     auth_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    # Workbench (server-rendered pages for staff): a session ends after this long without a
+    # request, and in any case this long after sign-in.
+    workbench_session_idle_minutes: int = Field(default=60, ge=1)
+    workbench_session_max_hours: int = Field(default=12, ge=1)
+    # Sign-in back-off: after this many failures in a row for one user name (or, higher, from
+    # one client address) sign-in is locked for the first delay, doubling with every further
+    # failure up to the maximum. Failures older than the window, with no lock running, are forgotten.
+    workbench_lockout_after: int = Field(default=5, ge=1)
+    workbench_address_lockout_after: int = Field(default=20, ge=1)
+    workbench_lockout_seconds: int = Field(default=30, ge=1)
+    workbench_lockout_max_seconds: int = Field(default=3600, ge=1)
+    workbench_failure_window_minutes: int = Field(default=15, ge=1)
     # --- Limits (README "Limits") ---
     # Largest request body in bytes: a larger one is refused with 413 before it is read whole.
     max_body_bytes: int = Field(default=1_048_576, ge=1024)

@@ -66,12 +66,17 @@ def test_numbers_are_not_dates(api, bureau, url, params):
     assert response.json()["errors"][0]["field"] == f"query.{next(iter(params))}"
 
 
-def test_405_names_every_method_of_the_resource(api):
+def test_405_names_every_method_of_the_resource(api, bureau):
     assert api.delete("/v1/practitioners/D150428000123").headers["Allow"] == "GET, PUT"
-    # "search" is not a code: only POST means something there
-    for method in ("PUT", "GET", "DELETE"):
-        response = api.request(method, "/v1/practitioners/search")
-        assert response.status_code == 405 and response.headers["Allow"] == "POST"
+    # "search" is a concrete path, not a code: only POST means something there (PUT and GET would
+    # otherwise reach /{code} and fail as a malformed code)
+    for method, headers in (("PUT", bureau), ("GET", bureau), ("DELETE", {})):
+        response = api.request(method, "/v1/practitioners/search", headers=headers)
+        assert response.status_code == 405 and response.headers["Allow"] == "POST", (method, response.text)
+        assert response.json()["type"] == "http-method-not-allowed"
+    # a malformed code is still a 422 naming it
+    response = api.put("/v1/practitioners/searching", json={}, headers=bureau)
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "path.code"
 
 
 def test_a_database_outage_is_503_with_retry_after(api, bureau, monkeypatch):

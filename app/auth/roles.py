@@ -67,6 +67,16 @@ class Caller:
     def principal(self) -> str:
         return f"{self.kind}:{self.client_id}"
 
+    @property
+    def api_client_id(self) -> int | None:
+        """The API client acting, for columns that reference ``api_clients`` (none for a person)."""
+        return self.client_id if self.kind == "client" else None
+
+    @property
+    def user_id(self) -> int | None:
+        """The workbench user acting, for columns that reference ``workbench_users``."""
+        return self.client_id if self.kind == "user" else None
+
     def may(self, action: Action) -> bool:
         return self.role in PERMISSIONS[action]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import audit, regions
 from app.auth.keys import display_prefix, hash_key, new_key
@@ -69,6 +69,13 @@ def revoke_client(session: Session, client_id: int, actor: Caller | None = None)
 
 def list_clients(session: Session) -> list[ApiClient]:
     return list(session.exec(select(ApiClient).order_by(ApiClient.id)))
+
+
+def names_of(session: Session, client_ids: set[int]) -> dict[int, str]:
+    """Client names by id, for showing who took a step."""
+    if not client_ids:
+        return {}
+    return dict(session.exec(select(ApiClient.id, ApiClient.name).where(col(ApiClient.id).in_(client_ids))).all())
 
 
 def count_clients(session: Session) -> int:

@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from starlette.convertors import StringConvertor, register_url_convertor
 
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
@@ -24,23 +23,12 @@ from app.practitioners.schemas import (
 
 router = APIRouter(prefix="/v1/practitioners", tags=["practitioners"])
 
-
-class _CodeSegment(StringConvertor):
-    """A path segment that may be a practitioner code: anything but the fixed sub-path ``search``,
-    so that ``PUT /v1/practitioners/search`` is a 405 (only POST means something there) rather
-    than a 422 for a malformed code. Malformed codes still reach the route and get their 422."""
-
-    regex = "(?!search$)[^/]+"
-
-
-register_url_convertor("practitioner_code", _CodeSegment())
-
 Reader = Annotated[Caller, Depends(allowed(Action.practitioners_read))]
 Writer = Annotated[Caller, Depends(allowed(Action.practitioners_write))]
 Code = Annotated[PractitionerCode, Path(description="national staff code, e.g. D150428000123")]
 
 
-@router.put("/{code:practitioner_code}", response_model=PractitionerOut,
+@router.put("/{code}", response_model=PractitionerOut,
             responses={201: {"model": PractitionerOut}, **problems(404, 409)})
 def put_practitioner(code: Code, body: PractitionerIn, caller: Writer, session: WriteSession, response: Response):
     """Register (登记备案) or update a practitioner: 201 when created, 200 when updated."""
@@ -50,7 +38,7 @@ def put_practitioner(code: Code, body: PractitionerIn, caller: Writer, session: 
     return service.describe(session, [practitioner])[0]
 
 
-@router.get("/{code:practitioner_code}", response_model=PractitionerOut, responses=problems(404))
+@router.get("/{code}", response_model=PractitionerOut, responses=problems(404))
 def get_practitioner(code: Code, caller: Reader, session: ReadSession):
     return service.describe(session, [service.get_in_scope(session, caller, code)])[0]
 

@@ -103,6 +103,7 @@ class EventOut(BaseModel):
     to_state: State
     side: Side
     client_id: int | None
+    user_id: int | None = Field(default=None, description="the workbench user who took the step, if a person did")
     occurred_on: date
     reason: str | None
     outcome: OutcomeOut | None

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from app import audit
+from app import audit, keyring
 from app.auth.roles import Caller, Role
 from app.errors import Conflict, Invalid, NotFound
 from app.events import PARTNER_EVENT_TYPES
@@ -53,7 +53,7 @@ def _vet_event_types(caller: Caller, event_types: list[str]) -> list[str]:
 
 
 def _box() -> signing.SecretBox:
-    return signing.box(get_settings().id_encryption_key)
+    return signing.box(keyring.masters())
 
 
 def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
@@ -249,3 +249,19 @@ def endpoint_out(endpoint: WebhookEndpoint, secret: str | None = None, now: date
         created_at=endpoint.created_at, updated_at=endpoint.updated_at,
     )
     return EndpointWithSecret(secret=secret, **fields) if secret else EndpointOut(**fields)
+
+
+def reseal_secrets(session: Session) -> int:
+    """Seal every stored endpoint secret under the current master secret (after a rotation).
+    Returns how many values were rewritten; running it again rewrites nothing. Commits."""
+    box, rewritten = _box(), 0
+    for endpoint in session.exec(select(WebhookEndpoint).order_by(WebhookEndpoint.id).with_for_update()):
+        for field in ("secret_sealed", "previous_secret_sealed"):
+            sealed = getattr(endpoint, field)
+            fresh = box.reseal(sealed) if sealed else None
+            if fresh is not None:
+                setattr(endpoint, field, fresh)
+                session.add(endpoint)
+                rewritten += 1
+    session.commit()
+    return rewritten

@@ -15,6 +15,7 @@ from app.notices.content import SANCTION_NAMES, mask_code
 STATUS_NAMES = {"active": "正常", "suspended": "暂停", "terminated": "终止", "not_registered": "未登记"}
 OUTCOME_NAMES = {"none": "无", **SANCTION_NAMES}
 CHANGE_NAMES = {"stricter": "从严", "more_lenient": "从宽", "unchanged": "不变"}
+STATE_NAMES = {"queued": "排队中", "running": "测算中", "done": "已完成", "failed": "失败"}
 REASON_NAMES = {
     "violation_type_unknown": "草案目录无此违规类型",
     "points_outside_band": "明确分值超出草案分档",
@@ -111,7 +112,7 @@ def html(meta: dict, summary: dict | None, changed: Iterable[dict]) -> str:
         f"<dt>草案 SHA-256</dt><dd class=\"hash\">{meta['draft']['sha256']}</dd>",
         f"<dt>地区</dt><dd>{escape(region)}</dd><dt>年度</dt><dd>{meta['year']}</dd>",
         f"<dt>状态比较日</dt><dd>{meta['as_of']}</dd>",
-        f"<dt>测算状态</dt><dd>{escape(meta['state'])}（{meta['percent']}%）</dd>",
+        f"<dt>测算状态</dt><dd>{STATE_NAMES[meta['state']]}（{meta['percent']}%）</dd>",
         f"<dt>申请方</dt><dd>{escape(meta['requested_by'])}</dd></dl>",
     ]
     if meta.get("error"):
@@ -122,12 +123,19 @@ def html(meta: dict, summary: dict | None, changed: Iterable[dict]) -> str:
             f"<p>地区内人员 {summary['people_in_region']} 人，本年度有记分 {summary['people_scored']} 人，"
             f"记分记录 {summary['entries']} 条（草案适用 {summary['entries_governed_by_draft']} 条，"
             f"分值改变 {summary['entries_with_other_points']} 条），草案无法对应 {summary['unplaced']} 条。</p>")
-        parts.append("<h2>按记分分档人数</h2><table><tr><th>分档</th><th>现行规则</th><th>草案</th></tr>")
-        live_bands = {b["band"]: b for b in live["by_points"]}
-        for band in draft["by_points"]:
-            now = live_bands.get(band["band"], {}).get("people", 0)
-            parts.append(f"<tr><td>{escape(band['name'])}（{band['min']}-{band['max']}分）</td>"
-                         f"<td class=\"num\">{now}</td><td class=\"num\">{band['people']}</td></tr>")
+        # Bands by code, each side with its own range: a draft may move a band's bounds.
+        parts.append("<h2>按记分分档人数</h2><table><tr><th>分档</th><th>现行分值</th><th>现行规则</th>"
+                     "<th>草案分值</th><th>草案</th></tr>")
+        sides = ({b["band"]: b for b in live["by_points"]}, {b["band"]: b for b in draft["by_points"]})
+        codes = list(sides[1]) + [c for c in sides[0] if c not in sides[1]]
+        for code in codes:
+            cells = []
+            for bands in sides:
+                band = bands.get(code)
+                cells += [f"{band['min']}-{band['max']}分", str(band["people"])] if band else ["—", "—"]
+            name = (sides[1].get(code) or sides[0][code])["name"]
+            parts.append(f"<tr><td>{escape(name)}</td><td>{cells[0]}</td><td class=\"num\">{cells[1]}</td>"
+                         f"<td>{cells[2]}</td><td class=\"num\">{cells[3]}</td></tr>")
         parts.append("</table><h2>处理人数</h2><table><tr><th></th><th>现行规则</th><th>草案</th></tr>")
         for key, name in (("warned", "约谈"), ("suspended", "暂停医保支付资格"), ("terminated", "终止医保支付资格")):
             parts.append(f"<tr><td>{name}</td><td class=\"num\">{live[key]}</td><td class=\"num\">{draft[key]}</td></tr>")

@@ -228,7 +228,7 @@ def test_the_report_waits_for_the_run_and_comes_as_csv_and_html(ledger, api, sco
     links = response.json()["links"]
     early = api.get(links["json"], headers=scoring.headers)
     assert early.status_code == 409 and early.json()["state"] == "queued"
-    assert "0%" in api.get(links["html"], headers=scoring.headers).text
+    assert "排队中（0%）" in api.get(links["html"], headers=scoring.headers).text
     simulations.run_next()
 
     people = api.get(links["csv"], headers=scoring.headers)

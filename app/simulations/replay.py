@@ -41,7 +41,10 @@ DRAFT_ID = "(draft)"
 
 NONE = "none"
 OUTCOMES = (NONE, standing.WARNING, standing.SUSPENSION, standing.TERMINATION)  # ascending severity
-_STATUS_RANK = {standing.NOT_REGISTERED: 0, standing.ACTIVE: 0, standing.SUSPENDED: 1, standing.TERMINATED: 2}
+# The direction of a change compares the heaviest sanction the year brings on each side. Where it
+# is the same but its dates or length differ, the person is "unchanged" with ``terms_changed``:
+# comparing days or the status on one day instead would call a one-month suspension in May
+# stricter than one in September, or a shorter suspension that starts earlier either way.
 STRICTER, MORE_LENIENT, UNCHANGED = "stricter", "more_lenient", "unchanged"
 
 # Why the draft could not place a recorded entry or repair.
@@ -137,8 +140,12 @@ class Side:
     sanctions: list[standing.Sanction]
 
     @property
-    def rank(self) -> tuple[int, int]:
-        return OUTCOMES.index(self.outcome), _STATUS_RANK[self.status]
+    def rank(self) -> int:
+        return OUTCOMES.index(self.outcome)
+
+    @property
+    def terms(self) -> list[tuple]:
+        return [(s.kind, s.starts_on, _last_day(s), s.months) for s in self.sanctions]
 
     def as_dict(self) -> dict:
         return {
@@ -164,10 +171,15 @@ class Result:
     points_changed: int  # of which the draft gives other points
     unplaced: list[Unplaced] = field(default_factory=list)
 
+    @property
+    def terms_changed(self) -> bool:
+        """The same heaviest sanction on both sides, but not on the same dates or for as long."""
+        return self.change == UNCHANGED and self.live.terms != self.draft.terms
+
     def as_dict(self) -> dict:
         return {
             "code": self.person.code, "region": self.person.region, "change": self.change,
-            "points_delta": self.draft.points - self.live.points,
+            "terms_changed": self.terms_changed, "points_delta": self.draft.points - self.live.points,
             "live": self.live.as_dict(), "draft": self.draft.as_dict(),
         }
 
@@ -291,7 +303,7 @@ class Summary:
         self.outcomes = {"live": Counter(), "draft": Counter()}
         self.statuses = {"live": Counter(), "draft": Counter()}
         self.changes: Counter[str] = Counter()
-        self.points_up = self.points_down = 0
+        self.points_up = self.points_down = self.terms_changed = 0
 
     def add(self, result: Result) -> None:
         self.people += 1
@@ -300,6 +312,7 @@ class Summary:
         self.points_changed += result.points_changed
         self.unplaced += len(result.unplaced)
         self.changes[result.change] += 1
+        self.terms_changed += result.terms_changed
         self.points_up += result.draft.points > result.live.points
         self.points_down += result.draft.points < result.live.points
         for name, side, bands in (("live", result.live, self.live_bands), ("draft", result.draft, self.plan.draft)):
@@ -334,6 +347,7 @@ class Summary:
             "live": self._side("live", self.live_bands),
             "draft": {**self._side("draft", self.plan.draft), "ruleset": self.plan.original.id},
             "changes": {STRICTER: self.changes[STRICTER], MORE_LENIENT: self.changes[MORE_LENIENT],
-                        UNCHANGED: self.changes[UNCHANGED], "points_up": self.points_up,
+                        UNCHANGED: self.changes[UNCHANGED], "terms_changed": self.terms_changed,
+                        "points_up": self.points_up,
                         "points_down": self.points_down},
         }

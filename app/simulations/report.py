@@ -69,13 +69,17 @@ def _outcome_text(side: dict) -> str:
     ) or OUTCOME_NAMES["none"]
 
 
+def _change_text(row: dict) -> str:
+    return CHANGE_NAMES[row["change"]] + ("（处理期限变化）" if row["terms_changed"] else "")
+
+
 def people_csv(rows: Iterable[dict]) -> Iterator[str]:
     def cells():
         for r in rows:
             live, draft = r["live"], r["draft"]
             yield [r["code"], regions.division_name(r["region"]) or r["region"], live["points"], draft["points"],
                    f"{r['points_delta']:+d}", STATUS_NAMES[live["status"]], STATUS_NAMES[draft["status"]],
-                   _outcome_text(live), _outcome_text(draft), CHANGE_NAMES[r["change"]]]
+                   _outcome_text(live), _outcome_text(draft), _change_text(r)]
 
     return _csv(PEOPLE_COLUMNS, cells())
 
@@ -145,6 +149,7 @@ def html(meta: dict, summary: dict | None, changed: Iterable[dict]) -> str:
             f"<tr><td>从严</td><td class=\"num\">{changes['stricter']}</td></tr>"
             f"<tr><td>从宽</td><td class=\"num\">{changes['more_lenient']}</td></tr>"
             f"<tr><td>不变</td><td class=\"num\">{changes['unchanged']}</td></tr>"
+            f"<tr><td>其中处理期限变化</td><td class=\"num\">{changes['terms_changed']}</td></tr>"
             f"<tr><td>记分增加</td><td class=\"num\">{changes['points_up']}</td></tr>"
             f"<tr><td>记分减少</td><td class=\"num\">{changes['points_down']}</td></tr></table>")
         rows = "".join(

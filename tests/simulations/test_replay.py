@@ -87,7 +87,7 @@ def test_what_the_draft_cannot_place_keeps_its_recorded_points_and_is_listed():
     # Both suspend on 3 February: today for the bureau's 3 months, under the draft for its 2 at 10 points.
     assert [(s.starts_on, s.months) for s in result.live.sanctions] == [(date(2025, 2, 3), 3)]
     assert [(s.starts_on, s.months) for s in result.draft.sanctions] == [(date(2025, 2, 3), 2)]
-    assert result.change == replay.UNCHANGED
+    assert result.change == replay.UNCHANGED and result.terms_changed
     assert result.unplaced[1].as_dict("X")["detail"].startswith("explicit 2 points lie outside the draft's band light")
 
 
@@ -102,7 +102,9 @@ def test_repairs_follow_the_drafts_points_and_cap_and_may_lift_a_suspension():
     assert (result.draft.points, result.draft.repaired) == (7, 2)
     # Today the first repair drops the year below 9 and ends the month's suspension on 4 May; not under the draft.
     assert result.live.status == "active" and result.live.sanctions[0].ends_on == date(2025, 5, 4)
-    assert result.draft.status == "suspended" and result.change == replay.STRICTER
+    assert result.draft.status == "suspended" and result.draft.sanctions[0].ends_on is None
+    # Suspended on both sides: the same outcome, on other terms.
+    assert result.change == replay.UNCHANGED and result.terms_changed
 
 
 def test_a_suspension_carried_from_last_year_delays_the_new_one_on_both_sides():
@@ -162,4 +164,5 @@ def test_the_summary_counts_bands_sanctions_and_changes():
     assert (counted["live"]["suspended"], counted["draft"]["suspended"]) == (0, 1)
     assert (counted["live"]["terminated"], counted["draft"]["terminated"]) == (1, 1)
     assert counted["changes"]["stricter"] == 1 and counted["changes"]["unchanged"] == 2
+    assert counted["changes"]["terms_changed"] == 0
     assert counted["draft"]["ruleset"] == "inner-mongolia-2026" and counted["live"]["ruleset"] == IM

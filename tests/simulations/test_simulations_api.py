@@ -48,6 +48,8 @@ def test_a_lower_suspension_threshold_suspends_exactly_the_people_at_7_and_8(led
     # D was suspended at 9 points; under the draft already at 8, on the first entry.
     assert rows[D]["live"]["sanctions"][0]["starts_on"] == "2025-09-01"
     assert rows[D]["draft"]["sanctions"][0]["starts_on"] == "2025-05-10"
+    assert rows[D]["change"] == "unchanged" and rows[D]["terms_changed"] is True
+    assert not any(rows[x]["terms_changed"] for x in (A, B, C, E, G))
     # G was terminated in 2024: the draft's lower threshold imposes nothing more in 2025.
     assert rows[G]["live"]["status"] == rows[G]["draft"]["status"] == "terminated"
     assert rows[G]["draft"]["outcome"] == "none" and rows[G]["draft"]["points"] == 8
@@ -57,7 +59,8 @@ def test_a_lower_suspension_threshold_suspends_exactly_the_people_at_7_and_8(led
     assert summary["people_in_region"] == 7 and summary["people_scored"] == 6
     assert (summary["live"]["suspended"], summary["draft"]["suspended"]) == (1, 3)
     assert (summary["live"]["terminated"], summary["draft"]["terminated"]) == (1, 1)
-    assert summary["changes"] == {"stricter": 2, "more_lenient": 0, "unchanged": 4, "points_up": 0, "points_down": 0}
+    assert summary["changes"] == {"stricter": 2, "more_lenient": 0, "unchanged": 4, "terms_changed": 1,
+                                  "points_up": 0, "points_down": 0}
     assert summary["draft"]["status_on_as_of"] == {"active": 3, "suspended": 1, "terminated": 2, "not_registered": 0}
     assert summary["live"]["status_on_as_of"] == {"active": 4, "suspended": 0, "terminated": 2, "not_registered": 0}
     # Bands of the year's points, the same bands on both sides here: A, B, D serious (6-8), ...
@@ -79,7 +82,7 @@ def test_a_draft_identical_to_the_ruleset_in_force_changes_nothing(ledger, simul
         assert row["change"] == "unchanged" and row["points_delta"] == 0
     for key in ("by_points", "warned", "suspended", "terminated", "status_on_as_of"):
         assert summary["live"][key] == summary["draft"][key], key
-    assert summary["changes"]["unchanged"] == 6
+    assert summary["changes"]["unchanged"] == 6 and summary["changes"]["terms_changed"] == 0
 
 
 def test_the_national_default_does_not_reach_a_province_with_its_own_rules(ledger, simulate):
@@ -240,6 +243,7 @@ def test_the_report_waits_for_the_run_and_comes_as_csv_and_html(ledger, api, sco
     assert set(rows) == {A, B, C, D, E, G}
     assert rows[A][2] == "喀喇沁旗" and rows[A][6:8] == ["正常", "暂停"] and rows[A][10] == "从严"
     assert rows[B][9] == "暂停医保支付资格 2025-05-10 至 2025-06-09" and rows[B][8] == "无"
+    assert rows[D][10] == "不变（处理期限变化）" and rows[C][10] == "不变"
 
     unplaced = api.get(links["unplaced_csv"], headers=scoring.headers)
     assert unplaced.content.decode("utf-8-sig").splitlines() == [

@@ -33,7 +33,7 @@ from datetime import date
 from typing import Any, Protocol
 
 from app.scoring import standing
-from app.scoring.rulesets import Ruleset, select_ruleset
+from app.scoring.rulesets import Band, Ruleset, select_ruleset
 
 # Never a stored id (those match ^[a-z0-9-]+$), so a draft that keeps the id of the ruleset it
 # revises cannot be mistaken for it.
@@ -90,6 +90,9 @@ class Plan:
         # The draft first: where it ties with a stored ruleset of its level from the same day, it wins.
         self._candidates = [self.draft] + [r for r in self.stored.values() if r.id != draft.id]
         self._governs: dict[tuple[str, date], bool] = {}
+        # Catalogue look-ups scan lists; a region's year asks the same few questions many times.
+        self._draft_bands: dict[tuple[str, str | None], Band | None] = {}
+        self._tier_points: dict[tuple[str, str, str, str | None], int | None] = {}
 
     def governs(self, region: str, on: date) -> bool:
         key = (region, on)
@@ -100,6 +103,23 @@ class Plan:
 
     def in_year(self, day: date) -> bool:
         return day.year == self.year
+
+    def draft_band(self, violation: str, circumstances: str | None) -> Band | None:
+        """The draft's band for a violation (None when the draft does not know it)."""
+        key = (violation, circumstances)
+        if key not in self._draft_bands:
+            known = self.draft.violation(violation) is not None
+            self._draft_bands[key] = self.draft.band_for(violation, circumstances) if known else None
+        return self._draft_bands[key]
+
+    def tier_points(self, ruleset_id: str, violation: str, tier: str, circumstances: str | None) -> int | None:
+        """The points a tier gave under a stored ruleset (None when it does not know the violation)."""
+        key = (ruleset_id, violation, tier, circumstances)
+        if key not in self._tier_points:
+            judged = self.stored.get(ruleset_id)
+            known = judged is not None and judged.violation(violation) is not None
+            self._tier_points[key] = judged.points(violation, tier, circumstances) if known else None
+        return self._tier_points[key]
 
 
 @dataclass(frozen=True)
@@ -220,15 +240,13 @@ def replay(person: Person, plan: Plan) -> Result | None:
     return Result(person, live_side, draft_side, change, len(year_entries), repointed, changed, unplaced)
 
 
-def _explicit(row: LedgerFact, stored: Mapping[str, Ruleset]) -> bool:
+def _explicit(row: LedgerFact, plan: Plan) -> bool:
     """Whether the bureau gave the points rather than a tier: no tier, or points other than the
     tier gave under the ruleset that judged the entry."""
     if row.tier is None:
         return True
-    judged = stored.get(row.ruleset_id)
-    if judged is None or judged.violation(row.violation_type) is None:
-        return True
-    return judged.points(row.violation_type, row.tier, row.circumstances) != row.points
+    given = plan.tier_points(row.ruleset_id, row.violation_type, row.tier, row.circumstances)
+    return given is None or given != row.points
 
 
 def _repoint_entry(entry: standing.Entry, row: LedgerFact, plan: Plan, unplaced: list[Unplaced]) -> standing.Entry:
@@ -239,12 +257,12 @@ def _repoint_entry(entry: standing.Entry, row: LedgerFact, plan: Plan, unplaced:
                                  row.tier, row.circumstances, row.case_id))
 
     points = entry.points
-    if draft.violation(row.violation_type) is None:
+    band = plan.draft_band(row.violation_type, row.circumstances)
+    if band is None:
         cannot(VIOLATION_UNKNOWN, f"{row.violation_type} is not in the draft's catalogue; "
                                   f"the recorded {entry.points} points stand")
     else:
-        band = draft.band_for(row.violation_type, row.circumstances)
-        if not _explicit(row, plan.stored):
+        if not _explicit(row, plan):
             points = band.points[row.tier]
         elif not band.min <= entry.points <= band.max:
             cannot(POINTS_OUTSIDE_BAND, f"explicit {entry.points} points lie outside the draft's band "

@@ -375,10 +375,11 @@ class _Writer:
             if moved.rowcount != 1:
                 session.rollback()
                 raise LeaseLost()
+            # Core inserts of the tables: multi-row VALUES, not the ORM's row-by-row bulk path.
             if self.people:
-                session.execute(insert(SimulationRow), self.people)
+                session.connection().execute(insert(SimulationRow.__table__), self.people)
             if self.unplaced:
-                session.execute(insert(SimulationUnplaced), self.unplaced)
+                session.connection().execute(insert(SimulationUnplaced.__table__), self.unplaced)
             session.commit()
         self.people, self.unplaced = [], []
 

@@ -125,10 +125,12 @@ def run(server_url: str, size: int, year: int, scored: float) -> dict:
             draft, csv_path = Path(tmp) / "draft.toml", Path(tmp) / "report.csv"
             draft.write_text(draft_text(), encoding="utf-8")
             log("simulating")
+            load_before = os.getloadavg()[0]
             wall, peak_mb, stdout = timed_child(
                 [PY, "-m", "app", "rulesets", "simulate", "--draft", str(draft), "--region", "100000",
                  "--year", str(year), "--csv", str(csv_path)], env)
             info["csv_bytes"] = csv_path.stat().st_size
+            info["load"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
         simulation = json.loads(stdout)
         started = datetime.fromisoformat(simulation["started_at"])
         finished = datetime.fromisoformat(simulation["finished_at"])
@@ -180,7 +182,8 @@ def section(info: dict) -> str:
 
 Written by `python -m bench.simulate` (bench/simulate.py).
 
-- Machine: {info['machine']}; {info['database']}.
+- Machine: {info['machine']}; {info['database']}; load average {info['load'][0]} before the
+  simulation, {info['load'][1]} after (the machine is shared: other test suites run beside it).
 - Data: {g['practitioners']:,} practitioners, {g['scored']:,} scored ({g['ledger_rows']:,} ledger rows);
   {info['ledger']['entries_in_year']:,} entries dated {info['year']}.
 - Draft: the national default with suspension from 7 points instead of 9, replayed over region

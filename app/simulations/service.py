@@ -176,7 +176,7 @@ def get(session: Session, caller: Caller, simulation_id: int) -> Simulation:
 
 
 def list_mine(session: Session, caller: Caller, limit: int, cursor: int | None) -> SimulationPage:
-    # Without the draft text and the summary: a page of them would be large, the item has both.
+    # Without the summaries: a page of them would be large, and each item's own answer has it.
     rows, next_cursor = keyset_page(
         session, select(Simulation).where(Simulation.requested_by == caller.principal), Simulation.id, limit, cursor)
     return SimulationPage(items=[describe(s, with_summary=False) for s in rows], next_cursor=next_cursor)

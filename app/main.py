@@ -20,6 +20,7 @@ from app.settings import get_settings
 from app.practitioners.router import router as practitioners_router
 from app.referrals.router import router as referrals_router
 from app.scoring.router import router as scoring_router
+from app.simulations.router import router as simulations_router
 from app.webhooks.router import router as webhooks_router
 from app.workbench import web as workbench_web
 from app.workbench.router import router as workbench_router
@@ -60,6 +61,8 @@ def create_app() -> FastAPI:
     errors.install(app)
     app.include_router(ops_router)
     app.include_router(practitioners_router)
+    # Before scoring's GET /v1/rulesets/{ruleset_id}, which would otherwise take "simulations" for an id.
+    app.include_router(simulations_router)
     app.include_router(scoring_router)
     app.include_router(dueprocess_router)
     app.include_router(notices_router)

@@ -27,6 +27,7 @@ def registered_jobs() -> list[Job]:
     """Every domain's periodic jobs (each domain adds its own here as it gains one)."""
     from app.dueprocess.service import close_windows
     from app.referrals import jobs as referral_jobs
+    from app.simulations import service as simulations
     from app.webhooks import delivery
 
     return [
@@ -34,6 +35,8 @@ def registered_jobs() -> list[Job]:
         Job("scoring.close-windows", 3600, close_windows),
         # Deadlines move by the day: hourly is enough to report a missed one on the day after.
         Job("referrals.overdue", 3600, referral_jobs.emit_overdue),
+        # One queued what-if simulation per round; the loop comes back at once while there are more.
+        Job("simulations", simulations.POLL_SECONDS, simulations.run_next),
     ]
 
 

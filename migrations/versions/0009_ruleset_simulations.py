@@ -1,7 +1,7 @@
 """ruleset simulations: what-if runs of draft rulesets and their report rows (the ledger is untouched)
 
-Revision ID: 0008
-Revises: 0009 (after the workbench, already on main: a database at 0009 must still get this one)
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-23 12:42:12.788188
 """
 from __future__ import annotations
@@ -11,8 +11,8 @@ import sqlmodel
 from alembic import op
 
 
-revision = '0008'
-down_revision = '0009'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

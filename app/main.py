@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_fastapi_instrumentator import Instrumentator
@@ -22,6 +22,7 @@ from app.settings import get_settings
 from app.practitioners.router import router as practitioners_router
 from app.referrals.router import router as referrals_router
 from app.scoring.router import router as scoring_router
+from app.simulations.router import router as simulations_router
 from app.webhooks.router import router as webhooks_router
 from app.workbench import web as workbench_web
 from app.workbench.router import router as workbench_router
@@ -59,10 +60,13 @@ def create_app() -> FastAPI:
         version="1",
         description="Point ledger, standing checks, referrals and public notices. Errors are application/problem+json.",
         lifespan=lifespan,
+        dependencies=[Depends(openapi.refuse_repeated_query_parameters)],
     )
     errors.install(app)
     app.include_router(ops_router)
     app.include_router(practitioners_router)
+    # Before scoring's GET /v1/rulesets/{ruleset_id}, which would otherwise take "simulations" for an id.
+    app.include_router(simulations_router)
     app.include_router(scoring_router)
     app.include_router(dueprocess_router)
     app.include_router(notices_router)

@@ -10,9 +10,10 @@ database is read.
 
 from __future__ import annotations
 
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
 
 _RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before trying again",
@@ -119,3 +120,42 @@ def problem_components(schema: dict) -> dict:
         },
     }
     return schema
+
+
+_single_valued: dict[int, frozenset[str]] = {}
+
+
+def _is_sequence(annotation) -> bool:
+    if get_origin(annotation) in (Union, UnionType):
+        return any(_is_sequence(arg) for arg in get_args(annotation))
+    return get_origin(annotation) in (list, set, tuple, frozenset)
+
+
+def _single_valued_query_parameters(route: APIRoute) -> frozenset[str]:
+    names = _single_valued.get(id(route))
+    if names is None:
+        fields, stack = [], [route.dependant]
+        while stack:
+            current = stack.pop()
+            fields += current.query_params
+            stack.extend(current.dependencies)
+        names = frozenset(f.alias for f in fields if not _is_sequence(f.field_info.annotation))
+        _single_valued[id(route)] = names
+    return names
+
+
+def refuse_repeated_query_parameters(request: Request) -> None:
+    """App-wide dependency: a query parameter the document gives one value may not come twice.
+    FastAPI would quietly keep the last value (``?cursor=5&cursor=9``); it is a 422 instead."""
+    if b"&" not in request.scope.get("query_string", b""):
+        return  # at most one parameter: the standing check's usual case costs nothing more
+    route = request.scope.get("route")
+    keys = [key for key, _ in request.query_params.multi_items()]
+    repeated = {key for key in keys if keys.count(key) > 1}
+    if repeated and isinstance(route, APIRoute):
+        repeated &= _single_valued_query_parameters(route)
+        if repeated:
+            from app.errors import Invalid, field_error
+
+            raise Invalid("A query parameter was given more than once", errors=[
+                field_error(f"query.{key}", "given more than once; it takes one value") for key in sorted(repeated)])

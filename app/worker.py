@@ -31,6 +31,7 @@ def registered_jobs() -> list[Job]:
     """Every domain's periodic jobs (each domain adds its own here as it gains one)."""
     from app.dueprocess.service import close_windows
     from app.referrals import jobs as referral_jobs
+    from app.simulations import service as simulations
     from app.webhooks import delivery
 
     return [
@@ -39,6 +40,10 @@ def registered_jobs() -> list[Job]:
         Job("scoring.close-windows", 3600, lambda _stop: close_windows()),
         # Deadlines move by the day: hourly is enough to report a missed one on the day after.
         Job("referrals.overdue", 3600, lambda _stop: referral_jobs.emit_overdue()),
+        # One queued what-if simulation per round; the loop comes back at once while there are more.
+        # A run in progress is not interrupted by a stop: if the worker is killed first, its lease
+        # runs out and another worker starts it again.
+        Job("simulations", simulations.POLL_SECONDS, lambda _stop: simulations.run_next()),
     ]
 
 

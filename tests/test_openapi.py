@@ -88,3 +88,11 @@ def test_a_database_outage_is_503_with_retry_after(api, bureau, monkeypatch):
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["Retry-After"] == "1"
     assert response.json()["type"] == "database-unavailable"
+
+
+def test_a_query_parameter_given_twice_is_refused_not_silently_the_last(api, bureau):
+    response = api.get("/v1/score-proposals?cursor=5&cursor=9", headers=bureau)
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["query.cursor"]
+    # parameters the route does not take are none of its business, repeated or not
+    assert api.get("/v1/score-proposals?utm=a&utm=b", headers=bureau).status_code == 200

@@ -25,6 +25,7 @@ class Action(StrEnum):
     due_process_respond = "due_process:respond"
     notices_publish = "notices:publish"
     rulesets_read = "rulesets:read"
+    rulesets_simulate = "rulesets:simulate"
     webhooks_manage = "webhooks:manage"
     referrals_read = "referrals:read"
     referrals_write = "referrals:write"
@@ -41,6 +42,9 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.due_process_respond: frozenset({Role.bureau}),
     Action.notices_publish: frozenset({Role.bureau}),
     Action.rulesets_read: frozenset({Role.bureau, Role.partner, Role.checker, Role.admin}),
+    # What-if runs of a draft ruleset; each caller sees only its own (others' are 404), and an
+    # admin reads practitioner codes masked (see simulations/service.py).
+    Action.rulesets_simulate: frozenset({Role.bureau, Role.admin}),
     # Each client manages only its own endpoints (others' are 404, see webhooks/service.py).
     Action.webhooks_manage: frozenset({Role.bureau, Role.partner}),
     # Which referrals and which lifecycle actions is decided per referral by side and department.

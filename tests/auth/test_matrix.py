@@ -23,6 +23,7 @@ from starlette.routing import Route
 from app.db import write_session
 from app.events import Event
 from app.main import app as the_app
+from app.scoring.rulesets import BUNDLED_DIR
 from app.settings import get_settings
 from app.timeutil import utcnow
 from app.webhooks.models import SUCCEEDED, WebhookDelivery
@@ -93,7 +94,7 @@ class World:
         return self.key(role, ELSEWHERE, department)
 
     def ok(self, response, what: str):
-        assert response.status_code in (200, 201), f"{what}: {response.status_code} {response.text}"
+        assert response.status_code in (200, 201, 202), f"{what}: {response.status_code} {response.text}"
         return response.json()
 
     # -- objects ------------------------------------------------------------------------------
@@ -145,6 +146,10 @@ class World:
                               headers=self.inside("bureau")), "send")
         return made["id"]
 
+    def simulation_id(self, headers: dict) -> int:
+        return self.ok(self.api.post("/v1/rulesets/simulations", json=_simulation_body(), headers=headers),
+                       "simulation")["id"]
+
     def endpoint_id(self, headers: dict) -> int:
         body = {"url": "http://127.0.0.1:9/hook", "event_types": ["referral.created"]}
         return self.ok(self.api.post("/v1/webhook-endpoints", json=body, headers=headers), "endpoint")["id"]
@@ -185,6 +190,11 @@ def _referral_body(w: World, role: str) -> dict:
     return referral_body(recipient=recipient, practitioners=[w.practitioner()])
 
 
+def _simulation_body() -> dict:
+    draft = (BUNDLED_DIR / f"{RULESET}.toml").read_text(encoding="utf-8")
+    return {"draft": draft, "region": HOME, "year": 2025}
+
+
 def _endpoint_body() -> dict:
     return {"url": "http://127.0.0.1:9/hook", "event_types": ["referral.created"]}
 
@@ -202,6 +212,7 @@ STANDING = frozenset({"bureau", "checker"})
 REFERRALS = frozenset({"bureau", "partner"})
 WEBHOOKS = frozenset({"bureau", "partner"})
 ANY_ROLE = frozenset(ROLES)
+SIMULATE = frozenset({"bureau", "admin"})
 
 RULES: dict[tuple[str, str], Rule] = {
     # Public: health, the schema and the published notices.
@@ -215,6 +226,15 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/violation-types"): Rule(ANY_ROLE, lambda w, r, h: Call("GET", "/v1/violation-types"), None),
     ("GET", "/v1/rulesets"): Rule(ANY_ROLE, lambda w, r, h: Call("GET", "/v1/rulesets"), None),
     ("GET", "/v1/rulesets/{ruleset_id}"): Rule(ANY_ROLE, lambda w, r, h: Call("GET", f"/v1/rulesets/{RULESET}"), None),
+    # What-if simulations of draft rulesets: each caller sees only its own.
+    ("POST", "/v1/rulesets/simulations"): Rule(SIMULATE, lambda w, r, h: Call(
+        "POST", "/v1/rulesets/simulations", _simulation_body()), outside="422"),
+    ("GET", "/v1/rulesets/simulations"): Rule(SIMULATE, lambda w, r, h: Call(
+        "GET", "/v1/rulesets/simulations", marker=_id(w.simulation_id(h))), "owner", "absent"),
+    ("GET", "/v1/rulesets/simulations/{simulation_id}"): Rule(SIMULATE, lambda w, r, h: Call(
+        "GET", f"/v1/rulesets/simulations/{w.simulation_id(h)}"), "owner"),
+    ("GET", "/v1/rulesets/simulations/{simulation_id}/report"): Rule(SIMULATE, lambda w, r, h: Call(
+        "GET", f"/v1/rulesets/simulations/{w.simulation_id(h)}/report", params={"format": "html"}), "owner"),
     # Registry.
     ("PUT", "/v1/practitioners/{code}"): Rule(BUREAU, lambda w, r, h: Call(
         "PUT", f"/v1/practitioners/{w.practitioner()}",

@@ -3,7 +3,7 @@
 A person on the workbench is not an API client, so the columns that say who acted get a twin
 that references ``workbench_users`` (the other stays null).
 
-Revision ID: 0009
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-23 12:34:30.387435
 """
@@ -14,7 +14,7 @@ import sqlmodel
 from alembic import op
 
 
-revision = '0009'
+revision = '0008'
 down_revision = '0007'
 branch_labels = None
 depends_on = None

@@ -5,11 +5,13 @@ from __future__ import annotations
 import threading
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi.responses import PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_fastapi_instrumentator import Instrumentator
 
-from app import errors, observability
+from app import errors, observability, openapi
+from app.bodysize import BodySizeLimitMiddleware
 from app.audit.router import router as audit_router
 from app.dueprocess.router import router as dueprocess_router
 from app.notices.router import router as notices_router
@@ -45,7 +47,8 @@ async def lifespan(_app: FastAPI):
     yield
     stop.set()
     if thread is not None:
-        thread.join(timeout=settings.webhook_timeout_seconds + 5)
+        # A call in flight gets the grace period, then its claim is released (app/webhooks/delivery.py).
+        thread.join(timeout=settings.worker_shutdown_grace_seconds + 5)
 
 
 def create_app() -> FastAPI:
@@ -57,6 +60,7 @@ def create_app() -> FastAPI:
         version="1",
         description="Point ledger, standing checks, referrals and public notices. Errors are application/problem+json.",
         lifespan=lifespan,
+        dependencies=[Depends(openapi.refuse_repeated_query_parameters)],
     )
     errors.install(app)
     app.include_router(ops_router)
@@ -72,8 +76,13 @@ def create_app() -> FastAPI:
     app.include_router(workbench_router)
     app.mount(f"{workbench_web.PREFIX}/static", StaticFiles(directory=workbench_web.HERE / "static"),
               name="workbench-static")
-    Instrumentator(excluded_handlers=["/metrics"]).instrument(app).expose(app, endpoint="/metrics", tags=["ops"])
+    Instrumentator(excluded_handlers=["/metrics"]).instrument(app).expose(
+        app, endpoint="/metrics", tags=["ops"], response_class=PlainTextResponse,
+        responses={200: {"description": "Prometheus text exposition format"}})
+    openapi.declare_common_problems(app)
     metrics.register()
+    # Before any body is parsed; inside the request context so a refusal is logged with its id.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     # Outermost: the request id exists before anything else runs, and the log line sees the status.
     app.add_middleware(observability.RequestContextMiddleware, log_requests=settings.request_log)
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Known, published development secret: fine on a laptop, refused in production.
@@ -91,9 +91,39 @@ class Settings(BaseSettings):
     workbench_lockout_seconds: int = Field(default=30, ge=1)
     workbench_lockout_max_seconds: int = Field(default=3600, ge=1)
     workbench_failure_window_minutes: int = Field(default=15, ge=1)
+    # --- Limits (README "Limits") ---
+    # Largest request body in bytes: a larger one is refused with 413 before it is read whole.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Largest page a list endpoint returns (its ``limit`` query parameter).
+    max_page_size: int = Field(default=500, ge=1, le=10_000)
+    # Most codes in one POST /v1/standings/query, most entries in one score case.
+    max_batch_size: int = Field(default=1000, ge=1, le=10_000)
+    # Free text (defences, appeals, statements, referral summaries) and reasons (decisions,
+    # reversals, referral steps), in characters. Never above the size of their columns.
+    max_text_length: int = Field(default=4000, ge=1, le=4000)
+    max_reason_length: int = Field(default=2000, ge=1, le=2000)
+    # Requests per API client per process, by role, in the notation of the ``limits`` library
+    # ("100/second", several joined by ";"). A role left out is not limited. With N processes a
+    # client may send N times this. Settlement systems (checker) check every claim: keep theirs high.
+    rate_limits: dict[Literal["bureau", "partner", "checker", "admin"], str] = Field(default_factory=lambda: {
+        "bureau": "100/second", "partner": "20/second", "checker": "1000/second", "admin": "10/second"})
+    # Seconds a stopping worker waits for a webhook call in flight before it releases the claim.
+    worker_shutdown_grace_seconds: float = Field(default=5.0, ge=0)
     log_level: str = "INFO"
     # One JSON line per request (method, route template, status, duration, principal, request id).
     request_log: bool = True
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _rate_limits_parse(cls, value: dict[str, str]) -> dict[str, str]:
+        from limits import parse_many
+
+        for role, spec in value.items():
+            try:
+                parse_many(spec)
+            except ValueError:
+                raise ValueError(f"APP_RATE_LIMITS: {role}: {spec!r} is not a rate limit like '100/second'") from None
+        return value
 
     @model_validator(mode="after")
     def _departments_are_known(self) -> Settings:

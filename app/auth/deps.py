@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from app import ratelimit
 from app.auth import service
 from app.auth.roles import Action, Caller
 from app.db import read_session
@@ -21,8 +22,9 @@ def get_caller(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
     caller = _authenticate(credentials)
-    # Kept on the request for what runs later in it (the audit trail, logs).
+    # Kept on the request for what runs later in it (the audit trail, logs), a refusal included.
     request.state.caller = caller
+    ratelimit.check(caller)
     return caller
 
 
@@ -54,4 +56,5 @@ def allowed(action: Action):
             raise Forbidden(f"Role '{caller.role}' may not {action.value}")
         return caller
 
+    dependency.action = action  # the OpenAPI document declares 403 from it (app/openapi.py)
     return dependency

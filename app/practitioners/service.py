@@ -16,7 +16,6 @@ from app.practitioners.models import Institution, Practitioner, PractitionerInst
 from app.practitioners.schemas import InstitutionOut, PractitionerIn, PractitionerOut
 from app.timeutil import utcnow
 
-MAX_PAGE = 500
 
 
 def find(session: Session, code: str, *, for_update: bool = False) -> Practitioner | None:

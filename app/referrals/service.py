@@ -48,7 +48,6 @@ from app.settings import Department, get_settings
 from app.timeutil import local_date, utcnow
 from app.workdays import is_working_day
 
-MAX_PAGE = 500
 
 
 # ---------------------------------------------------------------- configuration
@@ -421,10 +420,12 @@ def describe(session: Session, caller: Caller, referral: Referral, today: date, 
 
 
 def awaiting_recipient(session: Session, caller: Caller, today: date | None = None,
-                       limit: int = MAX_PAGE) -> tuple[list[ReferralOut], bool]:
+                       limit: int | None = None) -> tuple[list[ReferralOut], bool]:
     """Referrals addressed to the caller that still owe it a step (sent, received, filed):
-    overdue first, then by the deadline, nearest first. Returns (items, whether more were left out)."""
+    overdue first, then by the deadline, nearest first, at most ``limit`` (default: a page,
+    APP_MAX_PAGE_SIZE). Returns (items, whether more were left out)."""
     today = today or local_date()
+    limit = limit or get_settings().max_page_size
     # A bureau receives what departments send (inbound); a department what the bureau sends.
     towards_caller = Direction.inbound if caller.role == Role.bureau else Direction.outbound
     rows = session.exec(select(Referral).where(*_scope_clause(caller), Referral.direction == towards_caller,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
 from app.db import ReadSession, WriteSession
-from app.paging import parse_cursor
+from app.openapi import problems
+from app.paging import PageLimit, RowId, parse_cursor
 from app.responses import REPLAYED
 from app.simulations import service
 from app.simulations.schemas import SimulationIn, SimulationOut, SimulationPage
@@ -18,7 +19,6 @@ from app.simulations.schemas import SimulationIn, SimulationOut, SimulationPage
 router = APIRouter(prefix="/v1/rulesets/simulations", tags=["rulesets"])
 
 Simulator = Annotated[Caller, Depends(allowed(Action.rulesets_simulate))]
-SimulationId = Annotated[int, Path(ge=1)]
 
 
 @router.post("", status_code=202, response_model=SimulationOut,
@@ -40,24 +40,24 @@ def submit(
 @router.get("", response_model=SimulationPage)
 def list_simulations(
     caller: Simulator, session: ReadSession,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: PageLimit = 50,
     cursor: Annotated[str | None, Query(max_length=20)] = None,
 ):
     """Your simulations, oldest first (without their summaries)."""
     return service.list_mine(session, caller, limit, parse_cursor(cursor))
 
 
-@router.get("/{simulation_id}", response_model=SimulationOut)
-def get_simulation(simulation_id: SimulationId, caller: Simulator, session: ReadSession):
+@router.get("/{simulation_id}", response_model=SimulationOut, responses=problems(404))
+def get_simulation(simulation_id: RowId, caller: Simulator, session: ReadSession):
     """State (queued, running, done, failed), percent, and once done the summary."""
     return service.describe(service.get(session, caller, simulation_id))
 
 
 @router.get("/{simulation_id}/report",
             responses={200: {"content": {"application/json": {}, "text/csv": {}, "text/html": {}}},
-                       409: {"description": "not done yet"}})
+                       **problems(404, 409)})
 def get_report(
-    simulation_id: SimulationId, caller: Simulator, session: ReadSession,
+    simulation_id: RowId, caller: Simulator, session: ReadSession,
     format: Literal["json", "csv", "html"] = "json",
     part: Annotated[Literal["practitioners", "unplaced"], Query(description="csv: which table")] = "practitioners",
 ):

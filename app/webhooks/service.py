@@ -28,7 +28,6 @@ from app.webhooks.schemas import (
     EndpointWithSecret,
 )
 
-MAX_PAGE = 200
 
 
 def vet_url(url: str) -> urlsafety.Target:

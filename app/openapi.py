@@ -58,11 +58,11 @@ def _calls(dependant) -> list:
 def route_roles(route: APIRoute) -> frozenset | None:
     """The roles that may call the route (from its ``allowed(action)`` dependencies); None when
     it needs no key at all."""
-    from app.auth.deps import get_caller
+    from app.auth.deps import CallerDependency
     from app.auth.roles import PERMISSIONS, Role
 
     calls = _calls(route.dependant)
-    if get_caller not in calls:
+    if not any(isinstance(call, CallerDependency) for call in calls):
         return None
     roles = frozenset(Role)
     for call in calls:
@@ -131,26 +131,51 @@ def _is_sequence(annotation) -> bool:
     return get_origin(annotation) in (list, set, tuple, frozenset)
 
 
+_declared: dict[int, frozenset[str]] = {}
+
+
+def _query_fields(route: APIRoute) -> list:
+    fields, stack = [], [route.dependant]
+    while stack:
+        current = stack.pop()
+        fields += current.query_params
+        stack.extend(current.dependencies)
+    return fields
+
+
 def _single_valued_query_parameters(route: APIRoute) -> frozenset[str]:
     names = _single_valued.get(id(route))
     if names is None:
-        fields, stack = [], [route.dependant]
-        while stack:
-            current = stack.pop()
-            fields += current.query_params
-            stack.extend(current.dependencies)
-        names = frozenset(f.alias for f in fields if not _is_sequence(f.field_info.annotation))
+        names = frozenset(f.alias for f in _query_fields(route) if not _is_sequence(f.field_info.annotation))
         _single_valued[id(route)] = names
     return names
 
 
-def refuse_repeated_query_parameters(request: Request) -> None:
-    """App-wide dependency: a query parameter the document gives one value may not come twice.
-    FastAPI would quietly keep the last value (``?cursor=5&cursor=9``); it is a 422 instead."""
-    if b"&" not in request.scope.get("query_string", b""):
-        return  # at most one parameter: the standing check's usual case costs nothing more
+def _declared_query_parameters(route: APIRoute) -> frozenset[str]:
+    names = _declared.get(id(route))
+    if names is None:
+        names = _declared[id(route)] = frozenset(f.alias for f in _query_fields(route))
+    return names
+
+
+async def refuse_repeated_query_parameters(request: Request) -> None:
+    """App-wide dependency: a query parameter the document gives one value may not come twice, and
+    under /v1/ one it does not name may not come at all. FastAPI would quietly keep the last value
+    (``?cursor=5&cursor=9``) and ignore an unknown name; both are a 422 instead.
+    A coroutine: it does no I/O, and a plain function would cost every request a thread hop."""
+    query = request.scope.get("query_string", b"")
+    if not query:
+        return  # the standing check's usual case costs nothing more
     route = request.scope.get("route")
     keys = [key for key, _ in request.query_params.multi_items()]
+    if isinstance(route, APIRoute) and route.path.startswith("/v1/"):
+        # A misspelt filter (?regoin=) must not quietly answer with everything.
+        unknown = set(keys) - _declared_query_parameters(route)
+        if unknown:
+            from app.errors import Invalid, field_error
+
+            raise Invalid("Unknown query parameter", errors=[
+                field_error(f"query.{key}", "is not a parameter of this operation") for key in sorted(unknown)])
     repeated = {key for key in keys if keys.count(key) > 1}
     if repeated and isinstance(route, APIRoute):
         repeated &= _single_valued_query_parameters(route)

@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     referral_extension_working_days: int = Field(default=15, ge=1)
     referral_conclusion_days: int = Field(default=90, ge=1)
     db_pool_size: int = 10
+    # PostgreSQL connections per event loop (per worker) that serve the standing check outside the
+    # pool above (app/hotread.py); more overlap more round trips to a distant database.
+    hot_read_connections: int = Field(default=4, ge=1, le=64)
     # Seconds an authenticated key is remembered per process (0: ask the database every time).
     # A key revoked with the CLI stops working on running servers within this time.
     auth_cache_seconds: float = Field(default=5.0, ge=0, le=300)

@@ -2,10 +2,11 @@
 
 1. a new database (a file under var/bench/, or ``bench_<random>`` created beside the database
    ``BENCH_DATABASE_URL`` names, dropped at the end), schema and rulesets (``python -m app setup``);
-2. ``bench.generate``: N practitioners;
+2. ``bench.generate``: N practitioners (the load tests draw from them) and ``--notice-size`` more who
+   all have points this year (the notice figure's million rows);
 3. API keys through ``python -m app clients create`` (a national checker and a national bureau);
-4. cold start: the production command (uvicorn, WORKERS workers) started three times, timed to
-   the first ``/readyz`` 200;
+4. cold start: the production command (the Makefile's ``serve`` recipe, WORKERS workers) started
+   three times, timed to the first ``/readyz`` 200;
 5. the server started once more; wrk (a separate process, Lua scripts in bench/) drives the bare
    endpoint and the standing check in alternation (every throughput is a ratio to the bare
    endpoint of the same run), then ``POST /v1/standings/query`` with 1,000 codes, then score
@@ -22,6 +23,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -100,8 +102,16 @@ def drop_database(server: str | None, url: str) -> None:
     admin.dispose()
 
 
+def serve_command(port: int, workers: int) -> list[str]:
+    """The Makefile's ``serve`` recipe (the production command), on this run's port and workers."""
+    recipe = re.search(r"^serve:\n\t(.+)$", (ROOT / "Makefile").read_text(), re.M).group(1)
+    values = {"$(BIN)/uvicorn": str(Path(PY).parent / "uvicorn"), "$(HOST)": "127.0.0.1", "$(PORT)": str(port),
+              "$(WORKERS)": str(workers)}
+    return [values.get(word, word) for word in shlex.split(recipe)]
+
+
 class Server:
-    """The production command: ``uvicorn app.main:app --workers WORKERS`` in its own process group."""
+    """The production command (``make serve``, WORKERS workers) in its own process group."""
 
     def __init__(self, url: str, workers: int):
         self.url, self.workers, self.port = url, workers, free_port()
@@ -113,10 +123,8 @@ class Server:
         VAR.mkdir(parents=True, exist_ok=True)
         out = open(VAR / "server.log", "ab")
         started = time.perf_counter()
-        self.proc = subprocess.Popen(
-            [str(Path(PY).parent / "uvicorn"), "app.main:app", "--host", "127.0.0.1", "--port", str(self.port),
-             "--workers", str(self.workers)],
-            env=app_env(self.url), cwd=ROOT, stdout=out, stderr=out, start_new_session=True)
+        self.proc = subprocess.Popen(serve_command(self.port, self.workers),
+                                     env=app_env(self.url), cwd=ROOT, stdout=out, stderr=out, start_new_session=True)
         while time.perf_counter() - started < timeout:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}; see {VAR / 'server.log'}")
@@ -274,7 +282,10 @@ def check_totals(url: str, run_id: str, year: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="make bench")
-    parser.add_argument("--size", type=int, default=None)
+    parser.add_argument("--size", type=int, default=None,
+                        help="practitioners the load tests draw from (default 200,000 SQLite, 1,000,000 PostgreSQL)")
+    parser.add_argument("--notice-size", type=int, default=int(os.environ.get("BENCH_NOTICE_SIZE", "1000000")),
+                        help="further practitioners with points this year, the notice figure's rows (0: none)")
     parser.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_SECONDS", "15")))
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "1")))
     parser.add_argument("--results", default=str(BENCH / "RESULTS.md"))
@@ -284,15 +295,17 @@ def main(argv: list[str] | None = None) -> int:
     size = args.size or (1_000_000 if postgres else 200_000)
     secs = args.seconds
     suite_started = time.perf_counter()
-    info = {"machine": machine(), "size": size, "workers": args.workers, "seconds": secs,
+    info = {"machine": machine(), "size": size, "notice_size": args.notice_size, "workers": args.workers,
+            "seconds": secs, "serve": " ".join(serve_command(8000, args.workers)[1:]),
             "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     url = create_database(server_url)
     try:
         log(f"database {url.split('@')[-1]}: schema and rulesets")
         run_app(url, "setup")
         info["database"] = db_version(url)
-        log(f"generating {size:,} practitioners")
-        gen = subprocess.run([PY, "-m", "bench.generate", "--database-url", url, "--size", str(size)],
+        log(f"generating {size:,} practitioners and {args.notice_size:,} more with points this year")
+        gen = subprocess.run([PY, "-m", "bench.generate", "--database-url", url, "--size", str(size),
+                              "--notice-size", str(args.notice_size)],
                              env=app_env(url), cwd=ROOT, check=True, capture_output=True, text=True)
         info["generate"] = json.loads(gen.stdout)
         log(f"generated in {info['generate']['seconds']} s: {gen.stdout.strip()}")
@@ -351,6 +364,8 @@ def main(argv: list[str] | None = None) -> int:
             info["bare_after_ingest"] = wrk(server.base, "/bench/bare", connections=32, seconds=secs)
         finally:
             server.stop()
+
+        # ---- further figures of their own (each a function of url, keys and args, adding to info) go here
 
         # ---- notice on a fresh server: its peak memory is the notice's, not the load tests'
         server = Server(url, args.workers)
@@ -457,13 +472,14 @@ def section(info: dict, postgres: bool) -> str:
 - Machine: {m['cores']} cores, {m['cpu']}, Linux {m['kernel']}, Python {m['python']}; load average
   {m['load'][0]:.2f} before, {info['load_after'][0]:.2f} after (other engineers' test suites share this machine).
 - Database: {info['database']}.
-- Data: {g['practitioners']:,} practitioners: {g['no_standings_row']:,} never scored (no standings row),
-  {g['empty_timeline']:,} with an empty timeline, {g['scored']:,} scored ({g['score_cases']:,} cases,
-  {g['ledger_rows']:,} ledger rows); today {g['active_with_points']:,} active with points, {g['warned']:,} under
-  focused supervision, {g['suspended']:,} suspended, {g['terminated']:,} terminated. ID numbers: {g['encryption']}.
-  Generated in {g['seconds']:.0f} s.
-- Server: `uvicorn app.main:app --workers {info['workers']}` (the Makefile's `WORKERS`), access log on, in its own
-  process; load from wrk (2 threads) on the same 2 cores, {info['seconds']} s per run after a warm-up.
+- Data: {g['practitioners']:,} practitioners, the load tests' random codes: {g['no_standings_row']:,} never scored
+  (no standings row), {g['empty_timeline']:,} with an empty timeline, {g['scored']:,} scored; today
+  {g['active_with_points']:,} active with points, {g['warned']:,} under focused supervision, {g['suspended']:,}
+  suspended, {g['terminated']:,} terminated. Then {g.get('notice_people', 0):,} more with points this year, for
+  the notice. Together {g['score_cases']:,} cases and {g['ledger_rows']:,} hash-chained ledger rows. ID numbers:
+  {g['encryption']}. Generated in {g['seconds']:.0f} s.
+- Server: `{info.get('serve', 'uvicorn app.main:app')}` (`make serve`, the Makefile's `WORKERS`), in its own
+  process group; load from wrk (2 threads) on the same 2 cores, {info['seconds']} s per run after a warm-up.
 - Bare endpoint `GET /bench/bare` across the run: {other_bare} req/s.
 - Whole suite: {info['suite_s'] / 60:.1f} min.
 

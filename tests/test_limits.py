@@ -175,3 +175,11 @@ def test_the_checker_role_has_the_highest_default_limit():
     defaults = Settings.model_fields["rate_limits"].default_factory()
     per_second = {role: min(i.amount / i.get_expiry() for i in parse_many(spec)) for role, spec in defaults.items()}
     assert max(per_second, key=per_second.get) == "checker"
+
+
+def test_an_unknown_query_parameter_is_refused_not_ignored(api, make_key):
+    bureau = make_key("bureau", "150000")
+    assert api.get("/v1/practitioners", params={"region": "150428"}, headers=bureau).status_code == 200
+    response = api.get("/v1/practitioners", params={"regoin": "150428"}, headers=bureau)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "query.regoin"

@@ -25,3 +25,56 @@ def test_upgrade_downgrade_upgrade_matches_the_models():
     finally:
         engine.dispose()
         dbutil.drop_database(url)
+
+
+def test_0010_fills_the_year_spans_of_stored_timelines():
+    import json
+
+    from sqlalchemy import text
+
+    url = dbutil.create_database("pct_mig")
+    engine = create_engine(url)
+    suspended = {"registered_on": "2020-01-01", "totals": {"2025": [["2025-12-01", 9]]}, "repaired": {},
+                 "repair_effect": {}, "reregistrations": [],
+                 "sanctions": [{"kind": "suspension", "trigger_entry_id": 1, "starts_on": "2025-12-01",
+                                "imposed_until": "2026-01-31", "bar_until": None, "year": 2025, "total": 9,
+                                "ruleset_id": "national-2024", "months": 2, "ends_on": None, "end_reason": None}]}
+    empty = {"registered_on": "2020-01-01", "totals": {}, "repaired": {}, "repair_effect": {"7": 0},
+             "sanctions": [], "reregistrations": []}
+    try:
+        migrate.upgrade(url, "0006")
+        with engine.begin() as conn:
+            for pid, timeline in ((1, suspended), (2, empty)):
+                conn.execute(text(
+                    "INSERT INTO practitioners (id, code, name, id_number_encrypted, id_number_hash, id_number_masked,"
+                    " category, region, registered_on, created_at, updated_at) VALUES (:id, :code, 'x', 'x', :h, 'x',"
+                    " 'physician', '210402', '2020-01-01', '2025-01-01 00:00:00', '2025-01-01 00:00:00')"),
+                    {"id": pid, "code": f"D21040200000{pid}", "h": str(pid)})
+                conn.execute(text("INSERT INTO standings (practitioner_id, timeline, updated_at) "
+                                  "VALUES (:id, :t, '2025-01-01 00:00:00')"), {"id": pid, "t": json.dumps(timeline)})
+        migrate.upgrade(url)
+        with engine.connect() as conn:
+            spans = conn.execute(text("SELECT practitioner_id, first_year, last_year FROM standings "
+                                      "ORDER BY practitioner_id")).all()
+        assert [tuple(r) for r in spans] == [(1, 2025, 2026), (2, None, None)]
+    finally:
+        engine.dispose()
+        dbutil.drop_database(url)
+
+
+def test_readiness_reads_the_same_revisions_as_alembic():
+    """/readyz compares revisions without importing Alembic; Alembic must agree with it."""
+    from alembic.script import ScriptDirectory
+
+    assert migrate.head_revisions() == set(ScriptDirectory(str(migrate.ROOT / "migrations")).get_heads())
+    url = dbutil.create_database("pct_mig")
+    engine = create_engine(url)
+    try:
+        assert migrate.current_revisions(engine) == set()  # never migrated
+        migrate.upgrade(url, "0006")
+        with engine.connect() as conn:
+            assert migrate.current_revisions(engine) == set(MigrationContext.configure(conn).get_current_heads())
+        assert migrate.current_revisions(engine) == {"0006"}
+    finally:
+        engine.dispose()
+        dbutil.drop_database(url)

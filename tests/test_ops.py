@@ -41,3 +41,18 @@ def test_metrics_are_prometheus_text(api):
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     assert 'http_requests_total{handler="/healthz"' in response.text
+
+
+def test_metrics_label_requests_by_route_template(api, make_key):
+    headers = make_key("checker", "150000")
+    for code in ("D150428000001", "D150428000002"):
+        assert api.get(f"/v1/practitioners/{code}/standing", headers=headers).status_code == 404
+    api.get("/no/such/path")
+    text = api.get("/metrics").text
+    counted = 'http_requests_total{handler="/v1/practitioners/{code}/standing",method="GET",status="4xx"} '
+    line = next(line for line in text.splitlines() if line.startswith(counted))
+    assert float(line.split()[-1]) >= 2
+    assert 'http_requests_total{handler="none",method="GET",status="4xx"}' in text  # unmatched paths share one label
+    assert "D150428000001" not in text  # never the concrete path: one series per route
+    assert 'http_request_duration_seconds_bucket{handler="/v1/practitioners/{code}/standing",le="0.025",method="GET"}' in text
+    assert 'handler="/metrics"' not in text

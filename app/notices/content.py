@@ -16,6 +16,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 
+import orjson
+
 from app.scoring.rulesets import Ruleset
 from app.scoring.standing import Timeline
 
@@ -28,7 +30,11 @@ CSV_COLUMNS = ["序号", "姓名", "人员编码", "人员类别", "所在地区
 
 
 def canonical(value) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    """JSON with sorted keys, no spaces, characters unescaped: the bytes a notice's hash covers.
+    orjson writes exactly what ``json.dumps(value, ensure_ascii=False, sort_keys=True,
+    separators=(",", ":"))`` writes for these values (tests/notices/test_content.py), several
+    times faster: a notice of a million rows encodes a million of them."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def mask_name(name: str) -> str:

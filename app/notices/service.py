@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Iterator
 from datetime import date
+from queue import Full, Queue
 
-from sqlalchemy import func, insert
+import orjson
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app import audit, events, regions
 from app.auth.roles import Caller, Role
-from app.db import read_session
+from app.db import bulk_insert, read_session
 from app.errors import Conflict, Invalid, NotFound
 from app.notices import content
 from app.notices.models import Notice, NoticeRow
@@ -116,30 +119,13 @@ def _referral_figures(session: Session, region: str, year: int, as_of: date) -> 
 
 def _freeze_rows(session: Session, notice: Notice, year: int, as_of: date, summary: content.Summary) -> Iterator[str]:
     """Yield each published row in canonical form, storing it as it goes."""
-    last_code = ""
+    connection = session.connection()  # core statements: no ORM result or unit-of-work work per row
     position = 0
-    while True:
-        batch = session.exec(
-            select(Practitioner, StandingRecord.timeline)
-            .join(StandingRecord, StandingRecord.practitioner_id == Practitioner.id)
-            .where(regions.within(Practitioner.region, notice.region), Practitioner.code > last_code)
-            .order_by(Practitioner.code).limit(BATCH)
-        ).all()
-        if not batch:
-            return
-        last_code = batch[-1][0].code
-        sites: dict[int, list[tuple[str, str | None]]] = {}
-        for pid, code, name in session.exec(
-            select(PractitionerInstitution.practitioner_id, Institution.code, Institution.name)
-            .join(Institution, Institution.code == PractitionerInstitution.institution_code)
-            .where(col(PractitionerInstitution.practitioner_id).in_([p.id for p, _ in batch]))
-            .order_by(Institution.code)
-        ):
-            sites.setdefault(pid, []).append((code, name))
+    for batch, sites in _read_ahead(_people_in_year(notice.region, year)):
         stored = []
-        for practitioner, timeline in batch:
+        for practitioner in batch:
             row = content.row_for(practitioner, sites.get(practitioner.id, []),
-                                  Timeline.from_json(json.loads(timeline)), year, as_of)
+                                  Timeline.from_json(orjson.loads(practitioner.timeline)), year, as_of)
             if row is None:
                 continue
             position += 1
@@ -148,8 +134,81 @@ def _freeze_rows(session: Session, notice: Notice, year: int, as_of: date, summa
             stored.append({"notice_id": notice.id, "position": position, "practitioner_id": practitioner.id,
                            "points": row["points"], "data": data})
             yield data
-        if stored:
-            session.execute(insert(NoticeRow), stored)
+        bulk_insert(connection, NoticeRow.__table__, stored)
+
+
+def _people_in_year(region: str, year: int) -> Iterator[tuple[list, dict[int, list[tuple[str, str | None]]]]]:
+    """Batches, in code order, of the people in the region whose stored timeline spans the year
+    (``standings.first_year``/``last_year``: the rest of the registry has nothing to publish), with
+    their institutions; from a session of their own."""
+    with read_session() as session:
+        connection = session.connection()
+        if connection.dialect.name == "postgresql":
+            # Batches of 2,000 in code order: parallel workers cost more to start than they save.
+            connection.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
+        last_code = ""
+        while True:
+            batch = connection.execute(
+                select(Practitioner.id, Practitioner.code, Practitioner.name, Practitioner.category,
+                       Practitioner.region, StandingRecord.timeline)
+                .join(StandingRecord, StandingRecord.practitioner_id == Practitioner.id)
+                .where(regions.within(Practitioner.region, region), Practitioner.code > last_code,
+                       col(StandingRecord.first_year) <= year, col(StandingRecord.last_year) >= year)
+                .order_by(Practitioner.code).limit(BATCH)
+            ).all()
+            if not batch:
+                return
+            last_code = batch[-1].code
+            sites: dict[int, list[tuple[str, str | None]]] = {}
+            for pid, code, name in connection.execute(
+                select(PractitionerInstitution.practitioner_id, Institution.code, Institution.name)
+                .join(Institution, Institution.code == PractitionerInstitution.institution_code)
+                .where(col(PractitionerInstitution.practitioner_id).in_([p.id for p in batch]))
+                .order_by(Institution.code)
+            ):
+                sites.setdefault(pid, []).append((code, name))
+            yield batch, sites
+
+
+def _read_ahead(items: Iterator, depth: int = 2) -> Iterator:
+    """``items`` produced by a thread of its own, up to ``depth`` ahead: while this thread turns one
+    batch into rows, the database reads the next (waiting for it releases the GIL), so a freeze uses
+    both the database's time and Python's at once instead of one after the other."""
+    queue: Queue = Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    break
+            else:
+                put(end)
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+        finally:
+            items.close()
+
+    thread = threading.Thread(target=produce, name="notice-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while (item := queue.get()) is not end:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 # ---------------------------------------------------------------- reading (public)
@@ -192,14 +251,16 @@ def list_notices(session: Session, region: str | None, year: int | None) -> list
 
 
 def stored_rows(notice_id: int, *, order: str = "position", query: str | None = None,
-                start: int = 0, limit: int | None = None) -> Iterator[NoticeRow]:
-    """Rows in batches from a session of their own, so a response can stream after the request's
-    session is gone."""
+                start: int = 0, limit: int | None = None) -> Iterator:
+    """Rows (``position``, ``practitioner_id``, ``points``, ``data``) in batches from a session of their
+    own, so a response can stream after the request's session is gone. Columns, not entities: a
+    download of a million rows spent most of its time building ORM objects."""
     fetched = 0
     with read_session() as session:
         last = None
         while True:
-            q = select(NoticeRow).where(NoticeRow.notice_id == notice_id)
+            q = (select(NoticeRow.position, NoticeRow.practitioner_id, NoticeRow.points, NoticeRow.data)
+                 .where(NoticeRow.notice_id == notice_id))
             q = _matching(q, query)
             if order == "position":
                 q = q.order_by(NoticeRow.position)
@@ -216,7 +277,7 @@ def stored_rows(notice_id: int, *, order: str = "position", query: str | None = 
                                 | ((NoticeRow.points == last.points) & (NoticeRow.position > last.position)))
             if start and last is None:
                 q = q.offset(start)
-            batch = session.exec(q.limit(BATCH if limit is None else min(BATCH, limit - fetched))).all()
+            batch = session.connection().execute(q.limit(BATCH if limit is None else min(BATCH, limit - fetched))).all()
             if not batch:
                 return
             yield from batch
@@ -250,7 +311,7 @@ def csv_chunks(notice: Notice) -> Iterator[str]:
 
     def rows():
         for r in stored_rows(notice.id):
-            row = json.loads(r.data)
+            row = orjson.loads(r.data)
             names.setdefault(row["region"], regions.division_name(row["region"]) or row["region"])
             yield row
 

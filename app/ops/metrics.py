@@ -1,21 +1,88 @@
-"""Gauges read from the database when Prometheus scrapes.
+"""Prometheus metrics: request counts and latencies per route, the outbox gauges, and ``/metrics``.
+
+Requests: a plain ASGI middleware that labels a request with the route the router already matched
+(``scope["route"]``). prometheus-fastapi-instrumentator, used before, matched every route again
+per request and built a Response and an Info object for its hooks: about a fifth of the bare
+endpoint's time. The metric names and labels stay the same.
 
 The outbox backlog is a fact about the database, not about one process: every API replica and
 worker would count it the same, so it is read at scrape time rather than kept in memory. Counters
 of things that happen (sanctions created, delivery failures) live in app/observability.py.
 """
 
+
 from __future__ import annotations
 
 import logging
+import os
+from time import perf_counter
 
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import REGISTRY, Collector
+from prometheus_client.registry import Collector
 from sqlalchemy import text
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.db import get_engine
 
 logger = logging.getLogger(__name__)
+
+REQUESTS = Counter("http_requests_total", "Total number of requests by method, status and handler.",
+                   ["handler", "status", "method"])
+LATENCY = Histogram("http_request_duration_seconds", "Latency of requests by handler and method.",
+                    ["handler", "method"],
+                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+UNMATCHED = "none"  # requests no route matched (404s for unknown paths), kept out of the per-path labels
+
+
+class MetricsMiddleware:
+    def __init__(self, app: ASGIApp, excluded: frozenset[str] = frozenset({"/metrics"})):
+        self.app, self.excluded = app, excluded
+        self._children: dict[tuple, tuple] = {}  # (method, status, handler) -> (counter, histogram)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = perf_counter()
+        status = 500
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            route = scope.get("route")
+            handler = getattr(route, "path", None) or UNMATCHED
+            if handler not in self.excluded:
+                key = (scope["method"], status, handler)
+                children = self._children.get(key)
+                if children is None:
+                    children = self._children[key] = (
+                        REQUESTS.labels(handler, f"{status // 100}xx", scope["method"]),
+                        LATENCY.labels(handler, scope["method"]),
+                    )
+                children[0].inc()
+                children[1].observe(perf_counter() - started)
+
+
+def metrics(_request: Request) -> Response:
+    """Prometheus text format; with several workers and ``PROMETHEUS_MULTIPROC_DIR`` set, the sum of all."""
+    registry = REGISTRY
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        registry.register(OutboxCollector())
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
 
 _BACKLOG = text("""
     SELECT

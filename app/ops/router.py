@@ -17,11 +17,11 @@ def healthz():
 
 
 @router.get("/bench/bare", include_in_schema=False)
-def bench_bare():
+async def bench_bare():
     """Benchmark baseline: a constant small JSON body, no database, no authentication.
 
-    A plain ``def`` like the standing check, so both pay the same thread-pool hop and the same
-    middleware (metrics, problem+json): bench/run.py reports every throughput as a ratio to it.
+    A coroutine like the standing check, so both run on the event loop through the same middleware
+    (metrics, problem+json): bench/run.py reports every throughput as a ratio to it.
     """
     return {"status": "ok", "service": "practitioner-credit"}
 

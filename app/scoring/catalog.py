@@ -9,6 +9,7 @@ import time
 
 from sqlmodel import Session, select
 
+from app.db import read_session
 from app.scoring.models import RulesetRecord
 from app.scoring.rulesets import Ruleset, RulesetError, load_rulesets
 
@@ -60,12 +61,27 @@ def rulesets(session: Session) -> dict[str, Ruleset]:
     """All stored rulesets by id, parsed once per distinct set of stored versions; which versions
     are stored is looked up at most every ``VERSIONS_TTL`` seconds per database."""
     database = str(session.get_bind().url)
-    recent = _checked.get(database)
-    if recent is not None and time.monotonic() - recent[0] < VERSIONS_TTL:
-        return recent[1]
+    recent = recently_checked(database)
+    if recent is not None:
+        return recent
     parsed = _rulesets(session)
     _checked[database] = (time.monotonic(), parsed)
     return parsed
+
+
+def recently_checked(database: str) -> dict[str, Ruleset] | None:
+    """The rulesets of ``database`` (its URL as ``str(engine.url)``) if checked within
+    ``VERSIONS_TTL``, else None: lets the event loop skip a database round trip it would block on."""
+    recent = _checked.get(database)
+    if recent is not None and time.monotonic() - recent[0] < VERSIONS_TTL:
+        return recent[1]
+    return None
+
+
+def current() -> dict[str, Ruleset]:
+    """``rulesets`` in a read session of its own (for callers without a session)."""
+    with read_session() as session:
+        return rulesets(session)
 
 
 def _rulesets(session: Session) -> dict[str, Ruleset]:

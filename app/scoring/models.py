@@ -90,4 +90,9 @@ class StandingRecord(SQLModel, table=True):
 
     practitioner_id: int = Field(foreign_key="practitioners.id", primary_key=True)
     timeline: str  # JSON of standing.Timeline
+    # Timeline.years(): the first and last year it has anything in, both NULL when it has nothing.
+    # The standing check answers a NULL person without reading the timeline, and a notice for year
+    # Y reads only the people whose span holds Y.
+    first_year: int | None = None
+    last_year: int | None = Field(default=None, index=True)
     updated_at: datetime = Field(default_factory=utcnow)

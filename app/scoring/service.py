@@ -25,7 +25,7 @@ from app.practitioners import identity
 from app.practitioners import service as practitioners
 from app.practitioners.models import Practitioner
 from app.referrals import service as referrals
-from app.scoring import catalog, ledger, standing
+from app.scoring import catalog, checks, ledger, standing
 from app.scoring.models import LedgerRow, ScoreCase, StandingRecord
 from app.scoring.rulesets import Ruleset, select_ruleset
 from app.scoring.schemas import (
@@ -37,7 +37,6 @@ from app.scoring.schemas import (
     SanctionOut,
     ScoreCaseIn,
     ScoreCaseOut,
-    StandingAnswer,
     StandingOut,
 )
 from app.timeutil import local_date, utcnow
@@ -75,24 +74,37 @@ def recorded_sanctions(rows: Sequence[LedgerRow]) -> dict[int, standing.Sanction
 
 
 class Person:
-    """One locked practitioner inside a write: ledger, timeline before, rows to append."""
+    """One locked practitioner inside a write: ledger, timeline before, rows to append.
 
-    def __init__(self, session: Session, practitioner: Practitioner, rulesets: Mapping[str, Ruleset]):
+    ``rows`` and ``record`` (their ledger and stored standing) may be read for many people at once
+    (``people``); otherwise they are read here."""
+
+    def __init__(self, session: Session, practitioner: Practitioner, rulesets: Mapping[str, Ruleset],
+                 rows: list[LedgerRow] | None = None, record: StandingRecord | None = None):
         self.session, self.practitioner, self.rulesets = session, practitioner, rulesets
-        self.rows = ledger.rows_of(session, practitioner.id)
+        self.rows = ledger.rows_of(session, practitioner.id) if rows is None else rows
+        self.record = record if rows is not None else session.get(StandingRecord, practitioner.id)
         self.before = standing.derive(facts_from_rows(practitioner.registered_on, self.rows), rulesets)
         self.after = self.before
         self.created: list[tuple[LedgerRow, standing.Sanction]] = []
         self.lifted: list[tuple[int, standing.Sanction, str]] = []
 
-    def append(self, rows: list[LedgerRow]) -> list[LedgerRow]:
-        ledger.append(self.session, rows)
+    def stage(self, rows: list[LedgerRow]) -> list[LedgerRow]:
+        """Chain rows after this person's last one without writing them: ``ledger.insert`` writes
+        the staged rows of many people in one statement and gives them their ids."""
+        ledger.chain(self.rows[-1] if self.rows else None, rows)
         self.rows += rows
         return rows
 
-    def settle(self, client_id: int | None, lift_reason: str) -> None:
+    def append(self, rows: list[LedgerRow]) -> list[LedgerRow]:
+        """Chain and write rows (their ids are known on return)."""
+        return ledger.insert(self.session, self.stage(rows))
+
+    def settle(self, client_id: int | None, lift_reason: str, *, write: bool = True) -> list[LedgerRow]:
         """Recompute from the ledger, record new sanctions, lift those that no longer hold,
-        store the timeline. The new rows are already appended."""
+        store the timeline. The new rows are already appended (their ids known). Returns the
+        sanction and lift rows; with ``write=False`` they are only staged, for the caller to write
+        (``ledger.insert``) before reading the ids of ``created`` and ``lifted``."""
         self.after = standing.derive(facts_from_rows(self.practitioner.registered_on, self.rows), self.rulesets)
         recorded = recorded_sanctions(self.rows)
         to_record, to_lift = standing.reconcile(recorded.values(), self.after.sanctions)
@@ -109,17 +121,20 @@ class Person:
                       ruleset_id=s.ruleset_id, client_id=client_id, details=json.dumps(standing._sanction_json(s)))
             for s in to_record
         ]
-        self.append(lift_rows + sanction_rows)
-        for s in to_record:
-            count_on_commit(self.session, SANCTIONS_CREATED, kind=s.kind)
+        self.stage(lift_rows + sanction_rows)
+        if write:
+            ledger.insert(self.session, lift_rows + sanction_rows)
+        for sanction in to_record:
+            count_on_commit(self.session, SANCTIONS_CREATED, kind=sanction.kind)
         self.lifted += [(row.target_id, s, lift_reason) for row, s in zip(lift_rows, to_lift)]
         self.created += list(zip(sanction_rows, to_record))
-        record = self.session.get(StandingRecord, self.practitioner.id) or StandingRecord(
-            practitioner_id=self.practitioner.id, timeline="{}"
-        )
-        record.timeline = json.dumps(self.after.to_json())
-        record.updated_at = utcnow()
-        self.session.add(record)
+        if self.record is None:
+            self.record = StandingRecord(practitioner_id=self.practitioner.id, timeline="{}")
+        self.record.timeline = json.dumps(self.after.to_json())
+        self.record.first_year, self.record.last_year = self.after.years() or (None, None)
+        self.record.updated_at = utcnow()
+        self.session.add(self.record)
+        return lift_rows + sanction_rows
 
     def standing_on(self, timeline: standing.Timeline, day: date) -> StandingOut:
         return standing_out(self.practitioner, timeline, day, self.rulesets)
@@ -147,18 +162,10 @@ class Person:
 
 def standing_out(
     practitioner: Practitioner, timeline: standing.Timeline, day: date, rulesets: Mapping[str, Ruleset],
-    in_force: Ruleset | None = ...,  # the ruleset in force for the region on day, when the caller knows it
 ) -> StandingOut:
     st = standing.evaluate(timeline, day, rulesets)
-    if in_force is ...:
-        in_force = select_ruleset(list(rulesets.values()), practitioner.region, day)
-    return StandingOut(
-        code=practitioner.code, at=day, status=st.status, billing_allowed=st.billing_allowed,
-        emergency_allowed=st.emergency_allowed, year=st.year, points=st.points,
-        focused_supervision=st.focused_supervision, suspended_from=st.suspended_from,
-        suspended_until=st.suspended_until, terminated_on=st.terminated_on,
-        reregistration_barred_until=st.reregistration_barred_until, ruleset=in_force.id if in_force else None,
-    )
+    in_force = select_ruleset(list(rulesets.values()), practitioner.region, day)
+    return StandingOut.model_validate(checks.answer(practitioner.code, st, in_force.id if in_force else None))
 
 
 def sanction_out(s: standing.Sanction, row_id: int | None = None, *, lifted: bool = False,
@@ -168,6 +175,15 @@ def sanction_out(s: standing.Sanction, row_id: int | None = None, *, lifted: boo
         end_reason=s.end_reason, bar_until=s.bar_until, months=s.months, year_total=s.total,
         trigger_entry_id=s.trigger_entry_id, ruleset=s.ruleset_id, lifted=lifted, lift_reason=lift_reason,
     )
+
+
+def people(session: Session, practitioners: Sequence[Practitioner], rulesets: Mapping[str, Ruleset]) -> list[Person]:
+    """Locked practitioners as Persons, their ledgers and stored standings read in two queries."""
+    ids = [p.id for p in practitioners]
+    rows = ledger.rows_of_many(session, ids)
+    records = {r.practitioner_id: r for r in session.exec(
+        select(StandingRecord).where(col(StandingRecord.practitioner_id).in_(ids)))}
+    return [Person(session, p, rulesets, rows[p.id], records.get(p.id)) for p in practitioners]
 
 
 def lock_practitioners(session: Session, codes: Sequence[str]) -> dict[str, Practitioner]:
@@ -190,7 +206,7 @@ def _existing_case(session: Session, client_id: int, case_ref: str, key: str | N
     return session.exec(select(ScoreCase).where(ScoreCase.client_id == client_id, match)).first()
 
 
-def _replay(case: ScoreCase, digest: str) -> ScoreCaseOut:
+def _replay(case: ScoreCase, digest: str) -> str:
     if case.request_hash != digest:
         raise Invalid(
             f"Case {case.case_ref} (id {case.id}) was already recorded with a different body; "
@@ -198,19 +214,20 @@ def _replay(case: ScoreCase, digest: str) -> ScoreCaseOut:
             field="body", errors=[field_error("body", "differs from the first request with this case_ref or Idempotency-Key",
                                               "idempotency_conflict")],
         )
-    return ScoreCaseOut.model_validate_json(case.response)
+    return case.response
 
 
-def record_case(session: Session, caller: Caller, body: ScoreCaseIn, idempotency_key: str | None) -> tuple[ScoreCaseOut, bool]:
-    """(answer, created). A repeat of an identical request returns the first answer, created=False."""
+def record_case(session: Session, caller: Caller, body: ScoreCaseIn, idempotency_key: str | None) -> tuple[str, bool]:
+    """(answer, created): the answer as stored (``ScoreCaseOut`` JSON), sent as it is. A repeat of an
+    identical request returns the first answer, created=False."""
     digest = request_hash(body)
     existing = _existing_case(session, caller.client_id, body.case_ref, idempotency_key)
     if existing is not None:
         return _replay(existing, digest), False
     try:
-        answer = _record_case(session, caller, body, idempotency_key, digest)
+        case = _record_case(session, caller, body, idempotency_key, digest)
         session.commit()
-        return answer, True
+        return case.response, True
     except IntegrityError:
         # The same case raced us and committed first: answer as a repeat.
         session.rollback()
@@ -220,7 +237,7 @@ def record_case(session: Session, caller: Caller, body: ScoreCaseIn, idempotency
         return _replay(existing, digest), False
 
 
-def _record_case(session: Session, caller: Caller, body: ScoreCaseIn, key: str | None, digest: str) -> ScoreCaseOut:
+def _record_case(session: Session, caller: Caller, body: ScoreCaseIn, key: str | None, digest: str) -> ScoreCase:
     rulesets = catalog.rulesets(session)
     region = identity.institution_region(body.institution)
     errors = []
@@ -285,18 +302,24 @@ def _record_case(session: Session, caller: Caller, body: ScoreCaseIn, key: str |
         "entries": [{"practitioner": e.practitioner, "violation_type": e.violation_type, "points": p}
                     for e, p in zip(body.entries, points)],
     })
-    return answer
+    return case
 
 
 def entry_row(person: Practitioner, case: ScoreCase, entry, points: int, effective_on: date, client_id: int | None,
               counted_from: date, proposal_id: int | None = None) -> LedgerRow:
     """The ledger row of a counting entry. ``counted_from`` is the day it began to count here,
     from which the appeal window runs."""
+    return LedgerRow(**entry_fields(person, case, entry, points, effective_on, client_id, counted_from, proposal_id))
+
+
+def entry_fields(person, case, entry, points: int, effective_on: date, client_id: int | None, counted_from: date,
+                 proposal_id: int | None = None) -> dict:
+    """``entry_row``'s fields as a dict (bench/generate.py writes millions of them without the model)."""
     details = {"suspension_months": entry.suspension_months, "decision_number": case.decision_number,
                "counted_from": counted_from.isoformat()}
     if proposal_id is not None:
         details["proposal_id"] = proposal_id
-    return LedgerRow(
+    return dict(
         practitioner_id=person.id, kind=ENTRY, effective_on=effective_on, points=points, case_id=case.id,
         violation_type=entry.violation_type, tier=entry.tier, circumstances=entry.circumstances,
         ruleset_id=case.ruleset_id, client_id=client_id, details=json.dumps(details),
@@ -305,11 +328,16 @@ def entry_row(person: Practitioner, case: ScoreCase, entry, points: int, effecti
 
 
 def emit_recorded(session: Session, person: Person, case: ScoreCase, row: LedgerRow) -> None:
-    events.emit(session, "score.recorded", subject=person.practitioner.code, region=person.practitioner.region, data={
-        "entry_id": row.id, "case_id": case.id, "case_ref": case.case_ref, "practitioner": person.practitioner.code,
-        "violation_type": row.violation_type, "points": row.points, "effective_on": row.effective_on,
-        "year_total": person.after.total_on(row.effective_on),
-    })
+    events.emit_many(session, [recorded_event(person, case, row)])
+
+
+def recorded_event(person: Person, case: ScoreCase, row: LedgerRow) -> dict:
+    """``score.recorded`` of a counting entry, for ``events.emit_many``."""
+    return {"type": "score.recorded", "subject": person.practitioner.code, "region": person.practitioner.region,
+            "data": {"entry_id": row.id, "case_id": case.id, "case_ref": case.case_ref,
+                     "practitioner": person.practitioner.code, "violation_type": row.violation_type,
+                     "points": row.points, "effective_on": row.effective_on,
+                     "year_total": person.after.total_on(row.effective_on)}}
 
 
 def _propose(session, case, body, people, rulesets, ruleset, points, notified_on) -> list[dict]:
@@ -342,24 +370,28 @@ def _propose(session, case, body, people, rulesets, ruleset, points, notified_on
     return results
 
 
-def _count(session, caller, case, body, people, rulesets, ruleset, points) -> list[dict]:
-    """procedure "completed": the entries count at once from the decision date."""
+def _count(session, caller, case, body, practitioners, rulesets, ruleset, points) -> list[dict]:
+    """procedure "completed": the entries count at once from the decision date.
+
+    Every person's ledger is read in one query and their new rows inserted in one statement per
+    table: a case of 100 people is a handful of statements, not several per person."""
     today = local_date()
-    persons = {code: Person(session, p, rulesets) for code, p in sorted(people.items(), key=lambda kv: kv[1].id)}
-    entry_rows: list[tuple[int, LedgerRow]] = []
+    persons = {p.practitioner.code: p for p in people(session, sorted(practitioners.values(), key=lambda p: p.id), rulesets)}
+    indices: dict[str, list[int]] = {}
+    for i, e in enumerate(body.entries):
+        indices.setdefault(e.practitioner, []).append(i)
+    entry_rows: dict[int, LedgerRow] = {}
     for code, person in persons.items():
-        rows = [
-            entry_row(person.practitioner, case, e, points[i], body.decision_date, caller.client_id, today)
-            for i, e in enumerate(body.entries) if e.practitioner == code
-        ]
-        indices = [i for i, e in enumerate(body.entries) if e.practitioner == code]
-        person.append(rows)
-        entry_rows += list(zip(indices, rows))
-        person.settle(caller.client_id, "recomputed after a new case")
+        rows = person.stage([entry_row(person.practitioner, case, body.entries[i], points[i], body.decision_date,
+                                       caller.client_id, today) for i in indices[code]])
+        entry_rows.update(zip(indices[code], rows))
+    ledger.insert(session, list(entry_rows.values()))  # their ids: sanctions name the entry that triggered them
+    settled = [person.settle(caller.client_id, "recomputed after a new case", write=False) for person in persons.values()]
+    ledger.insert(session, [row for rows in settled for row in rows])  # their ids, for the answer and the events
 
     results = []
-    for i, row in sorted(entry_rows, key=lambda pair: pair[0]):
-        e, person = body.entries[i], persons[body.entries[i].practitioner]
+    for i, e in enumerate(body.entries):
+        row, person = entry_rows[i], persons[e.practitioner]
         created = [sanction_out(s, r.id) for r, s in person.created if s.trigger_entry_id == row.id]
         results.append({
             "id": row.id, "practitioner": e.practitioner, "violation_type": e.violation_type, "tier": e.tier,
@@ -369,7 +401,8 @@ def _count(session, caller, case, body, people, rulesets, ruleset, points) -> li
             "standing_after": person.standing_on(person.after, body.decision_date),
             "sanctions_created": created,
         })
-        emit_recorded(session, person, case, row)
+    events.emit_many(session, [recorded_event(persons[e.practitioner], case, entry_rows[i])
+                               for i, e in enumerate(body.entries)])
     for person in persons.values():
         person.emit_changes(f"case {case.id}")
     return results
@@ -509,39 +542,6 @@ def _timeline(registered_on: date, stored: str | None) -> standing.Timeline:
 def _stored_timeline(session: Session, practitioner: Practitioner) -> standing.Timeline:
     record = session.get(StandingRecord, practitioner.id)
     return _timeline(practitioner.registered_on, record.timeline if record else None)
-
-
-def standings(session: Session, caller: Caller, codes: Sequence[str], day: date) -> list[StandingAnswer]:
-    """The hot path: one indexed query for all codes; unknown and out-of-scope codes are 'not found'."""
-    rulesets = catalog.rulesets(session)
-    # Columns, not the Practitioner entity: no identity map, no encrypted ID number fetched.
-    rows = session.exec(
-        select(Practitioner.code, Practitioner.region, Practitioner.registered_on, StandingRecord.timeline)
-        .join(StandingRecord, StandingRecord.practitioner_id == Practitioner.id, isouter=True)
-        .where(col(Practitioner.code).in_(set(codes)))
-    ).all()
-    found = {p.code: (p, p.timeline) for p in rows if caller.covers(p.region)}
-    ruleset_list, in_force = list(rulesets.values()), {}  # one ruleset lookup per region, not per code
-    answers = []
-    for code in codes:
-        if code not in found:
-            answers.append(StandingAnswer(code=code, found=False))
-            continue
-        practitioner, stored = found[code]
-        answers.append(StandingAnswer(
-            code=code, found=True,
-            standing=standing_out(practitioner, _timeline(practitioner.registered_on, stored), day, rulesets,
-                                  in_force.get(practitioner.region) or in_force.setdefault(
-                                      practitioner.region, select_ruleset(ruleset_list, practitioner.region, day))),
-        ))
-    return answers
-
-
-def standing_of(session: Session, caller: Caller, code: str, day: date) -> StandingOut:
-    answer = standings(session, caller, [code], day)[0]
-    if not answer.found:
-        raise NotFound(f"No practitioner {code} in your region")
-    return answer.standing
 
 
 def dossier(session: Session, caller: Caller, code: str) -> dict:

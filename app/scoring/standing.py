@@ -33,6 +33,7 @@ from app.scoring.rulesets import Ruleset
 
 WARNING, SUSPENSION, TERMINATION = "warning", "suspension", "termination"
 ACTIVE, SUSPENDED, TERMINATED, NOT_REGISTERED = "active", "suspended", "terminated", "not_registered"
+OPEN_ENDED = 9999  # the last year of a sanction without end (a termination), in ``Timeline.years``
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,16 @@ class Timeline:
     def year_total(self, year: int) -> int:
         changes = self.totals.get(year, [])
         return changes[-1][1] if changes else 0
+
+    def years(self) -> tuple[int, int] | None:
+        """The first and last calendar year with points, repairs or a sanction in force
+        (``OPEN_ENDED`` for a sanction without end), or None when there is none of these: such a
+        person is active from registration with 0 points, and has no row in any notice."""
+        years = [*self.totals, *(y for y, points in self.repaired.items() if points)]
+        for s in self.sanctions:
+            last = s.ends_on if s.ends_on is not None else s.imposed_until
+            years += [s.starts_on.year, last.year if last is not None else OPEN_ENDED]
+        return (min(years), max(years)) if years else None
 
     def to_json(self) -> dict:
         return {

@@ -36,6 +36,7 @@ from app.observability import DELIVERY_FAILURES, count_on_commit
 from app.settings import get_settings
 from app.timeutil import utcnow
 from app.webhooks import rules, service, signing, urlsafety
+from app.webhooks.transport import PinnedTransport
 from app.webhooks.models import (
     FAILED,
     PENDING,
@@ -212,7 +213,7 @@ def send(claimed: Claimed, *, timeout: float | None = None, transport: httpx.Bas
     started = time.monotonic()
     status, answer_headers, head, error = None, {}, None, None
     try:
-        with httpx.Client(transport=urlsafety.PinnedTransport(target, transport), timeout=timeout,
+        with httpx.Client(transport=PinnedTransport(target, transport), timeout=timeout,
                           follow_redirects=False) as client:
             with client.stream("POST", claimed.url, content=claimed.body, headers=headers) as response:
                 status, answer_headers = response.status_code, dict(response.headers)

@@ -1,9 +1,9 @@
-"""Where callbacks may go (SSRF protection). Pure, except ``resolve`` (DNS) and the transport.
+"""Where callbacks may go (SSRF protection). Pure, except ``resolve`` (DNS).
 
 A URL is checked when an endpoint is created or changed and again before every attempt, since
 DNS answers change (rebinding). The host is resolved once per attempt; every address it resolves
-to must be acceptable, and the request is then sent to that address (``PinnedTransport``), so
-a second lookup by the HTTP client cannot lead elsewhere.
+to must be acceptable, and the request is then sent to that address (``transport.PinnedTransport``),
+so a second lookup by the HTTP client cannot lead elsewhere.
 
 ``allowed_hosts`` entries: an exact host name, ``*.example.cn`` (any name below it), an IP
 address or a CIDR block (matched against the resolved addresses). A host on the list may resolve
@@ -14,13 +14,9 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from urllib.parse import urlsplit
-
-import httpx
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -138,29 +134,3 @@ def check(
     _scheme, host, port = parse(url, allowed_hosts, only_allowed)
     addresses = (resolver or resolve)(host, port)
     return Target(url=url, host=host, port=port, address=choose_address(host, addresses, allowed_hosts))
-
-
-@lru_cache(maxsize=1)
-def _tls_context() -> ssl.SSLContext:
-    # Loading the CA bundle takes tens of milliseconds: once per process, not once per attempt.
-    return httpx.create_ssl_context()
-
-
-class PinnedTransport(httpx.BaseTransport):
-    """Sends to the vetted address instead of resolving the host again. The request keeps its
-    Host header (set from the URL when the request was built) and TLS uses the host name for
-    SNI and certificate checks (httpcore's ``sni_hostname`` extension)."""
-
-    def __init__(self, target: Target, inner: httpx.BaseTransport | None = None):
-        self.target = target
-        self.inner = inner or httpx.HTTPTransport(verify=_tls_context(), retries=0)
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if request.url.host.rstrip(".").lower() != self.target.host:
-            raise httpx.ConnectError("refused: request to a host other than the vetted one", request=request)
-        request.url = request.url.copy_with(host=self.target.address)
-        request.extensions = {**request.extensions, "sni_hostname": self.target.host}
-        return self.inner.handle_request(request)
-
-    def close(self) -> None:
-        self.inner.close()

@@ -143,3 +143,16 @@ def test_publish_from_the_command_line_and_the_event(api, notice_world, engine, 
     with engine.connect() as conn:
         payload = conn.execute(text("SELECT payload FROM events WHERE type = 'notice.published'")).scalar_one()
     assert json.loads(payload)["notice_id"] == printed["id"]
+
+
+def test_a_suspension_running_into_the_next_year_is_in_that_years_notice(api, notice_world, clock):
+    """Notices read only the people whose stored span of years holds the notice's year."""
+    notice_world.score("D150402000104", "7", "2025-12-01", 10, institution="H15040200002")  # 2 months
+    clock.set("2026-03-01")
+    notice = notice_world.publish(year=2026)
+    rows = api.get(f"/v1/notices/{notice['id']}?format=json").json()["rows"]
+    by_code = {r["code"]: r for r in rows}
+    assert set(by_code) == {"D150402****04", "D150402****03"}  # the suspended and the terminated
+    assert by_code["D150402****04"]["points"] == 0
+    assert [(s["kind"], s["starts_on"], s["ends_on"]) for s in by_code["D150402****04"]["sanctions"]] == [
+        ("suspension", "2025-12-01", "2026-01-31")]

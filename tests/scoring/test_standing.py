@@ -15,6 +15,7 @@ from app.scoring.rulesets import load_rulesets
 from app.scoring.standing import (
     ACTIVE,
     NOT_REGISTERED,
+    OPEN_ENDED,
     SUSPENDED,
     SUSPENSION,
     TERMINATED,
@@ -574,3 +575,23 @@ def test_json_round_trip_preserves_evaluation(rs):
 ])
 def test_suspension_months_at_month_ends(starts, months, last):
     assert months_last_day(starts, months) == last
+
+
+# ---------------------------------------------------------------- the span of years (stored beside the timeline)
+
+
+def test_years_of_an_empty_timeline_is_none():
+    assert Timeline(registered_on=REGISTERED).years() is None
+    assert timeline().years() is None
+
+
+def test_years_span_points_and_sanctions():
+    assert timeline(entry(1, D(2025, 3, 1), 4, NATIONAL)).years() == (2025, 2025)
+    # a suspension from 1 December 2025 runs into 2026 (national: 2 months at 9)
+    assert timeline(entry(1, D(2025, 12, 1), 9, NATIONAL)).years() == (2025, 2026)
+    assert timeline(entry(1, D(2025, 3, 1), 12, NATIONAL)).years() == (2025, OPEN_ENDED)
+
+
+def test_years_end_with_a_termination_that_ended():
+    t = timeline(entry(1, D(2025, 3, 1), 12, NATIONAL), reregistrations=[D(2028, 3, 2)])
+    assert t.years() == (2025, 2028)  # terminated until the day before re-registration

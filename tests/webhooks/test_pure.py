@@ -9,7 +9,7 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from app.webhooks import rules, signing, urlsafety
+from app.webhooks import rules, signing, transport, urlsafety
 
 NOW = datetime(2025, 6, 1, 8, 0, tzinfo=timezone.utc)
 
@@ -120,7 +120,7 @@ def test_pinned_transport_connects_to_the_vetted_address_keeping_host_and_sni():
         return httpx.Response(204)
 
     target = urlsafety.Target("https://hooks.example.cn/cb", "hooks.example.cn", 443, "93.184.216.34")
-    with httpx.Client(transport=urlsafety.PinnedTransport(target, httpx.MockTransport(handler))) as client:
+    with httpx.Client(transport=transport.PinnedTransport(target, httpx.MockTransport(handler))) as client:
         assert client.post("https://hooks.example.cn/cb?x=1", content=b"{}").status_code == 204
         with pytest.raises(httpx.ConnectError):
             client.post("https://elsewhere.example.cn/cb")

@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# One uvicorn worker on a 2-core host that also runs PostgreSQL (this one, docker-compose.yml): a second
+# competes with the database for the cores and the standing check loses (README, "The hot path").
+# On a host of its own, one worker per core.
 WORKERS ?= 1
 
 .PHONY: run test setup install serve worker bench clean

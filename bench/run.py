@@ -296,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     secs = args.seconds
     suite_started = time.perf_counter()
     info = {"machine": machine(), "size": size, "notice_size": args.notice_size, "workers": args.workers,
-            "seconds": secs, "serve": " ".join(serve_command(8000, args.workers)[1:]),
+            "seconds": secs, "serve": " ".join(["uvicorn", *serve_command(8000, args.workers)[1:]]),
             "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     url = create_database(server_url)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
 import sys
@@ -10,12 +11,15 @@ from datetime import date
 
 from sqlmodel import Session
 
-from app import migrate
+from app import audit, migrate, regions
+from app.audit.service import cli_caller
 from app.auth import service as clients
 from app.db import get_engine, write_session
 from fastapi_problem.error import Problem
 from app.scoring.rulesets import RulesetError
 from app.settings import get_settings
+from app.workbench import service as users
+from app.workbench.rules import new_password
 
 
 def cmd_migrate(_args) -> int:
@@ -38,7 +42,31 @@ def cmd_setup(args) -> int:
                 session, role="bureau", region=settings.dev_bureau_region, name="development bureau"
             )
             print(_first_run_banner(client.region, key, args.port), file=sys.stderr)
+        if users.count_users(session) == 0 and settings.environment == "development":
+            print(_dev_users_banner(session, settings.dev_bureau_region, args.port), file=sys.stderr)
     return 0
+
+
+DEV_USERS = (("dev-bureau", "bureau", None), ("dev-health", "partner", "health"))
+
+
+def _dev_users_banner(session: Session, region: str, port: int) -> str:
+    """Create a bureau and a partner user for the workbench; their passwords are shown only now."""
+    lines = []
+    for name, role, department in DEV_USERS:
+        password = new_password()
+        users.create_user(session, role=role, region=region, name=name, password=password,
+                          department=department, actor=cli_caller())
+        lines.append(f"    {name:<12} {password}   ({role}{', ' + department if department else ''}, region {region})")
+    accounts = "\n".join(lines)
+    return f"""
+  Workbench (pages for bureau and partner staff): http://127.0.0.1:{port}/workbench/
+  Sign in with one of these development users (passwords shown only now):
+
+{accounts}
+
+  More users: python -m app users create --role partner --department health --region 150428 --name 喀喇沁旗卫健委-李
+"""
 
 
 def _first_run_banner(region: str, key: str, port: int) -> str:
@@ -59,7 +87,8 @@ def _first_run_banner(region: str, key: str, port: int) -> str:
 def cmd_clients_create(args) -> int:
     with Session(get_engine()) as session:
         _client, key = clients.create_client(
-            session, role=args.role, region=args.region, name=args.name, department=args.department
+            session, role=args.role, region=args.region, name=args.name, department=args.department,
+            actor=cli_caller(),
         )
     print(key)
     return 0
@@ -67,7 +96,7 @@ def cmd_clients_create(args) -> int:
 
 def cmd_clients_revoke(args) -> int:
     with Session(get_engine()) as session:
-        client = clients.revoke_client(session, args.id)
+        client = clients.revoke_client(session, args.id, actor=cli_caller())
         print(f"revoked client {client.id} ({client.name}) at {client.revoked_at.isoformat()}", file=sys.stderr)
     return 0
 
@@ -81,6 +110,57 @@ def cmd_clients_list(_args) -> int:
                 "revoked_at": c.revoked_at.isoformat() if c.revoked_at else None,
             }
             print(json.dumps(row, ensure_ascii=False))
+    return 0
+
+
+def _password_for_new_user(generate: bool) -> tuple[str, bool]:
+    """(password, generated): typed twice at a terminal, one line on a pipe; empty generates one."""
+    if generate:
+        return new_password(), True
+    if sys.stdin is not None and sys.stdin.isatty():
+        first = getpass.getpass("Password (at least 12 characters; empty: generate one): ")
+        if first and getpass.getpass("The same password again: ") != first:
+            raise SystemExit("error: the two passwords differ; nothing was created")
+    else:
+        first = sys.stdin.readline().rstrip("\r\n") if sys.stdin is not None else ""
+    return (first, False) if first else (new_password(), True)
+
+
+def cmd_users_create(args) -> int:
+    password, generated = _password_for_new_user(args.generate_password)
+    with write_session() as session:
+        user = users.create_user(session, role=args.role, region=args.region, name=args.name, password=password,
+                                 department=args.department, actor=cli_caller())
+    print(f"created workbench user {user.id} ({user.name}); sign in at /workbench/", file=sys.stderr)
+    if generated:
+        print(password)  # shown once, alone on stdout
+    return 0
+
+
+def cmd_users_list(_args) -> int:
+    with Session(get_engine()) as session:
+        for u in users.list_users(session):
+            print(json.dumps({"id": u.id, "name": u.name, "role": u.role, "region": u.region,
+                              "department": u.department, "created_at": u.created_at.isoformat(),
+                              "disabled_at": u.disabled_at.isoformat() if u.disabled_at else None},
+                             ensure_ascii=False))
+    return 0
+
+
+def cmd_users_disable(args) -> int:
+    with write_session() as session:
+        user = users.disable_user(session, args.id, actor=cli_caller())
+    print(f"disabled workbench user {user.id} ({user.name}); their sessions have ended", file=sys.stderr)
+    return 0
+
+
+def cmd_users_set_password(args) -> int:
+    password, generated = _password_for_new_user(args.generate_password)
+    with write_session() as session:
+        user = users.set_password(session, args.id, password, actor=cli_caller())
+    print(f"new password for workbench user {user.id} ({user.name}); their sessions have ended", file=sys.stderr)
+    if generated:
+        print(password)
     return 0
 
 
@@ -123,6 +203,60 @@ def cmd_notices_publish(args) -> int:
     return 0
 
 
+def cmd_secrets_rekey(args) -> int:
+    """After a master-secret rotation: rewrite stored ID numbers and webhook secrets under the
+    current master, in batches, each its own transaction (safe to stop and run again)."""
+    from app.practitioners import service as practitioners
+    from app.webhooks import service as webhooks
+
+    read = rewritten = 0
+    after: int | None = 0
+    while after is not None:
+        with write_session() as session:
+            n, changed, after = practitioners.rekey_id_numbers(session, after_id=after, batch=args.batch)
+        read, rewritten = read + n, rewritten + changed
+    with write_session() as session:
+        secrets = webhooks.reseal_secrets(session)
+        audit.record(session, cli_caller(), "secrets.rekey", "service", "secrets", regions.NATIONAL,
+                     {"id_numbers_read": read, "id_numbers_rewritten": rewritten, "webhook_secrets_rewritten": secrets})
+        session.commit()
+    print(json.dumps({"id_numbers_read": read, "id_numbers_rewritten": rewritten,
+                      "webhook_secrets_rewritten": secrets}))
+    return 0
+
+
+def cmd_rulesets_simulate(args) -> int:
+    """Replay a region's year under a draft ruleset, here and now; the summary on stdout."""
+    from pathlib import Path
+
+    from pydantic import ValidationError
+
+    from app.scoring.rulesets import parse_ruleset
+    from app.simulations import service as simulations
+    from app.simulations.schemas import SimulationIn
+
+    path = Path(args.draft)
+    text = path.read_text(encoding="utf-8")
+    parse_ruleset(text, source=path.name)  # a bad draft stops here, naming the file and the field
+    try:
+        body = SimulationIn(draft=text, region=args.region, year=args.year)
+    except ValidationError as exc:
+        for err in exc.errors():
+            print(f"error: {'.'.join(map(str, err['loc']))}: {err['msg']}", file=sys.stderr)
+        return 2
+    simulation = simulations.run_now(cli_caller(), body)
+    print(simulations.describe(simulation).model_dump_json(indent=2))
+    if simulation.state != "done":
+        return 1
+    if args.csv:
+        # The operator at the server's console reads codes in full, as the bureau does.
+        with open(args.csv, "w", encoding="utf-8", newline="") as out:
+            for chunk in simulations.csv_chunks(simulation, reveal=True):
+                out.write(chunk)
+        print(f"{simulation.people} practitioners written to {args.csv}", file=sys.stderr)
+    return 0
+
+
 def cmd_referrals_emit_overdue(args) -> int:
     from app.referrals import jobs
 
@@ -159,11 +293,44 @@ def build_parser() -> argparse.ArgumentParser:
     pub.add_argument("--contact", default=None)
     pub.add_argument("--issued-by", default=None, help="default: the region's name + 医疗保障局")
     pub.set_defaults(func=cmd_notices_publish)
+    rs = sub.add_parser("rulesets", help="scoring rulesets").add_subparsers(dest="rulesets_command", required=True)
+    sim = rs.add_parser("simulate", help="what a draft ruleset would do to a region's year (模拟测算); "
+                        "stored like an API simulation, nothing written to the ledger")
+    sim.add_argument("--draft", required=True, help="the draft ruleset file (TOML, the format of the bundled ones)")
+    sim.add_argument("--region", required=True, help="GB/T 2260 code; the regions below it are included")
+    sim.add_argument("--year", type=int, required=True)
+    sim.add_argument("--csv", help="also write the per-practitioner table here (UTF-8 with BOM)")
+    sim.set_defaults(func=cmd_rulesets_simulate)
+
     rf = sub.add_parser("referrals", help="referrals to and from partner departments").add_subparsers(
         dest="referrals_command", required=True)
     overdue = rf.add_parser("emit-overdue", help="emit referral.overdue once per newly missed deadline; prints how many")
     overdue.add_argument("--today", type=date.fromisoformat, help="judge deadlines on this date (YYYY-MM-DD); default today")
     overdue.set_defaults(func=cmd_referrals_emit_overdue)
+
+    sk = sub.add_parser("secrets", help="the master secret").add_subparsers(dest="secrets_command", required=True)
+    rekey = sk.add_parser("rekey", help="after a rotation, rewrite stored ID numbers and webhook secrets under "
+                          "APP_ID_ENCRYPTION_KEY (the old one stays in APP_ID_ENCRYPTION_PREVIOUS_KEYS until then)")
+    rekey.add_argument("--batch", type=int, default=500)
+    rekey.set_defaults(func=cmd_secrets_rekey)
+
+    us = sub.add_parser("users", help="manage workbench users (people who sign in to /workbench/)").add_subparsers(
+        dest="users_command", required=True)
+    ucreate = us.add_parser("create", help="create a user; asks for a password or generates one (printed once)")
+    ucreate.add_argument("--role", required=True, choices=["bureau", "partner"])
+    ucreate.add_argument("--region", required=True)
+    ucreate.add_argument("--department", help="partners: the department (health, market_regulation, ...)")
+    ucreate.add_argument("--name", required=True, help="the user name to sign in with, e.g. 喀喇沁旗卫健委-李")
+    ucreate.add_argument("--generate-password", action="store_true", help="do not ask: generate and print one")
+    ucreate.set_defaults(func=cmd_users_create)
+    us.add_parser("list", help="list users as JSON lines").set_defaults(func=cmd_users_list)
+    udisable = us.add_parser("disable", help="stop a user signing in; ends their sessions")
+    udisable.add_argument("id", type=int)
+    udisable.set_defaults(func=cmd_users_disable)
+    upass = us.add_parser("set-password", help="a new password (asked for or generated); ends sessions, lifts a lock")
+    upass.add_argument("id", type=int)
+    upass.add_argument("--generate-password", action="store_true")
+    upass.set_defaults(func=cmd_users_set_password)
 
     cl = sub.add_parser("clients", help="manage API clients").add_subparsers(dest="clients_command", required=True)
     create = cl.add_parser("create", help="create a client and print its key alone on stdout")

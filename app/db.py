@@ -8,6 +8,7 @@ from the SQLAlchemy docs). Read-only sessions keep plain deferred transactions.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -17,11 +18,14 @@ from fastapi import Depends
 
 from sqlalchemy import Table, event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, create_engine
 
 from app.settings import get_settings
 
 WRITE = {"app_write": True}
+
+logger = logging.getLogger("app.db")
 
 
 def make_engine(url: str, pool_size: int = 10) -> Engine:
@@ -84,15 +88,34 @@ def _remembered(convert):
 
 def get_read_session() -> Iterator[Session]:
     """FastAPI dependency: a session for reads (writes go through ``write_session``)."""
-    with Session(get_engine(), expire_on_commit=False) as session:
+    session = Session(get_engine(), expire_on_commit=False)
+    try:
         yield session
+    finally:
+        _close(session)
 
 
 def get_write_session() -> Iterator[Session]:
     """FastAPI dependency for a write: the service commits its unit of work itself, so the
     answer is only sent once the data is durable; anything not committed is rolled back."""
-    with Session(get_engine().execution_options(**WRITE), expire_on_commit=False) as session:
+    session = Session(get_engine().execution_options(**WRITE), expire_on_commit=False)
+    try:
         yield session
+    finally:
+        _close(session)
+
+
+def _close(session: Session) -> None:
+    """Close, tolerating a connection the database dropped meanwhile (a restart, a failover).
+
+    Closing rolls back what was not committed; on a dropped connection the server has done so
+    already. Raising here would lose what the request produced: the session closes after the
+    answer is computed (with a read, while it is being sent), and a refusal to close would cut
+    that answer off or hide the error that is on its way."""
+    try:
+        session.close()
+    except (OperationalError, InterfaceError) as exc:
+        logger.warning("closing a session on a lost database connection: %s", type(exc.orig).__name__)
 
 
 # The same sessions outside a request's dependencies (CLI, worker, authentication, tests).

@@ -13,7 +13,13 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi_problem.error import Problem, StatusProblem
-from fastapi_problem.handler import add_exception_handler, new_exception_handler
+from fastapi_problem.handler import add_exception_handler, http_exception_handler_, new_exception_handler
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
+
+from app import openapi
 
 logger = logging.getLogger("app")
 
@@ -64,6 +70,20 @@ class Forbidden(StatusProblem):
     type_ = "forbidden"
 
 
+class TooManyRequests(StatusProblem):
+    """A client over its rate limit; ``Retry-After`` says when it may send again."""
+
+    status = 429
+    title = "Too many requests"
+    type_ = "rate-limited"
+
+
+class PayloadTooLarge(StatusProblem):
+    status = 413
+    title = "Request body too large"
+    type_ = "payload-too-large"
+
+
 class Invalid(StatusProblem):
     """Business-rule validation (the body parsed, but a value is not acceptable)."""
 
@@ -91,7 +111,14 @@ def field_error(field: str, message: str, type_: str = "value_error") -> dict:
     return {"field": field, "message": message, "type": type_}
 
 
-def _validation_handler(_eh, _request: Request, exc: RequestValidationError) -> Problem:
+def _validation_handler(_eh, request: Request, exc: RequestValidationError) -> Problem:
+    concrete = _methods_of_concrete_path(request)
+    if concrete:
+        # PUT /v1/practitioners/search reached PUT /v1/practitioners/{code} and failed there; but a
+        # concrete path comes before a templated one (as in OpenAPI's path matching), and this one
+        # has no PUT: a 405 naming its methods, not a 422 for a malformed code.
+        return Problem(title="Method Not Allowed", type_="http-method-not-allowed", status=405,
+                       detail="Method Not Allowed", headers={"Allow": ", ".join(sorted(concrete))})
     errors = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ())]
@@ -107,10 +134,62 @@ def _validation_handler(_eh, _request: Request, exc: RequestValidationError) -> 
     )
 
 
+class DatabaseUnavailable(StatusProblem):
+    """The database could not be reached or dropped the connection (a restart, a failover, a full
+    pool). The client sends the request again: a write cut off at its commit may have landed, and
+    its repeat is then answered with the first result (Idempotency-Key, case reference)."""
+
+    status = 503
+    title = "Database unavailable"
+    type_ = "database-unavailable"
+    headers_ = {"Retry-After": "1"}
+
+
+def _database_unavailable(_eh, _request: Request, _exc: Exception) -> Problem:
+    return DatabaseUnavailable("The database is unavailable for a moment; send the request again")
+
+
+def _methods_of_concrete_path(request: Request) -> set[str]:
+    """The methods of the routes whose path is exactly the request's, without parameters, when
+    they do not include the request's method; empty otherwise."""
+    methods: set[str] = set()
+    for route in openapi.endpoint_routes(request.app.router.routes):
+        if "{" not in route.path and route.path == request.scope["path"]:
+            methods |= route.methods
+    return set() if request.method in methods else methods
+
+
+def _http_exception_handler(eh, request: Request, exc: HTTPException) -> Problem:
+    if exc.status_code == 405:
+        # Starlette names the methods of the first route on the path only; a path has one route per
+        # method. Of the templates the path fits, the most literal one names the resource
+        # (/v1/practitioners/search rather than /v1/practitioners/{code}).
+        by_template: dict[str, set[str]] = {}
+        for route in openapi.endpoint_routes(request.app.router.routes):
+            if route.matches(request.scope)[0] == Match.PARTIAL:
+                by_template.setdefault(route.path, set()).update(route.methods)
+        if by_template:
+            methods = by_template[min(by_template, key=lambda template: template.count("{"))]
+            exc = HTTPException(405, exc.detail, headers={"Allow": ", ".join(sorted(methods))})
+    return http_exception_handler_(eh, request, exc)
+
+
+# OperationalError: connection refused or lost, deadlock, serialisation failure, lock or statement
+# timeout; InterfaceError: a closed connection; TimeoutError: no pooled connection came free in time.
+_DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, SQLAlchemyTimeoutError)
+
+
 def install(app: FastAPI) -> None:
     eh = new_exception_handler(
         logger=logger,
         request_validation_handler=_validation_handler,
+        http_exception_handler=_http_exception_handler,
         unhandled_wrappers={"default": InternalError},
+        handlers={exc_type: _database_unavailable for exc_type in _DATABASE_UNAVAILABLE},
     )
-    add_exception_handler(app, eh)
+    # The OpenAPI document declares each route's real answers (app/openapi.py), not a blanket 4XX/5XX.
+    add_exception_handler(app, eh, generic_swagger_defaults=False)
+    for exc_type in _DATABASE_UNAVAILABLE:  # answered where raised, not re-raised as a server error
+        app.add_exception_handler(exc_type, eh)
+    generate = app.openapi
+    app.openapi = lambda: openapi.problem_components(generate())

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.db import get_engine, is_sqlite
+from app.errors import DatabaseUnavailable
 from app.settings import get_settings
 
 
@@ -58,20 +59,28 @@ class _PostgresReads:
     async def fetch(self, sql: str, params: Sequence[Any]) -> list[tuple]:
         import asyncpg
 
+        # What a restart, a failover or a dropped connection looks like from here: the server
+        # ending our session (class 57: admin shutdown, cannot connect now), a refused or reset
+        # socket, a connection that is gone, or one left mid-protocol by a drop (InternalClientError:
+        # "another operation is in progress").
+        lost = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.InternalClientError,
+                asyncpg.exceptions.OperatorInterventionError, OSError, asyncio.TimeoutError)
         slot = next(self._turn)
         async with self._locks[slot]:
             for attempt in (1, 2):
-                if self._slots[slot] is None or self._slots[slot].is_closed():
-                    self._slots[slot] = await asyncpg.connect(self._dsn)
                 conn = self._slots[slot]
                 try:
+                    if conn is None or conn.is_closed():
+                        conn = self._slots[slot] = await asyncpg.connect(self._dsn, timeout=5)
                     return await conn.fetch(sql, *params)  # prepared on first use, then reused
-                except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
-                    # The server restarted or the connection dropped: one more try on a new connection.
+                except lost:
+                    # One more try on a new connection; then the client is told to retry (503).
                     self._slots[slot] = None
-                    conn.terminate()
+                    if conn is not None:
+                        conn.terminate()
                     if attempt == 2:
-                        raise
+                        raise DatabaseUnavailable(
+                            "The database is unavailable for a moment; send the request again") from None
         raise AssertionError("unreachable")
 
     async def close(self) -> None:

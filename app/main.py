@@ -6,19 +6,26 @@ import gc
 import threading
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi.responses import PlainTextResponse
+from fastapi.staticfiles import StaticFiles
 
-from app import errors, hotread
+from app import errors, hotread, observability, openapi
+from app.bodysize import BodySizeLimitMiddleware
+from app.audit.router import router as audit_router
 from app.dueprocess.router import router as dueprocess_router
 from app.notices.router import router as notices_router
-from app.ops.metrics import MetricsMiddleware, metrics
+from app.ops import metrics
 from app.ops.router import router as ops_router
 from app.scoring.rulesets import load_rulesets
 from app.settings import get_settings
 from app.practitioners.router import router as practitioners_router
 from app.referrals.router import router as referrals_router
 from app.scoring.router import router as scoring_router
+from app.simulations.router import router as simulations_router
 from app.webhooks.router import router as webhooks_router
+from app.workbench import web as workbench_web
+from app.workbench.router import router as workbench_router
 
 
 
@@ -45,28 +52,44 @@ async def lifespan(_app: FastAPI):
     await hotread.close()
     stop.set()
     if thread is not None:
-        thread.join(timeout=settings.webhook_timeout_seconds + 5)
+        # A call in flight gets the grace period, then its claim is released (app/webhooks/delivery.py).
+        thread.join(timeout=settings.worker_shutdown_grace_seconds + 5)
 
 
 def create_app() -> FastAPI:
-    get_settings()  # refuse to start on bad settings (e.g. a development secret in production)
+    settings = get_settings()  # refuse to start on bad settings (e.g. a development secret in production)
+    observability.configure_logging(settings.log_level)
     load_rulesets()  # and on a bad bundled ruleset file, naming the field
     app = FastAPI(
         title="Practitioner payment-qualification service (医保支付资格记分)",
         version="1",
         description="Point ledger, standing checks, referrals and public notices. Errors are application/problem+json.",
         lifespan=lifespan,
+        dependencies=[Depends(openapi.refuse_repeated_query_parameters)],
     )
     errors.install(app)
     app.include_router(ops_router)
-    app.include_router(scoring_router)  # before the others: its standing check is the hot path (routes are tried in order)
+    # Before scoring's GET /v1/rulesets/{ruleset_id}, which would otherwise take "simulations" for an id.
+    app.include_router(simulations_router)
+    app.include_router(scoring_router)  # early: its standing check is the hot path (routes are tried in order)
     app.include_router(practitioners_router)
     app.include_router(dueprocess_router)
     app.include_router(notices_router)
     app.include_router(webhooks_router)
     app.include_router(referrals_router)
-    app.add_middleware(MetricsMiddleware)
-    app.add_api_route("/metrics", metrics, methods=["GET"], tags=["ops"], include_in_schema=False)
+    app.include_router(audit_router)
+    app.include_router(workbench_router)
+    app.mount(f"{workbench_web.PREFIX}/static", StaticFiles(directory=workbench_web.HERE / "static"),
+              name="workbench-static")
+    app.add_api_route("/metrics", metrics.metrics, methods=["GET"], tags=["ops"], response_class=PlainTextResponse,
+                      responses={200: {"description": "Prometheus text exposition format"}})
+    openapi.declare_common_problems(app)
+    metrics.register()
+    app.add_middleware(metrics.MetricsMiddleware)
+    # Before any body is parsed; inside the request context so a refusal is logged with its id.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Outermost: the request id exists before anything else runs, and the log line sees the status.
+    app.add_middleware(observability.RequestContextMiddleware, log_requests=settings.request_log)
     return app
 
 

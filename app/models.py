@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from app.audit.models import AuditRecord  # noqa: F401
 from app.auth.models import ApiClient  # noqa: F401
 from app.dueprocess.models import Appeal, Defence, Proposal, Statement  # noqa: F401
 from app.events import Event  # noqa: F401
@@ -9,6 +10,7 @@ from app.notices.models import Notice, NoticeRow  # noqa: F401
 from app.practitioners.models import Institution, Practitioner, PractitionerInstitution  # noqa: F401
 from app.referrals.models import Referral, ReferralEvent, ReferralOverdue, ReferralSubject  # noqa: F401
 from app.scoring.models import LedgerRow, RulesetRecord, ScoreCase, StandingRecord  # noqa: F401
+from app.simulations.models import Simulation, SimulationRow, SimulationUnplaced  # noqa: F401
 from app.webhooks.models import (  # noqa: F401
     WebhookAttempt,
     WebhookDelivery,
@@ -16,5 +18,6 @@ from app.webhooks.models import (  # noqa: F401
     WebhookFannedOut,
     WebhookFanout,
 )
+from app.workbench.models import SignInThrottle, WorkbenchSession, WorkbenchUser  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Known, published development secret: fine on a laptop, refused in production.
@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     # Master secret for personal data: the ID-number encryption key and the keyed search hash
     # are both derived from it (HKDF), so one value is rotated and guarded.
     id_encryption_key: str = DEVELOPMENT_SECRET
+    # Masters being rotated out: they still decrypt and still find until `python -m app secrets
+    # rekey` has rewritten every stored value under the current one (app/keyring.py).
+    id_encryption_previous_keys: list[str] = Field(default_factory=list)
     # Hosts (exact names, "*.example.cn" wildcards, IP addresses or CIDR blocks) that webhook
     # endpoints may use even when they resolve to private, loopback or link-local addresses.
     webhook_allowed_hosts: list[str] = Field(default_factory=list)
@@ -79,7 +82,51 @@ class Settings(BaseSettings):
     # Seconds an authenticated key is remembered per process (0: ask the database every time).
     # A key revoked with the CLI stops working on running servers within this time.
     auth_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    # Workbench (server-rendered pages for staff): a session ends after this long without a
+    # request, and in any case this long after sign-in.
+    workbench_session_idle_minutes: int = Field(default=60, ge=1)
+    workbench_session_max_hours: int = Field(default=12, ge=1)
+    # Sign-in back-off: after this many failures in a row for one user name (or, higher, from
+    # one client address) sign-in is locked for the first delay, doubling with every further
+    # failure up to the maximum. Failures older than the window, with no lock running, are forgotten.
+    workbench_lockout_after: int = Field(default=5, ge=1)
+    workbench_address_lockout_after: int = Field(default=20, ge=1)
+    workbench_lockout_seconds: int = Field(default=30, ge=1)
+    workbench_lockout_max_seconds: int = Field(default=3600, ge=1)
+    workbench_failure_window_minutes: int = Field(default=15, ge=1)
+    # --- Limits (README "Limits") ---
+    # Largest request body in bytes: a larger one is refused with 413 before it is read whole.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Largest page a list endpoint returns (its ``limit`` query parameter).
+    max_page_size: int = Field(default=500, ge=1, le=10_000)
+    # Most codes in one POST /v1/standings/query, most entries in one score case.
+    max_batch_size: int = Field(default=1000, ge=1, le=10_000)
+    # Free text (defences, appeals, statements, referral summaries) and reasons (decisions,
+    # reversals, referral steps), in characters. Never above the size of their columns.
+    max_text_length: int = Field(default=4000, ge=1, le=4000)
+    max_reason_length: int = Field(default=2000, ge=1, le=2000)
+    # Requests per API client per process, by role, in the notation of the ``limits`` library
+    # ("100/second", several joined by ";"). A role left out is not limited. With N processes a
+    # client may send N times this. Settlement systems (checker) check every claim: keep theirs high.
+    rate_limits: dict[Literal["bureau", "partner", "checker", "admin"], str] = Field(default_factory=lambda: {
+        "bureau": "100/second", "partner": "20/second", "checker": "1000/second", "admin": "10/second"})
+    # Seconds a stopping worker waits for a webhook call in flight before it releases the claim.
+    worker_shutdown_grace_seconds: float = Field(default=5.0, ge=0)
     log_level: str = "INFO"
+    # One JSON line per request (method, route template, status, duration, principal, request id).
+    request_log: bool = True
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _rate_limits_parse(cls, value: dict[str, str]) -> dict[str, str]:
+        from limits import parse_many
+
+        for role, spec in value.items():
+            try:
+                parse_many(spec)
+            except ValueError:
+                raise ValueError(f"APP_RATE_LIMITS: {role}: {spec!r} is not a rate limit like '100/second'") from None
+        return value
 
     @model_validator(mode="after")
     def _departments_are_known(self) -> Settings:

@@ -4,9 +4,27 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 from functools import lru_cache
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
+from pydantic import BeforeValidator
+
 from app.settings import get_settings
+
+
+def iso_text(value: object) -> object:
+    """Dates and instants arrive as ISO 8601 text. A bare number, which pydantic would take for
+    Unix seconds, is refused: the documented format is the only one accepted."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+        raise ValueError("must be ISO 8601 text, e.g. 2025-03-10 or 2025-03-10T09:30:00+08:00")
+    return value
+
+
+# Input types for request bodies and query parameters.
+Day = Annotated[date, BeforeValidator(iso_text)]
+Instant = Annotated[datetime, BeforeValidator(iso_text)]
 
 
 def utcnow() -> datetime:

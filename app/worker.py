@@ -1,5 +1,8 @@
 """The background worker: runs each domain's periodic jobs until told to stop (SIGTERM/SIGINT).
 
+On a stop it claims nothing new, lets the job in progress wind down (a webhook call in flight
+finishes within APP_WORKER_SHUTDOWN_GRACE_SECONDS or its claim is released) and exits.
+
 Jobs are small functions that do one bounded batch of work and return how many items they
 handled; the loop runs a job again at once while it finds work, else after its interval.
 """
@@ -20,20 +23,27 @@ logger = logging.getLogger("app.worker")
 class Job:
     name: str
     interval_seconds: float
-    run: Callable[[], int]
+    # Given the stop event: a job that may run long (webhook calls) winds down when it is set.
+    run: Callable[[threading.Event], int]
 
 
 def registered_jobs() -> list[Job]:
     """Every domain's periodic jobs (each domain adds its own here as it gains one)."""
     from app.dueprocess.service import close_windows
     from app.referrals import jobs as referral_jobs
+    from app.simulations import service as simulations
     from app.webhooks import delivery
 
     return [
         Job("webhooks", delivery.POLL_SECONDS, delivery.run_once),
-        Job("scoring.close-windows", 3600, close_windows),
+        # Short batches: they finish before the worker stops.
+        Job("scoring.close-windows", 3600, lambda _stop: close_windows()),
         # Deadlines move by the day: hourly is enough to report a missed one on the day after.
-        Job("referrals.overdue", 3600, referral_jobs.emit_overdue),
+        Job("referrals.overdue", 3600, lambda _stop: referral_jobs.emit_overdue()),
+        # One queued what-if simulation per round; the loop comes back at once while there are more.
+        # A run in progress is not interrupted by a stop: if the worker is killed first, its lease
+        # runs out and another worker starts it again.
+        Job("simulations", simulations.POLL_SECONDS, lambda _stop: simulations.run_next()),
     ]
 
 
@@ -43,10 +53,12 @@ def run_forever(jobs: list[Job], stop: threading.Event, idle_seconds: float = 1.
     while not stop.is_set():
         now = time.monotonic()
         for job in jobs:
+            if stop.is_set():
+                break
             if now < due[job.name]:
                 continue
             try:
-                handled = job.run()
+                handled = job.run(stop)
             except Exception:  # a failing job must not stop the others; it is retried later
                 logger.exception("job %s failed", job.name)
                 handled = 0

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import warnings
 
@@ -14,17 +15,19 @@ os.environ["APP_ENVIRONMENT"] = "test"
 os.environ.setdefault("APP_ID_ENCRYPTION_KEY", "test-secret-for-the-suite-only-0123456789")
 # Tests drive webhook delivery themselves (with their own clocks); one test turns this on.
 os.environ["APP_WEBHOOK_EMBEDDED_WORKER"] = "false"
+# Tests send far faster than any client; tests/test_limits.py sets the limits it checks.
+os.environ["APP_RATE_LIMITS"] = json.dumps(dict.fromkeys(("bureau", "partner", "checker", "admin"), "10000/second"))
 
 warnings.filterwarnings("ignore", message=".*httpx.*", category=DeprecationWarning)
 
 from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from app import migrate  # noqa: E402
+from app import migrate, ratelimit  # noqa: E402
 from app.auth import service as client_service  # noqa: E402
 from app.db import get_engine, write_session  # noqa: E402
 from app.scoring import catalog  # noqa: E402
-from app.main import create_app  # noqa: E402
+from app.main import app as served_app  # noqa: E402
 from app.models import metadata  # noqa: E402
 
 migrate.upgrade(_DATABASE_URL)
@@ -58,11 +61,15 @@ def _clean_tables(engine):
     with engine.begin() as conn:
         for name in names:
             conn.execute(text(f'DELETE FROM "{name}"'))
+    # Client ids come round again once the rows are gone (SQLite): forget their request counts too.
+    ratelimit.reset()
 
 
 @pytest.fixture(scope="session")
 def app():
-    return create_app()
+    """The application as served (``app.main:app``): the fuzzing loads its OpenAPI document from
+    the same instance, so Prometheus counts every request of the run in one place."""
+    return served_app
 
 
 @pytest.fixture(scope="session")

@@ -60,3 +60,13 @@ def test_departments_are_switched_on_from_the_catalogue():
     assert Settings(departments=["health", "public_security"]).department_catalog["public_security"].name == "公安局"
     with pytest.raises(ValidationError, match="tax"):
         Settings(departments=["health", "tax"])
+
+
+def test_limits_are_checked_at_start_up(monkeypatch):
+    monkeypatch.delenv("APP_RATE_LIMITS", raising=False)  # the suite's own, see tests/conftest.py
+    with pytest.raises(ValidationError, match="APP_RATE_LIMITS: bureau"):
+        Settings(rate_limits={"bureau": "plenty"})
+    with pytest.raises(ValidationError, match="max_text_length"):
+        Settings(max_text_length=5000)  # longer than the columns that store the text
+    assert Settings(rate_limits={"checker": "100/second;5000/minute"}).rate_limits == {
+        "checker": "100/second;5000/minute"}

@@ -7,13 +7,13 @@ def test_jobs_run_until_stopped_and_a_failing_job_does_not_stop_the_others():
     stop = threading.Event()
     calls = {"busy": 0, "broken": 0}
 
-    def busy():
+    def busy(_stop):
         calls["busy"] += 1
         if calls["busy"] >= 5:
             stop.set()
         return 1  # found work: run again at once
 
-    def broken():
+    def broken(_stop):
         calls["broken"] += 1
         raise RuntimeError("boom")
 

@@ -9,6 +9,7 @@ from fastapi.security import HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 from starlette.concurrency import run_in_threadpool
 
+from app import ratelimit
 from app.auth import service
 from app.auth.roles import Action, Caller
 from app.db import read_session
@@ -16,7 +17,7 @@ from app.errors import Forbidden, Unauthenticated
 from app.settings import get_settings
 
 
-class _CallerDependency(HTTPBearer):
+class CallerDependency(HTTPBearer):
     """The caller, authenticated from ``Authorization: Bearer <key>`` and, with an action, allowed
     to perform it (403 otherwise).
 
@@ -35,20 +36,21 @@ class _CallerDependency(HTTPBearer):
         # Read as HTTPBearer reads it, without building its credentials model per request.
         scheme, key = get_authorization_scheme_param(request.headers.get("authorization"))
         caller = await _authenticate(key if scheme.lower() == "bearer" and key else None)
-        # Kept on the request for what runs later in it (the audit trail, logs).
+        # Kept on the request for what runs later in it (the audit trail, logs), a refusal included.
         request.state.caller = caller
+        ratelimit.check(caller)
         if self.action is not None and not caller.may(self.action):
             raise Forbidden(f"Role '{caller.role}' may not {self.action.value}")
         return caller
 
 
 # Any authenticated caller: ``caller: Annotated[Caller, Depends(get_caller)]``.
-get_caller = _CallerDependency()
+get_caller = CallerDependency()
 
 
-def allowed(action: Action) -> _CallerDependency:
+def allowed(action: Action) -> CallerDependency:
     """Dependency: the caller, if their role may perform ``action``; 403 otherwise."""
-    return _CallerDependency(action)
+    return CallerDependency(action)
 
 
 async def _authenticate(key: str | None) -> Caller:

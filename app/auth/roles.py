@@ -25,10 +25,12 @@ class Action(StrEnum):
     due_process_respond = "due_process:respond"
     notices_publish = "notices:publish"
     rulesets_read = "rulesets:read"
+    rulesets_simulate = "rulesets:simulate"
     webhooks_manage = "webhooks:manage"
     referrals_read = "referrals:read"
     referrals_write = "referrals:write"
     referrals_stats = "referrals:stats"
+    audit_read = "audit:read"
 
 
 PERMISSIONS: dict[Action, frozenset[Role]] = {
@@ -40,12 +42,17 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.due_process_respond: frozenset({Role.bureau}),
     Action.notices_publish: frozenset({Role.bureau}),
     Action.rulesets_read: frozenset({Role.bureau, Role.partner, Role.checker, Role.admin}),
+    # What-if runs of a draft ruleset; each caller sees only its own (others' are 404), and an
+    # admin reads practitioner codes masked (see simulations/service.py).
+    Action.rulesets_simulate: frozenset({Role.bureau, Role.admin}),
     # Each client manages only its own endpoints (others' are 404, see webhooks/service.py).
     Action.webhooks_manage: frozenset({Role.bureau, Role.partner}),
     # Which referrals and which lifecycle actions is decided per referral by side and department.
     Action.referrals_read: frozenset({Role.bureau, Role.partner}),
     Action.referrals_write: frozenset({Role.bureau, Role.partner}),
     Action.referrals_stats: frozenset({Role.bureau}),
+    # Admins read the whole trail; a bureau the records of objects in its region.
+    Action.audit_read: frozenset({Role.bureau, Role.admin}),
 }
 
 
@@ -63,6 +70,16 @@ class Caller:
     @property
     def principal(self) -> str:
         return f"{self.kind}:{self.client_id}"
+
+    @property
+    def api_client_id(self) -> int | None:
+        """The API client acting, for columns that reference ``api_clients`` (none for a person)."""
+        return self.client_id if self.kind == "client" else None
+
+    @property
+    def user_id(self) -> int | None:
+        """The workbench user acting, for columns that reference ``workbench_users``."""
+        return self.client_id if self.kind == "user" else None
 
     def may(self, action: Action) -> bool:
         return self.role in PERMISSIONS[action]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from app import regions
+from app import audit, regions
 from app.auth.keys import display_prefix, hash_key, new_key
 from app.auth.models import ApiClient
 from app.auth.roles import Caller, Role
@@ -31,7 +31,8 @@ def validate_client_fields(role: str, region: str, department: str | None, name:
 
 
 def create_client(
-    session: Session, *, role: str, region: str, name: str, department: str | None = None
+    session: Session, *, role: str, region: str, name: str, department: str | None = None,
+    actor: Caller | None = None,
 ) -> tuple[ApiClient, str]:
     """Create a client; returns it with its key, which exists only in this return value."""
     validate_client_fields(role, region, department, name)
@@ -45,17 +46,22 @@ def create_client(
         key_prefix=display_prefix(key),
     )
     session.add(client)
+    session.flush()
+    audit.record(session, actor, "api_client.create", "api_client", client.id, region, {
+        "name": client.name, "role": role, "department": department, "key_prefix": client.key_prefix})
     session.commit()
     return client, key
 
 
-def revoke_client(session: Session, client_id: int) -> ApiClient:
+def revoke_client(session: Session, client_id: int, actor: Caller | None = None) -> ApiClient:
     client = session.get(ApiClient, client_id)
     if client is None:
         raise NotFound(f"No API client {client_id}")
     if client.revoked_at is None:
         client.revoked_at = utcnow()
         session.add(client)
+        audit.record(session, actor, "api_client.revoke", "api_client", client.id, client.region,
+                     {"name": client.name, "key_prefix": client.key_prefix})
         session.commit()
     forget_client(client_id)
     return client
@@ -63,6 +69,13 @@ def revoke_client(session: Session, client_id: int) -> ApiClient:
 
 def list_clients(session: Session) -> list[ApiClient]:
     return list(session.exec(select(ApiClient).order_by(ApiClient.id)))
+
+
+def names_of(session: Session, client_ids: set[int]) -> dict[int, str]:
+    """Client names by id, for showing who took a step."""
+    if not client_ids:
+        return {}
+    return dict(session.exec(select(ApiClient.id, ApiClient.name).where(col(ApiClient.id).in_(client_ids))).all())
 
 
 def count_clients(session: Session) -> int:

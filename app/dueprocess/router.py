@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
+from app.openapi import problems
 from app.db import ReadSession, WriteSession
 from app.responses import mark_created
 from app.dueprocess import service
@@ -23,22 +24,13 @@ from app.dueprocess.schemas import (
     StatementIn,
     StatementOut,
 )
-from app.errors import Invalid
+from app.paging import PageLimit, RowId, parse_cursor
 
 router = APIRouter(prefix="/v1", tags=["due process"])
 
 Decider = Annotated[Caller, Depends(allowed(Action.scores_write))]
 Reader = Annotated[Caller, Depends(allowed(Action.scores_read))]
 Respondent = Annotated[Caller, Depends(allowed(Action.due_process_respond))]
-Limit = Annotated[int, Query(ge=1, le=500)]
-
-
-def _cursor(cursor: str | None) -> int | None:
-    if cursor is None:
-        return None
-    if not cursor.isdigit():
-        raise Invalid("not a cursor from a previous page", field="query.cursor")
-    return int(cursor)
 
 
 
@@ -49,41 +41,43 @@ def list_proposals(
     status: Literal["proposed", "defended", "confirmed", "withdrawn"] | None = None,
     closing_within: Annotated[int | None, Query(ge=0, le=60, description=(
         "only proposals still awaiting a defence whose window closes within this many working days"))] = None,
-    limit: Limit = 100, cursor: Annotated[str | None, Query(max_length=20)] = None,
+    limit: PageLimit = 100, cursor: Annotated[str | None, Query(max_length=20)] = None,
 ):
     """Entries awaiting decision (status=proposed or defended) and windows about to close."""
     return service.list_proposals(session, caller, status=status, closing_within=closing_within, limit=limit,
-                                  cursor=_cursor(cursor))
+                                  cursor=parse_cursor(cursor))
 
 
-@router.get("/score-proposals/{proposal_id}", response_model=ProposalOut)
-def get_proposal(proposal_id: int, caller: Reader, session: ReadSession):
+@router.get("/score-proposals/{proposal_id}", response_model=ProposalOut, responses=problems(404))
+def get_proposal(proposal_id: RowId, caller: Reader, session: ReadSession):
     return service.get_proposal(session, caller, proposal_id)
 
 
 @router.post("/score-proposals/{proposal_id}/defence", response_model=ProposalOut, status_code=201,
-             responses={200: {"description": "the same defence again: unchanged"}})
-def submit_defence(proposal_id: int, body: DefenceIn, caller: Respondent, session: WriteSession, response: Response):
+             responses={200: {"description": "the same defence again: unchanged"}, **problems(404, 409)})
+def submit_defence(proposal_id: RowId, body: DefenceIn, caller: Respondent, session: WriteSession, response: Response):
     """申辩: the practitioner's statement of defence, within the window."""
     answer, created = service.submit_defence(session, caller, proposal_id, body)
     mark_created(response, created)
     return answer
 
 
-@router.post("/score-proposals/{proposal_id}/confirmation", response_model=ConfirmationOut, status_code=201)
-def confirm(proposal_id: int, body: DecisionIn, caller: Decider, session: WriteSession):
+@router.post("/score-proposals/{proposal_id}/confirmation", response_model=ConfirmationOut, status_code=201,
+             responses=problems(404, 409))
+def confirm(proposal_id: RowId, body: DecisionIn, caller: Decider, session: WriteSession):
     """The bureau confirms: the entry counts from the confirmation or decision date (per ruleset)."""
     return service.confirm(session, caller, proposal_id, body.reason)
 
 
-@router.post("/score-proposals/{proposal_id}/withdrawal", response_model=ProposalOut, status_code=201)
-def withdraw(proposal_id: int, body: DecisionIn, caller: Decider, session: WriteSession):
+@router.post("/score-proposals/{proposal_id}/withdrawal", response_model=ProposalOut, status_code=201,
+             responses=problems(404, 409))
+def withdraw(proposal_id: RowId, body: DecisionIn, caller: Decider, session: WriteSession):
     return service.withdraw(session, caller, proposal_id, body.reason)
 
 
 @router.post("/score-entries/{entry_id}/appeals", response_model=AppealOut, status_code=201,
-             responses={200: {"description": "the same appeal again: unchanged"}})
-def file_appeal(entry_id: int, body: AppealIn, caller: Respondent, session: WriteSession, response: Response):
+             responses={200: {"description": "the same appeal again: unchanged"}, **problems(404, 409)})
+def file_appeal(entry_id: RowId, body: AppealIn, caller: Respondent, session: WriteSession, response: Response):
     """申诉 against a counting entry, within the ruleset's window."""
     answer, created = service.file_appeal(session, caller, entry_id, body)
     mark_created(response, created)
@@ -93,23 +87,25 @@ def file_appeal(entry_id: int, body: AppealIn, caller: Respondent, session: Writ
 @router.get("/score-appeals", response_model=AppealPage)
 def list_appeals(
     caller: Reader, session: ReadSession, status: Literal["open", "upheld", "rejected"] | None = None,
-    limit: Limit = 100, cursor: Annotated[str | None, Query(max_length=20)] = None,
+    limit: PageLimit = 100, cursor: Annotated[str | None, Query(max_length=20)] = None,
 ):
-    return service.list_appeals(session, caller, status=status, limit=limit, cursor=_cursor(cursor))
+    return service.list_appeals(session, caller, status=status, limit=limit, cursor=parse_cursor(cursor))
 
 
-@router.get("/score-appeals/{appeal_id}", response_model=AppealOut)
-def get_appeal(appeal_id: int, caller: Reader, session: ReadSession):
+@router.get("/score-appeals/{appeal_id}", response_model=AppealOut, responses=problems(404))
+def get_appeal(appeal_id: RowId, caller: Reader, session: ReadSession):
     return service.get_appeal(session, caller, appeal_id)
 
 
-@router.post("/score-appeals/{appeal_id}/decision", response_model=AppealDecisionOut, status_code=201)
-def decide_appeal(appeal_id: int, body: AppealDecisionIn, caller: Decider, session: WriteSession):
+@router.post("/score-appeals/{appeal_id}/decision", response_model=AppealDecisionOut, status_code=201,
+             responses=problems(404, 409))
+def decide_appeal(appeal_id: RowId, body: AppealDecisionIn, caller: Decider, session: WriteSession):
     """Upheld appends a reversal (sanctions recomputed and lifted); rejected keeps the reason."""
     return service.decide_appeal(session, caller, appeal_id, body.outcome, body.reason)
 
 
-@router.post("/score-entries/{entry_id}/statements", response_model=StatementOut, status_code=201)
-def add_statement(entry_id: int, body: StatementIn, caller: Respondent, session: WriteSession):
+@router.post("/score-entries/{entry_id}/statements", response_model=StatementOut, status_code=201,
+             responses=problems(404))
+def add_statement(entry_id: RowId, body: StatementIn, caller: Respondent, session: WriteSession):
     """The practitioner's own statement on an entry; it stays on the dossier."""
     return service.add_statement(session, caller, entry_id, body)

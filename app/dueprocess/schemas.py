@@ -6,9 +6,8 @@ from typing import Annotated, Literal
 from pydantic import AnyUrl, BaseModel, ConfigDict, Field, StringConstraints
 
 from app.scoring.schemas import SanctionOut, StandingOut
+from app.textfields import LongText, Reason
 
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 Channel = Literal["practitioner", "institution"]
 
 

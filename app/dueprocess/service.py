@@ -13,7 +13,7 @@ from datetime import date
 
 from sqlmodel import Session, col, select
 
-from app import events, regions
+from app import audit, events, regions
 from app.auth.roles import Caller
 from app.db import read_session, write_session
 from app.dueprocess import machine
@@ -32,6 +32,7 @@ from app.dueprocess.schemas import (
     StatementOut,
 )
 from app.errors import Conflict, IllegalTransition, NotFound
+from app.paging import keyset_page
 from app.practitioners.models import Practitioner
 from app.scoring import catalog
 from app.scoring import service as scoring
@@ -49,9 +50,11 @@ def _step(what: str, table: dict, state: str, action: str) -> str:
         raise IllegalTransition(what, refused.state, refused.action, refused.allowed) from None
 
 
-def _emit(session: Session, type_: str, practitioner: Practitioner, data: dict) -> None:
+def _emit(session: Session, caller: Caller | None, type_: str, practitioner: Practitioner, data: dict) -> None:
+    """Every due-process step is an event for subscribers and a record in the audit trail."""
     events.emit(session, type_, subject=practitioner.code, region=practitioner.region,
                 data={"practitioner": practitioner.code, **data})
+    audit.record(session, caller, type_, "practitioner", practitioner.code, practitioner.region, data)
 
 
 # ---------------------------------------------------------------- proposals
@@ -109,17 +112,8 @@ def list_proposals(session: Session, caller: Caller, *, status: str | None, clos
         query = query.where(Proposal.status == "proposed", Proposal.defence_deadline >= today,
                             Proposal.defence_deadline <= add_working_days(today, closing_within)
                             if closing_within else Proposal.defence_deadline <= today)
-    page, next_cursor = _keyset_page(session, query, Proposal.id, limit, cursor)
+    page, next_cursor = keyset_page(session, query, Proposal.id, limit, cursor)
     return ProposalPage(items=[proposal_out(session, p) for p in page], next_cursor=next_cursor)
-
-
-def _keyset_page(session: Session, query, key, limit: int, cursor: int | None) -> tuple[list, str | None]:
-    """One page ordered by ``key`` after ``cursor``, and the cursor of the next page if any."""
-    if cursor is not None:
-        query = query.where(key > cursor)
-    rows = session.exec(query.order_by(key).limit(limit + 1)).all()
-    page = rows[:limit]
-    return page, str(page[-1].id) if len(rows) > limit else None
 
 
 def submit_defence(session: Session, caller: Caller, proposal_id: int, body: DefenceIn) -> tuple[ProposalOut, bool]:
@@ -142,7 +136,7 @@ def submit_defence(session: Session, caller: Caller, proposal_id: int, body: Def
     proposal.status = "defended"
     proposal.updated_at = utcnow()
     session.add(proposal)
-    _emit(session, "score.defence_submitted", person.practitioner,
+    _emit(session, caller, "score.defence_submitted", person.practitioner,
           {"proposal_id": proposal.id, "channel": body.channel, "submitted_on": today})
     session.commit()
     return proposal_out(session, proposal), True
@@ -171,7 +165,7 @@ def confirm(session: Session, caller: Caller | None, proposal_id: int, reason: s
     proposal.status, proposal.decided_on, proposal.decision_reason = new_status, confirmed_on, reason
     proposal.decided_by, proposal.entry_id, proposal.updated_at = client_id, row.id, utcnow()
     session.add(proposal)
-    _emit(session, "score.confirmed", person.practitioner, {
+    _emit(session, caller, "score.confirmed", person.practitioner, {
         "proposal_id": proposal.id, "entry_id": row.id, "effective_on": effective_on,
         "confirmed_on": confirmed_on, "automatically": caller is None, "reason": reason,
     })
@@ -202,7 +196,7 @@ def withdraw(session: Session, caller: Caller, proposal_id: int, reason: str) ->
     proposal.decided_on, proposal.decision_reason, proposal.decided_by = local_date(), reason, caller.client_id
     proposal.updated_at = utcnow()
     session.add(proposal)
-    _emit(session, "score.withdrawn", person.practitioner, {"proposal_id": proposal.id, "reason": reason})
+    _emit(session, caller, "score.withdrawn", person.practitioner, {"proposal_id": proposal.id, "reason": reason})
     session.commit()
     return proposal_out(session, proposal)
 
@@ -290,7 +284,7 @@ def file_appeal(session: Session, caller: Caller, entry_id: int, body: AppealIn)
                     deadline=deadline, client_id=caller.client_id)
     session.add(appeal)
     session.flush()
-    _emit(session, "score.appealed", owner, {"appeal_id": appeal.id, "entry_id": entry_id, "filed_on": today})
+    _emit(session, caller, "score.appealed", owner, {"appeal_id": appeal.id, "entry_id": entry_id, "filed_on": today})
     session.commit()
     return appeal_out(session, appeal), True
 
@@ -316,7 +310,7 @@ def decide_appeal(session: Session, caller: Caller, appeal_id: int, outcome: str
                                    sanctions_lifted=reversal.sanctions_lifted,
                                    sanctions_created=reversal.sanctions_created)
     session.add(appeal)
-    _emit(session, "score.appeal_decided", owner, {
+    _emit(session, caller, "score.appeal_decided", owner, {
         "appeal_id": appeal.id, "entry_id": appeal.entry_id, "outcome": outcome, "reason": reason,
         "reversal_id": appeal.reversal_id,
     })
@@ -335,7 +329,7 @@ def list_appeals(session: Session, caller: Caller, *, status: str | None, limit:
     query = select(Appeal).where(regions.within(Appeal.region, caller.region))
     if status:
         query = query.where(Appeal.status == status)
-    page, next_cursor = _keyset_page(session, query, Appeal.id, limit, cursor)
+    page, next_cursor = keyset_page(session, query, Appeal.id, limit, cursor)
     return AppealPage(items=[appeal_out(session, a) for a in page], next_cursor=next_cursor)
 
 
@@ -346,7 +340,7 @@ def add_statement(session: Session, caller: Caller, entry_id: int, body: Stateme
                           client_id=caller.client_id)
     session.add(statement)
     session.flush()
-    _emit(session, "score.statement_added", owner, {"statement_id": statement.id, "entry_id": entry_id})
+    _emit(session, caller, "score.statement_added", owner, {"statement_id": statement.id, "entry_id": entry_id})
     session.commit()
     return _statement_out(statement, owner.code)
 

@@ -102,8 +102,8 @@ class Summary:
 
     def add(self, row: dict) -> None:
         self.people += 1
-        if row["points"] and self.ruleset is not None:
-            band = next((b for b in self.ruleset.bands if b.min <= row["points"] <= b.max), self.ruleset.bands[-1])
+        band = self.ruleset.band_of_total(row["points"]) if self.ruleset is not None else None
+        if band is not None:
             self.by_band[band.code] += 1
         for kind in {s["kind"] for s in row["sanctions"]}:
             self.sanctioned[kind] += 1

@@ -23,6 +23,7 @@ class Notice(SQLModel, table=True):
     issued_by: str = Field(max_length=200)
     contact: str | None = Field(default=None, max_length=200)
     client_id: int | None = Field(default=None, foreign_key="api_clients.id")
+    user_id: int | None = Field(default=None, foreign_key="workbench_users.id")  # published on the workbench
     published_at: datetime = Field(default_factory=utcnow)
     header: str  # canonical JSON, as hashed
     summary: str  # canonical JSON, as hashed

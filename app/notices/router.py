@@ -11,6 +11,8 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
+from app.openapi import problems
+from app.paging import MAX_ID, RowId
 from app.db import ReadSession, WriteSession
 from app.notices import page, service
 from app.notices.schemas import NoticeIn
@@ -26,7 +28,7 @@ def _hash_headers(notice) -> dict[str, str]:
     return {"X-Notice-SHA256": notice.sha256, "Cache-Control": "public, max-age=3600"}
 
 
-@router.post("/v1/notices", status_code=201)
+@router.post("/v1/notices", status_code=201, responses=problems(404, 409))
 def publish(body: NoticeIn, caller: Publisher, session: WriteSession) -> dict:
     """Freeze the notice for a region and year; a second call publishes a correcting revision."""
     notice = service.publish(session, caller, region=body.region, year=body.year, as_of=body.as_of,
@@ -40,8 +42,9 @@ def list_notices(session: ReadSession, region: RegionCode | None = None,
     return service.list_notices(session, region, year)
 
 
-@router.get("/v1/notices/{notice_id}", responses={200: {"content": {"application/json": {}, "text/csv": {}}}})
-def get_notice(notice_id: int, session: ReadSession, format: Literal["meta", "json", "csv"] = "meta"):
+@router.get("/v1/notices/{notice_id}",
+            responses={200: {"content": {"application/json": {}, "text/csv": {}}}, **problems(404)})
+def get_notice(notice_id: RowId, session: ReadSession, format: Literal["meta", "json", "csv"] = "meta"):
     """``meta``: header, summary, hash and links; ``json``: the canonical document (its SHA-256 is
     the notice's hash); ``csv``: the rows for spreadsheets (UTF-8 with BOM)."""
     notice = service.get(session, notice_id)
@@ -57,9 +60,9 @@ def get_notice(notice_id: int, session: ReadSession, format: Literal["meta", "js
         headers={**_hash_headers(notice), "Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 
-@router.get("/v1/notices/{notice_id}/delta")
-def notice_delta(notice_id: int, session: ReadSession,
-                 against: Annotated[int | None, Query(description="default: the previous revision, "
+@router.get("/v1/notices/{notice_id}/delta", responses=problems(404))
+def notice_delta(notice_id: RowId, session: ReadSession,
+                 against: Annotated[int | None, Query(ge=1, le=MAX_ID, description="default: the previous revision, "
                                                                     "else last year's notice")] = None):
     """Rows added, removed and changed since another notice (by person)."""
     notice = service.get(session, notice_id)
@@ -69,7 +72,7 @@ def notice_delta(notice_id: int, session: ReadSession,
 
 
 @router.get("/notices/{notice_id}", response_class=HTMLResponse, include_in_schema=False)
-def notice_page(notice_id: int, session: ReadSession,
+def notice_page(notice_id: RowId, session: ReadSession,
                 q: Annotated[str, Query(max_length=50)] = "",
                 sort: Literal["code", "points"] = "code",
                 page_number: Annotated[int, Query(alias="page", ge=1)] = 1):

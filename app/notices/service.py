@@ -19,7 +19,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app import events, regions
+from app import audit, events, regions
 from app.auth.roles import Caller, Role
 from app.db import bulk_insert, read_session
 from app.errors import Conflict, Invalid, NotFound
@@ -41,8 +41,12 @@ def title(region: str, year: int) -> str:
 
 
 def publish(session: Session, caller: Caller | None, *, region: str, year: int, as_of: date | None,
-            contact: str | None, issued_by: str | None = None) -> Notice:
-    """Freeze a notice (the next revision for the region and year). Commits."""
+            contact: str | None, issued_by: str | None = None, follows_revision: int | None = None) -> Notice:
+    """Freeze a notice (the next revision for the region and year). Commits.
+
+    ``follows_revision``: the latest revision the publisher knew of (0: none); 409 when another
+    was published since, so a form sent twice publishes once.
+    """
     if not regions.is_valid_region(region):
         raise Invalid("is not a GB/T 2260 division code", field="body.region")
     if caller is not None and not caller.covers(region):
@@ -53,13 +57,17 @@ def publish(session: Session, caller: Caller | None, *, region: str, year: int, 
         raise Invalid("is in the future", field="body.year")
     if not date(year, 1, 1) <= as_of <= today:
         raise Invalid(f"must lie between {year}-01-01 and today", field="body.as_of")
-    previous = session.exec(
-        select(Notice).where(Notice.region == region, Notice.year == year).order_by(col(Notice.revision).desc())
-    ).first()
-    issued_by = issued_by or (caller.name if caller else f"{regions.division_name(region) or region}医疗保障局")
+    previous = latest(session, region, year)
+    if follows_revision is not None and (previous.revision if previous else 0) != follows_revision:
+        raise Conflict(f"Revision {previous.revision} of the {year} notice for {region} was published since; "
+                       "nothing was published", notice_id=previous.id, revision=previous.revision)
+    # An API client is the bureau's own system and carries its name; a person is not the issuer.
+    issued_by = issued_by or (caller.name if caller and caller.kind == "client"
+                              else f"{regions.division_name(region) or region}医疗保障局")
     notice = Notice(region=region, year=year, revision=previous.revision + 1 if previous else 1,
                     previous_id=previous.id if previous else None, as_of=as_of, issued_by=issued_by,
-                    contact=contact, client_id=caller.client_id if caller else None, published_at=utcnow(),
+                    contact=contact, client_id=caller.api_client_id if caller else None,
+                    user_id=caller.user_id if caller else None, published_at=utcnow(),
                     header="{}", summary="{}", row_count=0, sha256="")
     session.add(notice)
     try:
@@ -87,6 +95,8 @@ def publish(session: Session, caller: Caller | None, *, region: str, year: int, 
         "notice_id": notice.id, "region": region, "year": year, "revision": notice.revision,
         "sha256": notice.sha256, "rows": notice.row_count, "previous_id": notice.previous_id,
     })
+    audit.record(session, caller, "notice.publish", "notice", notice.id, region, {
+        "year": year, "revision": notice.revision, "rows": notice.row_count, "sha256": notice.sha256})
     session.commit()
     return notice
 
@@ -222,6 +232,13 @@ def describe(notice: Notice, next_id: int | None = None) -> dict:
 
 def next_revision(session: Session, notice: Notice) -> int | None:
     return session.exec(select(Notice.id).where(Notice.previous_id == notice.id)).first()
+
+
+def latest(session: Session, region: str, year: int) -> Notice | None:
+    """The newest revision of a region's notice for the year, if any."""
+    return session.exec(
+        select(Notice).where(Notice.region == region, Notice.year == year).order_by(col(Notice.revision).desc())
+    ).first()
 
 
 def list_notices(session: Session, region: str | None, year: int | None) -> list[dict]:

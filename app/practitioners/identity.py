@@ -8,19 +8,15 @@ database alone reveals nothing. Both keys are derived from one master secret wit
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import re
 from functools import lru_cache
 
-from cryptography.fernet import Fernet
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
-from app import regions
+from app import keyring, regions
 
 PRACTITIONER_CODE = re.compile(r"^[A-Z]{1,2}(\d{6})\d{6}$")
 INSTITUTION_CODE = re.compile(r"^[HP](\d{6})\d{5}$")
@@ -84,17 +80,16 @@ def mask_id_number(number: str) -> str:
     return number[:3] + "*" * (len(number) - 7) + number[-4:]
 
 
-@lru_cache(maxsize=8)
-def _derive(master: str, purpose: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(master.encode())
-
-
 class IdNumberVault:
-    """Encrypts, decrypts and blind-indexes ID numbers with keys derived from ``master``."""
+    """Encrypts, decrypts and blind-indexes ID numbers with keys derived from the master secrets
+    (the current one first; earlier ones only while a rotation is under way, see app/keyring.py)."""
 
-    def __init__(self, master: str):
-        self._fernet = Fernet(base64.urlsafe_b64encode(_derive(master, b"id-number-encryption")))
-        self._index_key = _derive(master, b"id-number-search-index")
+    PURPOSE = b"id-number-encryption"
+
+    def __init__(self, masters: tuple[str, ...]):
+        self._masters = masters
+        self._fernet = keyring.fernet(masters, self.PURPOSE)
+        self._index_keys = [keyring.derive(m, b"id-number-search-index") for m in masters]
 
     def encrypt(self, number: str) -> str:
         return self._fernet.encrypt(number.encode()).decode()
@@ -102,16 +97,27 @@ class IdNumberVault:
     def decrypt(self, token: str) -> str:
         return self._fernet.decrypt(token.encode()).decode()
 
+    def is_stale(self, token: str) -> bool:
+        """Whether ``token`` was encrypted under an earlier master (a rotation is under way)."""
+        return keyring.is_stale(self._masters, self.PURPOSE, token)
+
     def search_hash(self, number: str) -> str:
-        return hmac.new(self._index_key, number.encode(), hashlib.sha256).hexdigest()
+        """The index value stored from now on (under the current master)."""
+        return self._hash(self._index_keys[0], number)
+
+    def search_hashes(self, number: str) -> list[str]:
+        """Every index value the number may be stored under while a rotation is under way."""
+        return [self._hash(key, number) for key in self._index_keys]
+
+    @staticmethod
+    def _hash(key: bytes, number: str) -> str:
+        return hmac.new(key, number.encode(), hashlib.sha256).hexdigest()
 
 
 def get_vault() -> IdNumberVault:
-    from app.settings import get_settings
-
-    return _vault(get_settings().id_encryption_key)
+    return _vault(keyring.masters())
 
 
 @lru_cache(maxsize=4)
-def _vault(master: str) -> IdNumberVault:
-    return IdNumberVault(master)
+def _vault(masters: tuple[str, ...]) -> IdNumberVault:
+    return IdNumberVault(masters)

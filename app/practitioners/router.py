@@ -6,7 +6,9 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
+from app.openapi import problems
 from app.db import ReadSession, WriteSession
+from app.paging import PageLimit
 from app.practitioners import service
 from app.practitioners.schemas import (
     Category,
@@ -26,7 +28,8 @@ Writer = Annotated[Caller, Depends(allowed(Action.practitioners_write))]
 Code = Annotated[PractitionerCode, Path(description="national staff code, e.g. D150428000123")]
 
 
-@router.put("/{code}", response_model=PractitionerOut, responses={201: {"model": PractitionerOut}})
+@router.put("/{code}", response_model=PractitionerOut,
+            responses={201: {"model": PractitionerOut}, **problems(404, 409)})
 def put_practitioner(code: Code, body: PractitionerIn, caller: Writer, session: WriteSession, response: Response):
     """Register (登记备案) or update a practitioner: 201 when created, 200 when updated."""
     practitioner, created = service.put_practitioner(session, caller, code, body)
@@ -35,7 +38,7 @@ def put_practitioner(code: Code, body: PractitionerIn, caller: Writer, session: 
     return service.describe(session, [practitioner])[0]
 
 
-@router.get("/{code}", response_model=PractitionerOut)
+@router.get("/{code}", response_model=PractitionerOut, responses=problems(404))
 def get_practitioner(code: Code, caller: Reader, session: ReadSession):
     return service.describe(session, [service.get_in_scope(session, caller, code)])[0]
 
@@ -47,7 +50,7 @@ def list_practitioners(
     region: Annotated[RegionCode | None, Query(description="this region and the regions below it")] = None,
     institution: Annotated[InstitutionCode | None, Query()] = None,
     category: Annotated[Category | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
+    limit: PageLimit = 50,
     cursor: Annotated[str | None, Query(max_length=14)] = None,
 ):
     rows, next_cursor = service.list_practitioners(
@@ -58,6 +61,7 @@ def list_practitioners(
 
 
 @router.post("/search", response_model=list[PractitionerOut])
-def search_by_id_number(body: IdNumberSearch, caller: Reader, session: ReadSession):
-    """Exact search by ID number (in the body, so it never lands in an access log)."""
+def search_by_id_number(body: IdNumberSearch, caller: Reader, session: WriteSession):
+    """Exact search by ID number (in the body, so it never lands in a log). Audited: the trail
+    records who searched and whom they found, never the number."""
     return service.describe(session, service.search_by_id_number(session, caller, body.id_number))

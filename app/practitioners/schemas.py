@@ -4,9 +4,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from app.practitioners import identity
+from app.timeutil import Day
 
 
 class Category(StrEnum):
@@ -29,9 +30,17 @@ def _check(problem_of):
     return AfterValidator(validator)
 
 
-RegionCode = Annotated[str, StringConstraints(strip_whitespace=True), _check(identity.region_problem)]
-InstitutionCode = Annotated[str, StringConstraints(strip_whitespace=True), _check(identity.institution_code_problem)]
-PractitionerCode = Annotated[str, _check(identity.practitioner_code_problem)]
+def _shape(pattern: str, example: str) -> WithJsonSchema:
+    """The code's shape for the OpenAPI document; whether its division exists is checked on input."""
+    return WithJsonSchema({"type": "string", "pattern": pattern, "examples": [example]})
+
+
+RegionCode = Annotated[str, StringConstraints(strip_whitespace=True), _check(identity.region_problem),
+                       _shape(r"^\s*[0-9]{6}\s*$", "150428")]
+InstitutionCode = Annotated[str, StringConstraints(strip_whitespace=True), _check(identity.institution_code_problem),
+                            _shape(r"^\s*[HP][0-9]{11}\s*$", "H15042800001")]
+PractitionerCode = Annotated[str, _check(identity.practitioner_code_problem),
+                             _shape(r"^[A-Z]{1,2}[0-9]{12}$", "D150428000123")]
 IdNumber = Annotated[str, AfterValidator(identity.normalise_id_number)]
 
 
@@ -50,7 +59,7 @@ class PractitionerIn(BaseModel):
     category: Category
     region: RegionCode
     institutions: list[InstitutionIn] = Field(min_length=1, max_length=50)
-    registered_on: date
+    registered_on: Day
 
 
 class InstitutionOut(BaseModel):

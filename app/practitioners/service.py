@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app import regions
+from app import audit, regions
 from app.auth.roles import Caller
 from app.errors import Conflict, Invalid, NotFound
 from app.practitioners import identity
@@ -16,7 +16,6 @@ from app.practitioners.models import Institution, Practitioner, PractitionerInst
 from app.practitioners.schemas import InstitutionOut, PractitionerIn, PractitionerOut
 from app.timeutil import utcnow
 
-MAX_PAGE = 500
 
 
 def find(session: Session, code: str, *, for_update: bool = False) -> Practitioner | None:
@@ -65,7 +64,8 @@ def _put(session: Session, caller: Caller, code: str, data: PractitionerIn) -> t
                 "a new registration after a termination is recorded as a registration, not by PUT"
             )
     id_hash = vault.search_hash(data.id_number)
-    changed = created or _differs(practitioner, data, id_hash)
+    changed_fields = _changed_fields(practitioner, data, vault.search_hashes(data.id_number)) if not created else ["all"]
+    changed = bool(changed_fields)
     if changed:
         practitioner.name = data.name
         if practitioner.id_number_hash != id_hash:
@@ -77,14 +77,24 @@ def _put(session: Session, caller: Caller, code: str, data: PractitionerIn) -> t
         practitioner.updated_at = utcnow()
         session.add(practitioner)
         session.flush()
-    if _replace_institutions(session, practitioner, data) and not changed:
-        practitioner.updated_at = utcnow()
-        session.add(practitioner)
+    if _replace_institutions(session, practitioner, data):
+        changed_fields.append("institutions")
+        if not changed:
+            practitioner.updated_at = utcnow()
+            session.add(practitioner)
+    if changed_fields:
+        audit.record(session, caller, "practitioner.register" if created else "practitioner.update",
+                     "practitioner", code, practitioner.region, {"fields": changed_fields})
     return practitioner, created
 
 
-def _differs(p: Practitioner, data: PractitionerIn, id_hash: str) -> bool:
-    return (p.name, p.id_number_hash, p.category, p.region) != (data.name, id_hash, data.category.value, data.region)
+def _changed_fields(p: Practitioner, data: PractitionerIn, id_hashes: list[str]) -> list[str]:
+    """The names of the fields a PUT changes (names only: the audit trail never holds an ID number).
+    ``id_hashes``: the number's index values under every master in use (a rotation may be under way)."""
+    now = {"name": data.name, "category": data.category.value, "region": data.region}
+    before = {"name": p.name, "category": p.category, "region": p.region}
+    changed = [field for field in now if now[field] != before[field]]
+    return changed + ([] if p.id_number_hash in id_hashes else ["id_number"])
 
 
 def _replace_institutions(session: Session, practitioner: Practitioner, data: PractitionerIn) -> bool:
@@ -185,6 +195,36 @@ def list_practitioners(
 
 
 def search_by_id_number(session: Session, caller: Caller, id_number: str) -> list[Practitioner]:
-    digest = identity.get_vault().search_hash(id_number)
-    rows = session.exec(select(Practitioner).where(Practitioner.id_number_hash == digest).order_by(Practitioner.code))
-    return [p for p in rows if caller.covers(p.region)]
+    """Exact search by ID number. Every search is audited, a hit once per person found; the
+    number itself is never stored in the trail."""
+    digests = identity.get_vault().search_hashes(id_number)
+    rows = session.exec(select(Practitioner).where(col(Practitioner.id_number_hash).in_(digests))
+                        .order_by(Practitioner.code))
+    found = [p for p in rows if caller.covers(p.region)]
+    for p in found:
+        audit.record(session, caller, "practitioner.id_search", "practitioner", p.code, p.region, {"matches": len(found)})
+    if not found:
+        audit.record(session, caller, "practitioner.id_search", "practitioner", "none", caller.region, {"matches": 0})
+    session.commit()
+    return found
+
+
+def rekey_id_numbers(session: Session, *, after_id: int = 0, batch: int = 500) -> tuple[int, int, int | None]:
+    """Rewrite one batch of stored ID numbers under the current master secret (after a rotation).
+
+    Returns (rows read, rows rewritten, the id to continue after, or None at the end). Rows already
+    under the current master are left alone, so running it again is harmless. Commits.
+    """
+    vault = identity.get_vault()
+    rows = session.exec(select(Practitioner).where(Practitioner.id > after_id)
+                        .order_by(Practitioner.id).limit(batch).with_for_update()).all()
+    rewritten = 0
+    for p in rows:
+        number = vault.decrypt(p.id_number_encrypted)
+        current = vault.search_hash(number)
+        if p.id_number_hash != current or vault.is_stale(p.id_number_encrypted):
+            p.id_number_encrypted, p.id_number_hash = vault.encrypt(number), current
+            session.add(p)
+            rewritten += 1
+    session.commit()
+    return len(rows), rewritten, rows[-1].id if len(rows) == batch else None

@@ -21,6 +21,7 @@ class Referral(SQLModel, table=True):
     __tablename__ = "referrals"
     __table_args__ = (
         UniqueConstraint("sender_client_id", "idempotency_key"),
+        UniqueConstraint("sender_user_id", "idempotency_key"),
         UniqueConstraint("sanction_id", "department"),
     )
 
@@ -36,7 +37,9 @@ class Referral(SQLModel, table=True):
     score_case_id: int | None = Field(default=None, foreign_key="score_cases.id")
     # The sanction a joint-sanction notice reports: one notice per sanction and department.
     sanction_id: int | None = Field(default=None, foreign_key="ledger.id")
+    # Who drew it up: an API client, or a person on the workbench (the other one is null).
     sender_client_id: int | None = Field(default=None, foreign_key="api_clients.id")
+    sender_user_id: int | None = Field(default=None, foreign_key="workbench_users.id")
     idempotency_key: str | None = Field(default=None, max_length=200)
     request_hash: str | None = Field(default=None, max_length=64)
     year: int | None = Field(default=None, index=True)  # of the first sending: the reporting year
@@ -77,6 +80,7 @@ class ReferralEvent(SQLModel, table=True):
     to_state: str = Field(max_length=20)
     side: str = Field(max_length=10)
     client_id: int | None = Field(default=None, foreign_key="api_clients.id")
+    user_id: int | None = Field(default=None, foreign_key="workbench_users.id")  # a step taken on the workbench
     occurred_on: date  # the date the step took place, as reported
     reason: str | None = Field(default=None, max_length=2000)
     outcome: str | None = None  # JSON, for ``conclude``

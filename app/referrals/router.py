@@ -1,25 +1,27 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
+from app.openapi import problems
 from app.db import ReadSession, WriteSession
+from app.paging import MAX_ID, PageLimit, RowId
 from app.responses import mark_created
 from app.practitioners.schemas import RegionCode
 from app.referrals import service
 from app.referrals.machine import Kind, State
 from app.referrals.schemas import Direction, EventIn, ReferralIn, ReferralOut, ReferralPage, StatsOut
+from app.timeutil import Day
 
 router = APIRouter(prefix="/v1", tags=["referrals"])
 
 Reader = Annotated[Caller, Depends(allowed(Action.referrals_read))]
 Writer = Annotated[Caller, Depends(allowed(Action.referrals_write))]
 StatsReader = Annotated[Caller, Depends(allowed(Action.referrals_stats))]
-AsOf = Annotated[date | None, Query(description="judge deadlines on this day; default today")]
+AsOf = Annotated[Day | None, Query(description="judge deadlines on this day; default today")]
 
 
 @router.post("/referrals", response_model=ReferralOut, status_code=201,
@@ -55,8 +57,8 @@ def list_referrals(
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     overdue: bool | None = None,
     as_of: AsOf = None,
-    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 100,
-    cursor: Annotated[int | None, Query(ge=0)] = None,
+    limit: PageLimit = 100,
+    cursor: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
 ):
     items, next_cursor = service.list_referrals(
         session, caller, direction=direction, department=department, status=status, kind=kind, region=region,
@@ -64,14 +66,15 @@ def list_referrals(
     return ReferralPage(items=items, next_cursor=next_cursor)
 
 
-@router.get("/referrals/{referral_id}", response_model=ReferralOut)
-def get_referral(referral_id: int, caller: Reader, session: ReadSession):
+@router.get("/referrals/{referral_id}", response_model=ReferralOut, responses=problems(404))
+def get_referral(referral_id: RowId, caller: Reader, session: ReadSession):
     """One referral with its whole history."""
     return service.get(session, caller, referral_id)
 
 
-@router.post("/referrals/{referral_id}/events", response_model=ReferralOut, status_code=201)
-def post_event(referral_id: int, body: EventIn, caller: Writer, session: WriteSession):
+@router.post("/referrals/{referral_id}/events", response_model=ReferralOut, status_code=201,
+             responses=problems(404, 409))
+def post_event(referral_id: RowId, body: EventIn, caller: Writer, session: WriteSession):
     """A lifecycle step (send, receive, file, decline, conclude, return, extend, remind, withdraw,
     close); 409 with the allowed ones when the state machine does not allow it."""
     return service.post_event(session, caller, referral_id, body)

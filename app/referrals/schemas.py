@@ -7,12 +7,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app.paging import MAX_ID
 from app.practitioners.schemas import InstitutionCode, PractitionerCode, RegionCode
 from app.referrals.machine import Action, Kind, Side, State
+from app.textfields import LongText, Reason
+from app.timeutil import Day
 
 BUREAU = "bureau"
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_]{0,39}$")]
 
 
@@ -50,12 +52,12 @@ class ReferralIn(BaseModel):
     recipient: Code = Field(description="a partner department code (a bureau sends) or 'bureau' (a partner sends)")
     region: RegionCode
     clue_category: Code = Field(description="one the department takes, e.g. licence_renting, pricing")
-    summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+    summary: LongText
     institutions: list[InstitutionCode] = Field(default_factory=list, max_length=100)
     practitioners: list[PractitionerCode] = Field(default_factory=list, max_length=100)
     evidence: list[EvidenceIn] = Field(default_factory=list, max_length=50)
-    score_case_id: int | None = Field(default=None, ge=1)
-    on: date | None = Field(default=None, description="the day it was drawn up; default today, never in the future")
+    score_case_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    on: Day | None = Field(default=None, description="the day it was drawn up; default today, never in the future")
 
 
 class OutcomeIn(BaseModel):
@@ -64,7 +66,7 @@ class OutcomeIn(BaseModel):
     fine_amount: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
     confiscated_amount: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
     decision_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None = None
-    decision_date: date
+    decision_date: Day
     practitioners: list[PractitionerCode] = Field(default_factory=list, max_length=100,
                                                   description="people the decision names (e.g. a licence revoked)")
     institutions: list[InstitutionCode] = Field(default_factory=list, max_length=100)
@@ -73,9 +75,9 @@ class OutcomeIn(BaseModel):
 class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: Action
-    reason: Text | None = None
+    reason: Reason | None = None
     outcome: OutcomeIn | None = None
-    on: date | None = Field(default=None, description="the day it happened; default today, never in the future")
+    on: Day | None = Field(default=None, description="the day it happened; default today, never in the future")
 
 
 class OutcomeOut(BaseModel):
@@ -101,6 +103,7 @@ class EventOut(BaseModel):
     to_state: State
     side: Side
     client_id: int | None
+    user_id: int | None = Field(default=None, description="the workbench user who took the step, if a person did")
     occurred_on: date
     reason: str | None
     outcome: OutcomeOut | None

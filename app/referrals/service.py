@@ -18,10 +18,10 @@ from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app import events, regions
+from app import audit, events, regions
 from app.idempotency import request_hash
 from app.auth.roles import Caller, Role
-from app.errors import CalendarNotCovered, Forbidden, IllegalTransition, Invalid, NotFound, field_error
+from app.errors import CalendarNotCovered, Conflict, Forbidden, IllegalTransition, Invalid, NotFound, field_error
 from app.practitioners import identity
 from app.practitioners.models import Practitioner
 from app.referrals import deadlines, machine
@@ -48,7 +48,6 @@ from app.settings import Department, get_settings
 from app.timeutil import local_date, utcnow
 from app.workdays import is_working_day
 
-MAX_PAGE = 500
 
 
 # ---------------------------------------------------------------- configuration
@@ -134,8 +133,9 @@ def create(session: Session, caller: Caller, body: ReferralIn, idempotency_key: 
 
 
 def _by_key(session: Session, caller: Caller, key: str) -> Referral | None:
-    return session.exec(select(Referral).where(Referral.sender_client_id == caller.client_id,
-                                               Referral.idempotency_key == key)).first()
+    sender = (Referral.sender_user_id == caller.user_id if caller.user_id is not None
+              else Referral.sender_client_id == caller.api_client_id)
+    return session.exec(select(Referral).where(sender, Referral.idempotency_key == key)).first()
 
 
 def _replay(session: Session, caller: Caller, referral: Referral, digest: str, today: date) -> ReferralOut:
@@ -183,17 +183,23 @@ def _create(session: Session, caller: Caller, body: ReferralIn, key: str | None,
         kind=body.kind, direction=direction, department=department, region=body.region, status=State.draft,
         clue_category=body.clue_category, summary=body.summary,
         evidence=json.dumps([e.model_dump() for e in body.evidence]), score_case_id=body.score_case_id,
-        sender_client_id=caller.client_id, idempotency_key=key, request_hash=digest,
+        sender_client_id=caller.api_client_id, sender_user_id=caller.user_id, idempotency_key=key,
+        request_hash=digest,
     )
-    return _insert(session, referral, body.institutions, body.practitioners, caller.client_id, on)
+    _insert(session, referral, body.institutions, body.practitioners, caller.api_client_id, on, caller.user_id)
+    audit.record(session, caller, "referral.create", "referral", referral.id, referral.region, {
+        "kind": referral.kind, "direction": referral.direction, "department": referral.department,
+        "clue_category": referral.clue_category, "practitioners": sorted(set(body.practitioners)),
+        "institutions": sorted(set(body.institutions))})
+    return referral
 
 
 def _insert(session: Session, referral: Referral, institutions: Iterable[str], practitioners: Iterable[str],
-            client_id: int | None, on: date) -> Referral:
+            client_id: int | None, on: date, user_id: int | None = None) -> Referral:
     session.add(referral)
     session.flush()
     _add_subjects(session, referral.id, institutions, practitioners, "subject")
-    _history(session, referral, None, None, State.draft, Side.sender, client_id, on)
+    _history(session, referral, None, None, State.draft, Side.sender, client_id, on, user_id=user_id)
     events.emit(session, "referral.created", subject=f"referral:{referral.id}", region=referral.region,
                 department=_event_department(referral), data={
                     "referral_id": referral.id, "kind": referral.kind, "direction": referral.direction,
@@ -221,13 +227,18 @@ def _add_subjects(session: Session, referral_id: int, institutions: Iterable[str
         session.add(ReferralSubject(referral_id=referral_id, kind=kind, code=code, role=role))
 
 
+def _last_step(session: Session, referral_id: int) -> int:
+    return session.exec(select(func.coalesce(func.max(ReferralEvent.seq), 0))
+                        .where(ReferralEvent.referral_id == referral_id)).one()
+
+
 def _history(session: Session, referral: Referral, action: Action | None, from_state: State | None,
              to_state: State, side: Side, client_id: int | None, on: date, reason: str | None = None,
-             outcome: dict | None = None) -> ReferralEvent:
-    seq = session.exec(select(func.coalesce(func.max(ReferralEvent.seq), 0))
-                       .where(ReferralEvent.referral_id == referral.id)).one() + 1
+             outcome: dict | None = None, user_id: int | None = None) -> ReferralEvent:
+    seq = _last_step(session, referral.id) + 1
     row = ReferralEvent(referral_id=referral.id, seq=seq, action=action or "create", from_state=from_state,
-                        to_state=to_state, side=side, client_id=client_id, occurred_on=on, reason=reason,
+                        to_state=to_state, side=side, client_id=client_id, user_id=user_id, occurred_on=on,
+                        reason=reason,
                         outcome=json.dumps(outcome, ensure_ascii=False) if outcome is not None else None)
     session.add(row)
     return row
@@ -237,8 +248,13 @@ def _history(session: Session, referral: Referral, action: Action | None, from_s
 
 
 def post_event(session: Session, caller: Caller, referral_id: int, body: EventIn,
-               today: date | None = None) -> ReferralOut:
-    """Apply one lifecycle action under a row lock; 409 naming the allowed actions otherwise."""
+               today: date | None = None, *, after_step: int | None = None) -> ReferralOut:
+    """Apply one lifecycle action under a row lock; 409 naming the allowed actions otherwise.
+
+    ``after_step``: the history step the caller last saw; when another step came since, the
+    action is refused (409) even where it is still allowed, so a form sent twice or from a stale
+    page does not act twice (a second reminder, say).
+    """
     today = today or local_date()
     referral, side = _get(session, caller, referral_id, for_update=True)
     kind, state, action = Kind(referral.kind), State(referral.status), body.type
@@ -247,6 +263,11 @@ def post_event(session: Session, caller: Caller, referral_id: int, body: EventIn
         to_state = machine.next_state(state, action, side, kind, used)
     except machine.NotAllowed as exc:
         raise IllegalTransition(f"Referral {referral.id}", state.value, action.value, exc.allowed) from None
+    if after_step is not None:
+        last_step = _last_step(session, referral.id)
+        if last_step != after_step:
+            raise Conflict(f"Referral {referral.id} has changed since step {after_step} (it is at step "
+                           f"{last_step}); nothing was changed", step=last_step)
     on = body.on or today
     _check_event(session, referral, body, on, today)
     outcome = _outcome_json(body.outcome) if body.outcome is not None else None
@@ -268,7 +289,8 @@ def post_event(session: Session, caller: Caller, referral_id: int, body: EventIn
     referral.status = to_state
     referral.updated_at = utcnow()
     session.add(referral)
-    _history(session, referral, action, state, to_state, side, caller.client_id, on, body.reason, outcome)
+    _history(session, referral, action, state, to_state, side, caller.api_client_id, on, body.reason, outcome,
+             user_id=caller.user_id)
     events.emit(session, "referral.status_changed", subject=f"referral:{referral.id}", region=referral.region,
                 department=referral.department, data={
                     "referral_id": referral.id, "kind": referral.kind, "direction": referral.direction,
@@ -276,6 +298,9 @@ def post_event(session: Session, caller: Caller, referral_id: int, body: EventIn
                     "to": to_state.value, "side": side.value, "occurred_on": on, "reason": body.reason,
                     "outcome": outcome,
                 })
+    audit.record(session, caller, f"referral.{action.value}", "referral", referral.id, referral.region, {
+        "from": state.value, "to": to_state.value, "side": side.value, "occurred_on": on, "reason": body.reason,
+        "outcome": outcome})
     session.commit()
     return describe(session, caller, referral, today, history=True)
 
@@ -371,7 +396,7 @@ def describe(session: Session, caller: Caller, referral: Referral, today: date, 
     if history:
         steps = [
             EventOut(seq=e.seq, action=e.action, from_state=e.from_state, to_state=e.to_state, side=e.side,
-                     client_id=e.client_id, occurred_on=e.occurred_on, reason=e.reason,
+                     client_id=e.client_id, user_id=e.user_id, occurred_on=e.occurred_on, reason=e.reason,
                      outcome=OutcomeOut(**json.loads(e.outcome)) if e.outcome else None, recorded_at=e.recorded_at)
             for e in session.exec(select(ReferralEvent).where(ReferralEvent.referral_id == referral.id)
                                   .order_by(ReferralEvent.seq))
@@ -392,6 +417,28 @@ def describe(session: Session, caller: Caller, referral: Referral, today: date, 
         allowed_actions=machine.allowed(State(referral.status), side, Kind(referral.kind), used),
         created_at=referral.created_at, updated_at=referral.updated_at, history=steps,
     )
+
+
+def awaiting_recipient(session: Session, caller: Caller, today: date | None = None,
+                       limit: int | None = None) -> tuple[list[ReferralOut], bool]:
+    """Referrals addressed to the caller that still owe it a step (sent, received, filed):
+    overdue first, then by the deadline, nearest first, at most ``limit`` (default: a page,
+    APP_MAX_PAGE_SIZE). Returns (items, whether more were left out)."""
+    today = today or local_date()
+    limit = limit or get_settings().max_page_size
+    # A bureau receives what departments send (inbound); a department what the bureau sends.
+    towards_caller = Direction.inbound if caller.role == Role.bureau else Direction.outbound
+    rows = session.exec(select(Referral).where(*_scope_clause(caller), Referral.direction == towards_caller,
+                                               col(Referral.status).in_(machine.PENDING))).all()
+    due = {r.id: _deadline(r, today) for r in rows}
+
+    def urgency(r: Referral):
+        deadline, overdue = due[r.id]
+        return (not overdue, deadline.due_on if deadline and deadline.due_on else date.max, r.id)
+
+    rows = sorted(rows, key=urgency)
+    subjects = _subjects(session, [r.id for r in rows[:limit]])
+    return [describe(session, caller, r, today, subjects=subjects) for r in rows[:limit]], len(rows) > limit
 
 
 def get(session: Session, caller: Caller, referral_id: int, today: date | None = None) -> ReferralOut:

@@ -9,6 +9,8 @@ from sqlmodel import select
 
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
+from app.openapi import problems
+from app.paging import RowId
 from app.db import ReadSession, WriteSession
 from app.responses import mark_created
 from app.errors import Invalid, NotFound
@@ -33,7 +35,7 @@ from app.scoring.schemas import (
     ViolationCatalogOut,
     ViolationTypeOut,
 )
-from app.timeutil import local_date, parse_instant_or_date
+from app.timeutil import Day, local_date, parse_instant_or_date
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
 
@@ -61,7 +63,7 @@ def _json(content: dict) -> Response:
 
 
 # The hot path first: FastAPI tries routes in order, and every route tried costs time per request.
-@router.get("/practitioners/{code}/standing", response_model=StandingOut)
+@router.get("/practitioners/{code}/standing", response_model=StandingOut, responses=problems(404))
 async def get_standing(
     code: Code, caller: StandingReader,
     at: Annotated[str | None, Query(description="date or ISO 8601 instant; default now", max_length=40)] = None,
@@ -93,14 +95,15 @@ def post_score_case(
     return response
 
 
-@router.get("/score-cases/{case_id}", response_model=ScoreCaseOut)
-def get_score_case(case_id: int, caller: ScoreReader, session: ReadSession):
+@router.get("/score-cases/{case_id}", response_model=ScoreCaseOut, responses=problems(404))
+def get_score_case(case_id: RowId, caller: ScoreReader, session: ReadSession):
     return service.get_case(session, caller, case_id)
 
 
 @router.post("/score-entries/{entry_id}/reversal", response_model=ReversalOut, status_code=201,
-             responses={200: {"model": ReversalOut, "description": "already reversed: the first reversal"}})
-def reverse_entry(entry_id: int, body: ReversalIn, caller: Scorer, session: WriteSession, response: Response):
+             responses={200: {"model": ReversalOut, "description": "already reversed: the first reversal"},
+                        **problems(404)})
+def reverse_entry(entry_id: RowId, body: ReversalIn, caller: Scorer, session: WriteSession, response: Response):
     """Reverse an entry (appeal upheld, reconsideration, error): appended, never edited."""
     answer, created = service.reverse_entry(session, caller, entry_id, body.reason)
     mark_created(response, created)
@@ -108,7 +111,8 @@ def reverse_entry(entry_id: int, body: ReversalIn, caller: Scorer, session: Writ
 
 
 @router.post("/practitioners/{code}/repairs", response_model=RepairOut, status_code=201,
-             responses={200: {"model": RepairOut, "description": "the reference was already recorded"}})
+             responses={200: {"model": RepairOut, "description": "the reference was already recorded"},
+                        **problems(404, 409)})
 def post_repair(code: Code, body: RepairIn, caller: Scorer, session: WriteSession, response: Response):
     """记分修复: points off for a qualifying activity, within the yearly cap, never below 0."""
     answer, created = service.record_repair(session, caller, code, body)
@@ -116,23 +120,24 @@ def post_repair(code: Code, body: RepairIn, caller: Scorer, session: WriteSessio
     return answer
 
 
-@router.post("/practitioners/{code}/registrations", response_model=RegistrationOut, status_code=201)
+@router.post("/practitioners/{code}/registrations", response_model=RegistrationOut, status_code=201,
+             responses=problems(404, 409))
 def post_registration(code: Code, body: RegistrationIn, caller: Scorer, session: WriteSession):
     """A new registration after a termination, on or after the re-registration bar."""
     return service.record_registration(session, caller, code, body)
 
 
-@router.get("/practitioners/{code}/dossier", response_model=DossierOut)
+@router.get("/practitioners/{code}/dossier", response_model=DossierOut, responses=problems(404))
 def get_dossier(code: Code, caller: DossierReader, session: ReadSession):
     """一人一档: everything about one practitioner."""
     return service.dossier(session, caller, code)
 
 
-@router.get("/violation-types", response_model=ViolationCatalogOut)
+@router.get("/violation-types", response_model=ViolationCatalogOut, responses=problems(404))
 def violation_types(
     caller: RulesetReader, session: ReadSession,
     region: Annotated[RegionCode | None, Query(description="default: your region")] = None,
-    on: Annotated[date | None, Query(description="default: today")] = None,
+    on: Annotated[Day | None, Query(description="default: today")] = None,
 ):
     """The violation catalogue of the ruleset in force for a region on a date."""
     region = region or caller.region
@@ -155,7 +160,7 @@ def list_rulesets(caller: RulesetReader, session: ReadSession):
                            sha256=r.sha256) for r in rows]
 
 
-@router.get("/rulesets/{ruleset_id}")
+@router.get("/rulesets/{ruleset_id}", responses=problems(404))
 def get_ruleset(ruleset_id: str, caller: RulesetReader, session: ReadSession) -> dict:
     """The full ruleset as validated and stored, with its SHA-256."""
     ruleset = catalog.rulesets(session).get(ruleset_id)

@@ -229,6 +229,15 @@ class Ruleset(_Model):
     ) -> int:
         return self.band_for(violation_code, circumstances).points[tier]
 
+    def band_of_total(self, points: int) -> Band | None:
+        """The band a year total falls in, for counting people by band: None without points, the
+        lowest band below it, the top band above it (totals pass 12 where several cases add up)."""
+        if points <= 0:
+            return None
+        if points < self.bands[0].min:
+            return self.bands[0]
+        return next((b for b in self.bands if b.min <= points <= b.max), self.bands[-1])
+
     def suspension_months(self, total: int) -> int:
         if total < self.thresholds.suspension:
             raise ValueError(f"a total of {total} does not reach suspension")

@@ -9,6 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from app.practitioners.schemas import InstitutionCode, PractitionerCode
 from app.scoring.rulesets import Circumstances, Tier
+from app.settings import get_settings
+from app.textfields import Reason
+from app.timeutil import Day
+
+_settings = get_settings()
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
@@ -41,7 +46,7 @@ class ScoreCaseIn(BaseModel):
     case_ref: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     basis: Basis
     decision_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    decision_date: date = Field(description="the score takes effect on this date")
+    decision_date: Day = Field(description="the score takes effect on this date")
     institution: InstitutionCode
     amount_involved: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
     procedure: Literal["completed", "notify"] = Field(
@@ -49,10 +54,10 @@ class ScoreCaseIn(BaseModel):
         description="completed: the bureau's own procedure already heard the person and the entries "
         "count at once; notify: the service notifies, takes a defence and the entries count once confirmed",
     )
-    notified_on: date | None = Field(
+    notified_on: Day | None = Field(
         default=None, description="notify only: the day the person was notified (default today); "
         "the defence window counts from it")
-    entries: list[ScoreEntryIn] = Field(min_length=1, max_length=1000)
+    entries: list[ScoreEntryIn] = Field(min_length=1, max_length=_settings.max_batch_size)
 
     @model_validator(mode="after")
     def _notified_only_when_notifying(self):
@@ -126,7 +131,7 @@ class ScoreCaseOut(BaseModel):
 
 class ReversalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    reason: Reason
 
 
 class ReversalOut(BaseModel):
@@ -144,7 +149,7 @@ class ReversalOut(BaseModel):
 class RepairIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     activity: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
-    occurred_on: date
+    occurred_on: Day
     reference: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = Field(
         description="certificate or record number; one reference counts once"
     )
@@ -164,7 +169,7 @@ class RepairOut(BaseModel):
 
 class RegistrationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    registered_on: date
+    registered_on: Day
 
 
 class RegistrationOut(BaseModel):
@@ -176,7 +181,7 @@ class RegistrationOut(BaseModel):
 
 class StandingQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    codes: list[Annotated[str, StringConstraints(max_length=20)]] = Field(min_length=1, max_length=1000)
+    codes: list[Annotated[str, StringConstraints(max_length=20)]] = Field(min_length=1, max_length=_settings.max_batch_size)
     at: str | None = Field(default=None, description="date or ISO 8601 instant; default now")
 
 

@@ -14,7 +14,8 @@ from datetime import date
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app import events
+from app import audit, events
+from app.observability import SANCTIONS_CREATED, count_on_commit
 from app.idempotency import request_hash
 from app.auth.roles import Caller
 from app.dueprocess import machine
@@ -123,6 +124,8 @@ class Person:
         self.stage(lift_rows + sanction_rows)
         if write:
             ledger.insert(self.session, lift_rows + sanction_rows)
+        for sanction in to_record:
+            count_on_commit(self.session, SANCTIONS_CREATED, kind=sanction.kind)
         self.lifted += [(row.target_id, s, lift_reason) for row, s in zip(lift_rows, to_lift)]
         self.created += list(zip(sanction_rows, to_record))
         if self.record is None:
@@ -294,6 +297,11 @@ def _record_case(session: Session, caller: Caller, body: ScoreCaseIn, key: str |
     )
     case.response = answer.model_dump_json()
     session.add(case)
+    audit.record(session, caller, "score_case.create", "score_case", case.id, region, {
+        "case_ref": case.case_ref, "decision_number": case.decision_number, "procedure": body.procedure,
+        "entries": [{"practitioner": e.practitioner, "violation_type": e.violation_type, "points": p}
+                    for e, p in zip(body.entries, points)],
+    })
     return case
 
 
@@ -426,6 +434,8 @@ def reverse_entry(session: Session, caller: Caller, entry_id: int, reason: str) 
     if previous is not None:
         return _reversal_out(person, previous, entry_id, []), False
     answer = append_reversal(person, caller.client_id, entry_id, reason)
+    audit.record(session, caller, "score_entry.reverse", "score_entry", entry_id, owner.region, {
+        "practitioner": owner.code, "reason": reason, "year_total": answer.year_total})
     session.commit()
     return answer, True
 
@@ -488,6 +498,8 @@ def record_repair(session: Session, caller: Caller, code: str, body: RepairIn) -
                else f"there are no points to repair in {year}")
         raise Invalid(f"Repair not acceptable: {why}; nothing was recorded", field="body.occurred_on")
     person.emit_changes("repair")
+    audit.record(session, caller, "practitioner.repair", "practitioner", code, practitioner.region, {
+        "activity": body.activity, "reference": body.reference, "points_removed": person.after.repair_effect[row.id]})
     session.commit()
     return _repair_out(person, row), True
 
@@ -513,6 +525,8 @@ def record_registration(session: Session, caller: Caller, code: str, body: Regis
     person.append([row])
     person.settle(caller.client_id, "recomputed after re-registration")
     person.emit_changes("re-registration")
+    audit.record(session, caller, "practitioner.reregister", "practitioner", code, person.practitioner.region,
+                 {"registered_on": body.registered_on})
     session.commit()
     return RegistrationOut(id=row.id, practitioner=code, registered_on=body.registered_on,
                            standing=person.standing_on(person.after, local_date()))

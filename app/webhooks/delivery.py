@@ -7,6 +7,7 @@ Three short transactions per delivery, none held across the HTTP call:
 3. acknowledge: the attempt is recorded and the delivery succeeds, is rescheduled or fails.
 A worker that dies between 2 and 3 loses nothing: when the lease runs out the delivery is due
 again and goes out with the same ``webhook-id`` (at-least-once; receivers de-duplicate on it).
+A worker told to stop does better: it finishes the call in flight or releases its claim at once.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 import os
 import random
 import secrets as _random
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -30,6 +32,7 @@ from app import events
 from app.auth.models import ApiClient
 from app.db import get_engine, is_sqlite, write_session
 from app.events import Event
+from app.observability import DELIVERY_FAILURES, count_on_commit
 from app.settings import get_settings
 from app.timeutil import utcnow
 from app.webhooks import rules, service, signing, urlsafety
@@ -262,6 +265,8 @@ def acknowledge(claimed: Claimed, result: Result, now: datetime | None = None, *
             select(WebhookEndpoint).where(WebhookEndpoint.id == delivery.endpoint_id).with_for_update()
         ).one()
         outcome = rules.classify(result.status_code, result.headers, now)
+        if not (outcome.success and result.in_time):
+            count_on_commit(session, DELIVERY_FAILURES, reason=_failure_reason(result))
         delivery.locked_by, delivery.locked_until = None, None
         delivery.last_status_code = result.status_code
         if outcome.success and result.in_time:
@@ -288,6 +293,15 @@ def acknowledge(claimed: Claimed, result: Result, now: datetime | None = None, *
         return what
 
 
+def _failure_reason(result: Result) -> str:
+    """A small fixed set of labels for the failure counter."""
+    if result.status_code is None:
+        return "no_response"
+    if 200 <= result.status_code < 300:
+        return "too_slow"
+    return f"http_{result.status_code // 100}xx"
+
+
 def _disable(session: Session, endpoint: WebhookEndpoint, reason: str, now: datetime) -> None:
     endpoint.enabled = False
     endpoint.disabled_at = now
@@ -309,20 +323,66 @@ def worker_name() -> str:
 
 
 def deliver_due(now: datetime | None = None, *, worker: str | None = None, limit: int = DELIVERIES_PER_RUN,
-                rng: random.Random | None = None, timeout: float | None = None) -> int:
-    """Claim, send and acknowledge due deliveries one at a time; returns how many were tried."""
+                rng: random.Random | None = None, timeout: float | None = None,
+                stop: threading.Event | None = None) -> int:
+    """Claim, send and acknowledge due deliveries one at a time; returns how many were tried.
+
+    Once ``stop`` is set nothing more is claimed, and the call in flight gets
+    APP_WORKER_SHUTDOWN_GRACE_SECONDS to finish; if it does not, its claim is released so that
+    another worker sends it at once instead of when the lease runs out."""
     worker = worker or worker_name()
     handled = 0
-    while handled < limit:
+    while handled < limit and not (stop is not None and stop.is_set()):
         claimed = claim(now, worker=worker)
         if not claimed:
             break
         for item in claimed:
-            acknowledge(item, send(item, timeout=timeout), now, worker=worker, rng=rng)
+            result = send(item, timeout=timeout) if stop is None else _send_unless_stopped(item, timeout, stop)
+            if result is None:
+                release(item)
+                return handled
+            acknowledge(item, result, now, worker=worker, rng=rng)
             handled += 1
     return handled
 
 
-def run_once(now: datetime | None = None) -> int:
-    """One round of the worker job: fan out new events, then deliver what is due."""
-    return fan_out(now) + deliver_due(now)
+def _send_unless_stopped(claimed: Claimed, timeout: float | None, stop: threading.Event) -> Result | None:
+    """``send`` from a thread of its own, so a stop does not wait out the webhook timeout: None
+    when told to stop and the call did not finish within the grace period."""
+    results: list[Result] = []
+    done = threading.Event()
+
+    def call() -> None:
+        try:
+            results.append(send(claimed, timeout=timeout))
+        finally:
+            done.set()
+
+    # A daemon: a call abandoned at shutdown must not keep the process alive.
+    threading.Thread(target=call, name=f"webhook-send-{claimed.delivery_id}", daemon=True).start()
+    while not done.wait(0.05):
+        if stop.is_set():
+            done.wait(get_settings().worker_shutdown_grace_seconds)
+            break
+    return results[0] if results else None
+
+
+def release(claimed: Claimed) -> bool:
+    """Give a claimed delivery back unsent (the worker is stopping): no attempt is recorded and
+    it is due again at once. False when the lease was lost meanwhile or the delivery deleted."""
+    with write_session() as session:
+        delivery = session.exec(
+            select(WebhookDelivery).where(WebhookDelivery.id == claimed.delivery_id).with_for_update()
+        ).first()
+        if delivery is None or delivery.locked_by != claimed.lease_token:
+            return False
+        delivery.locked_by, delivery.locked_until = None, None
+        session.add(delivery)
+        session.commit()
+    logger.info("delivery %s released unsent: the worker is stopping", claimed.delivery_id)
+    return True
+
+
+def run_once(stop: threading.Event | None = None, now: datetime | None = None) -> int:
+    """One round of the worker job: fan out new events, then deliver what is due (until ``stop``)."""
+    return fan_out(now) + deliver_due(now, stop=stop)

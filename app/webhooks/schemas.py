@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from app.events import EVENT_TYPES
+from app.timeutil import iso_text
 
 EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
 
@@ -79,7 +80,7 @@ class DeliveryPage(BaseModel):
 class RecoverIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    since: AwareDatetime
+    since: Annotated[AwareDatetime, BeforeValidator(iso_text)]
 
 
 class RecoverOut(BaseModel):

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from app import audit, keyring
 from app.auth.roles import Caller, Role
 from app.errors import Conflict, Invalid, NotFound
 from app.events import PARTNER_EVENT_TYPES
@@ -27,7 +28,6 @@ from app.webhooks.schemas import (
     EndpointWithSecret,
 )
 
-MAX_PAGE = 200
 
 
 def vet_url(url: str) -> urlsafety.Target:
@@ -53,7 +53,7 @@ def _vet_event_types(caller: Caller, event_types: list[str]) -> list[str]:
 
 
 def _box() -> signing.SecretBox:
-    return signing.box(get_settings().id_encryption_key)
+    return signing.box(keyring.masters())
 
 
 def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
@@ -77,8 +77,16 @@ def create_endpoint(session: Session, caller: Caller, data: EndpointIn,
         secret_sealed=_box().seal(secret), created_at=now, updated_at=now,
     )
     session.add(endpoint)
+    session.flush()
+    _audit(session, caller, "webhook_endpoint.create", endpoint.id, {"url": endpoint.url,
+                                                                    "event_types": json.loads(endpoint.event_types)})
     session.commit()
     return endpoint, secret
+
+
+def _audit(session: Session, caller: Caller, action: str, endpoint_id: int, summary: dict) -> None:
+    """Endpoints belong to a client, not to a region: the record is filed under the owner's region."""
+    audit.record(session, caller, action, "webhook_endpoint", endpoint_id, caller.region, summary)
 
 
 def get_endpoint(session: Session, caller: Caller, endpoint_id: int, *, for_update: bool = False) -> WebhookEndpoint:
@@ -119,6 +127,7 @@ def update_endpoint(session: Session, caller: Caller, endpoint_id: int, patch: E
         endpoint.disabled_reason = None if patch.enabled else "disabled by its owner"
     endpoint.updated_at = now
     session.add(endpoint)
+    _audit(session, caller, "webhook_endpoint.update", endpoint.id, {"fields": sorted(given)})
     session.commit()
     return endpoint
 
@@ -127,6 +136,7 @@ def delete_endpoint(session: Session, caller: Caller, endpoint_id: int) -> None:
     """Removes the endpoint with its deliveries and attempts (the database cascades)."""
     endpoint = get_endpoint(session, caller, endpoint_id, for_update=True)
     session.delete(endpoint)
+    _audit(session, caller, "webhook_endpoint.delete", endpoint_id, {"url": endpoint.url})
     session.commit()
 
 
@@ -143,6 +153,8 @@ def rotate_secret(session: Session, caller: Caller, endpoint_id: int,
     endpoint.secret_sealed = _box().seal(secret)
     endpoint.updated_at = now
     session.add(endpoint)
+    _audit(session, caller, "webhook_endpoint.rotate_secret", endpoint.id,
+           {"previous_secret_until": endpoint.previous_secret_until})
     session.commit()
     return endpoint, secret
 
@@ -192,6 +204,8 @@ def redeliver(session: Session, caller: Caller, delivery_id: int, now: datetime 
         raise Conflict("The delivery is already queued")
     _requeue(delivery, now)
     session.add(delivery)
+    _audit(session, caller, "webhook_delivery.redeliver", delivery.endpoint_id,
+           {"delivery_id": delivery.id, "webhook_id": delivery.msg_id})
     session.commit()
     return delivery
 
@@ -210,6 +224,7 @@ def recover(session: Session, caller: Caller, endpoint_id: int, since: datetime,
     for delivery in failed:
         _requeue(delivery, now)
         session.add(delivery)
+    _audit(session, caller, "webhook_endpoint.recover", endpoint_id, {"since": since, "requeued": len(failed)})
     session.commit()
     return len(failed)
 
@@ -234,3 +249,19 @@ def endpoint_out(endpoint: WebhookEndpoint, secret: str | None = None, now: date
         created_at=endpoint.created_at, updated_at=endpoint.updated_at,
     )
     return EndpointWithSecret(secret=secret, **fields) if secret else EndpointOut(**fields)
+
+
+def reseal_secrets(session: Session) -> int:
+    """Seal every stored endpoint secret under the current master secret (after a rotation).
+    Returns how many values were rewritten; running it again rewrites nothing. Commits."""
+    box, rewritten = _box(), 0
+    for endpoint in session.exec(select(WebhookEndpoint).order_by(WebhookEndpoint.id).with_for_update()):
+        for field in ("secret_sealed", "previous_secret_sealed"):
+            sealed = getattr(endpoint, field)
+            fresh = box.reseal(sealed) if sealed else None
+            if fresh is not None:
+                setattr(endpoint, field, fresh)
+                session.add(endpoint)
+                rewritten += 1
+    session.commit()
+    return rewritten

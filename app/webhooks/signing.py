@@ -15,9 +15,7 @@ import secrets as _random
 from collections.abc import Iterable
 from functools import lru_cache
 
-from cryptography.fernet import Fernet
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from app import keyring
 
 PREFIX = "whsec_"
 SECRET_BYTES = 32  # the specification allows 24 to 64
@@ -50,13 +48,14 @@ def headers(secrets: Iterable[str], msg_id: str, timestamp: int, body: bytes) ->
 
 class SecretBox:
     """Seals endpoint secrets at rest with a key derived from the service's master secret, so
-    a copy of the database alone cannot forge callbacks."""
+    a copy of the database alone cannot forge callbacks. Opens under earlier masters too while a
+    rotation is under way (app/keyring.py)."""
 
-    def __init__(self, master: str):
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"webhook-secret-sealing").derive(
-            master.encode()
-        )
-        self._fernet = Fernet(base64.urlsafe_b64encode(key))
+    PURPOSE = b"webhook-secret-sealing"
+
+    def __init__(self, masters: tuple[str, ...]):
+        self._masters = masters
+        self._fernet = keyring.fernet(masters, self.PURPOSE)
 
     def seal(self, secret: str) -> str:
         return self._fernet.encrypt(secret.encode()).decode()
@@ -64,7 +63,11 @@ class SecretBox:
     def open(self, sealed: str) -> str:
         return self._fernet.decrypt(sealed.encode()).decode()
 
+    def reseal(self, sealed: str) -> str | None:
+        """The secret sealed under the current master, or None when it already is."""
+        return self.seal(self.open(sealed)) if keyring.is_stale(self._masters, self.PURPOSE, sealed) else None
+
 
 @lru_cache(maxsize=4)
-def box(master: str) -> SecretBox:
-    return SecretBox(master)
+def box(masters: tuple[str, ...]) -> SecretBox:
+    return SecretBox(masters)

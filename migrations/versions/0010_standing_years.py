@@ -1,7 +1,7 @@
 """standings: the span of years a timeline has anything in
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0009
 
 ``first_year`` and ``last_year`` (Timeline.years): both NULL for a timeline with no points, repairs
 or sanctions, which the standing check then answers without reading it; a notice for year Y reads
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0010'
-down_revision = '0006'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

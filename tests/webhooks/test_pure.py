@@ -55,11 +55,11 @@ def test_two_secrets_give_two_signatures_each_verifying():
 
 
 def test_secret_box_round_trips_and_depends_on_the_master_secret():
-    box = signing.SecretBox("m" * 40)
+    box = signing.SecretBox(("m" * 40,))
     sealed = box.seal("whsec_abc")
     assert "whsec_abc" not in sealed and box.open(sealed) == "whsec_abc"
     with pytest.raises(Exception):
-        signing.SecretBox("n" * 40).open(sealed)
+        signing.SecretBox(("n" * 40,)).open(sealed)
 
 
 @pytest.mark.parametrize(("url", "allowed", "problem"), [

@@ -1,0 +1,74 @@
+"""Writing and reading the audit trail.
+
+Services call ``record`` inside the transaction of the change they make, so the change and its
+record commit together or not at all. The actor is the caller the service acted for; work the
+service does on its own (the worker's jobs, the CLI) is recorded as a ``system`` principal.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from app import regions
+from app.audit.models import AuditRecord
+from app.audit.schemas import AuditPage, AuditRecordOut
+from app.auth.roles import Caller, Role
+from app.observability import current_request_id
+from app.paging import keyset_page
+
+
+def system_caller(name: str = "service") -> Caller:
+    """The service acting on its own: a worker job, or an operator at the command line."""
+    return Caller(client_id=0, name=name, role=Role.admin, region=regions.NATIONAL, kind="system")
+
+
+def cli_caller() -> Caller:
+    try:
+        user = getpass.getuser()
+    except Exception:  # no user name in a bare container: still say it was the command line
+        user = "unknown"
+    return system_caller(f"cli:{user}")
+
+
+def record(session: Session, caller: Caller | None, action: str, object_type: str, object_id: object,
+           region: str, summary: dict[str, Any] | None = None) -> AuditRecord:
+    """Add the audit row of one change to the session's transaction."""
+    actor = caller or system_caller()
+    row = AuditRecord(
+        principal=actor.principal, actor_name=actor.name, role=str(actor.role),
+        actor_region=actor.region, actor_department=actor.department,
+        request_id=current_request_id(), action=action, object=f"{object_type}:{object_id}",
+        region=region, summary=json.dumps(summary or {}, ensure_ascii=False, sort_keys=True, default=str),
+    )
+    session.add(row)
+    return row
+
+
+def principal_filter(client: str) -> str:
+    """``12`` means API client 12; ``user:3`` and ``system:0`` name other principals."""
+    return f"client:{client}" if client.isdigit() else client
+
+
+def list_records(session: Session, caller: Caller, *, object: str | None, client: str | None,
+                 since: datetime | None, limit: int, cursor: int | None) -> AuditPage:
+    """Oldest first from ``since``; an admin sees everything, a bureau what lies in its region."""
+    query = select(AuditRecord)
+    if caller.role != Role.admin:
+        query = query.where(regions.within(AuditRecord.region, caller.region))
+    if object:
+        query = query.where(AuditRecord.object == object)
+    if client:
+        query = query.where(AuditRecord.principal == principal_filter(client))
+    if since is not None:
+        query = query.where(AuditRecord.at >= since)
+    rows, next_cursor = keyset_page(session, query, AuditRecord.id, limit, cursor)
+    return AuditPage(items=[_out(r) for r in rows], next_cursor=next_cursor)
+
+
+def _out(row: AuditRecord) -> AuditRecordOut:
+    return AuditRecordOut(**row.model_dump(exclude={"summary"}), summary=json.loads(row.summary))

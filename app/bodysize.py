@@ -1,0 +1,75 @@
+"""Request body size limit (``APP_MAX_BODY_BYTES``) as pure ASGI middleware.
+
+A declared ``Content-Length`` over the limit is refused at once, before a byte of the body is
+read. A body without one (chunked) is counted as it streams in; at the first byte over the
+limit the application is told the client went away, its answer to that is dropped, and the
+client gets the same 413 instead. Either way nothing is parsed or stored.
+"""
+
+from __future__ import annotations
+
+import json
+
+from app.errors import PayloadTooLarge
+
+
+class BodySizeLimitMiddleware:
+    def __init__(self, app, *, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            return await self._refuse(send)
+
+        received = 0
+        over = False
+        started = False
+
+        async def counting_receive():
+            nonlocal received, over
+            if over:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    over = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message):
+            nonlocal started
+            if over:
+                return  # the application's answer to a body cut short is replaced by the 413
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            if not over:
+                raise
+        if over and not started:
+            await self._refuse(send)
+
+    async def _refuse(self, send) -> None:
+        problem = PayloadTooLarge(f"The request body exceeds {self.max_bytes} bytes")
+        body = json.dumps(problem.marshal(), separators=(",", ":")).encode()
+        await send({"type": "http.response.start", "status": problem.status, "headers": [
+            (b"content-type", b"application/problem+json"),
+            (b"content-length", str(len(body)).encode()),
+            # The unread rest of the body is still on the wire: this connection cannot carry another request.
+            (b"connection", b"close"),
+        ]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _content_length(scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None

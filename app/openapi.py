@@ -1,0 +1,186 @@
+"""The error answers the OpenAPI document declares, so a client (and the fuzzing in CI) can rely
+on them: a status a route can give is declared on it, and one it cannot give is not.
+
+Routers declare their own domain answers with ``problems(404, 409, ...)``; the answers that come
+from what a route depends on are added by ``declare_common_problems`` from its dependencies:
+401 and 429 where a caller is authenticated (and rate-limited), 403 where the caller's role is
+checked and some role lacks the action, 400 and 413 where there is a body, 503 where the
+database is read.
+"""
+
+from __future__ import annotations
+
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
+
+from fastapi import FastAPI, Request
+from fastapi.routing import APIRoute
+
+_RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before trying again",
+                                "schema": {"type": "integer", "minimum": 1}, "required": True}}
+
+_DESCRIPTIONS = {
+    400: "the body is not text in UTF-8",
+    401: "missing or unknown API key",
+    403: "the caller's role may not do this",
+    404: "not found, or outside the caller's region or department",
+    409: "conflicts with the current state (the problem names it)",
+    413: "request body larger than APP_MAX_BODY_BYTES",
+    422: "a value is not acceptable (the problem's errors name each field)",
+    429: "over the client's rate limit (APP_RATE_LIMITS)",
+    503: "the database is unreachable for a moment; retry",
+}
+_HEADERS = {429: _RETRY_AFTER, 503: _RETRY_AFTER}
+
+
+def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route that answers these problems (application/problem+json)."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for code in codes:
+        schema = "HTTPValidationError" if code == 422 else "Problem"
+        out[code] = {"description": _DESCRIPTIONS[code],
+                     "content": {"application/problem+json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+        if code in _HEADERS:
+            out[code]["headers"] = _HEADERS[code]
+    return out
+
+
+def _calls(dependant) -> list:
+    found, stack = [], [dependant]
+    while stack:
+        current = stack.pop()
+        if current.call is not None:
+            found.append(current.call)
+        stack.extend(current.dependencies)
+    return found
+
+
+def route_roles(route: APIRoute) -> frozenset | None:
+    """The roles that may call the route (from its ``allowed(action)`` dependencies); None when
+    it needs no key at all."""
+    from app.auth.deps import CallerDependency
+    from app.auth.roles import PERMISSIONS, Role
+
+    calls = _calls(route.dependant)
+    if not any(isinstance(call, CallerDependency) for call in calls):
+        return None
+    roles = frozenset(Role)
+    for call in calls:
+        if getattr(call, "action", None) is not None:
+            roles &= PERMISSIONS[call.action]
+    return roles
+
+
+def endpoint_routes(routes):
+    """Every route that answers requests, inside included routers too (newer FastAPI keeps an
+    included router whole instead of copying its routes)."""
+    for route in routes:
+        if hasattr(route, "original_router"):
+            yield from endpoint_routes(route.original_router.routes)
+        elif getattr(route, "methods", None):
+            yield route
+
+
+def declare_common_problems(app: FastAPI) -> None:
+    """Add the answers that follow from each route's dependencies (call once the routers are in)."""
+    from app.auth.roles import Role
+    from app.db import get_read_session, get_write_session
+
+    for route in endpoint_routes(app.router.routes):
+        if not isinstance(route, APIRoute):
+            continue
+        calls = _calls(route.dependant)
+        codes = set()
+        roles = route_roles(route)
+        if roles is not None:
+            codes |= {401, 429, 503}  # authentication reads the database when the key is not cached
+            if roles != frozenset(Role):
+                codes.add(403)
+        if route.body_field is not None:
+            codes |= {400, 413}
+        if get_read_session in calls or get_write_session in calls:
+            codes.add(503)
+        for code, response in problems(*sorted(codes)).items():
+            route.responses.setdefault(code, response)
+
+
+def problem_components(schema: dict) -> dict:
+    """The problem shapes as the service writes them: validation errors are ``{field, message, type}``."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    # Other 422 problems (a date beyond the working-day calendar) carry no field list.
+    components["HTTPValidationError"]["required"] = ["type", "title", "status"]
+    components["HTTPValidationError"]["properties"]["detail"] = {"type": "string"}
+    components["ValidationError"] = {
+        "title": "ValidationError", "type": "object", "required": ["field", "message", "type"],
+        "properties": {
+            "field": {"anyOf": [{"type": "string"}, {"type": "null"}],
+                      "description": "where: body.entries.0.points, path.code, query.limit"},
+            "message": {"type": "string"},
+            "type": {"type": "string"},
+        },
+    }
+    return schema
+
+
+_single_valued: dict[int, frozenset[str]] = {}
+
+
+def _is_sequence(annotation) -> bool:
+    if get_origin(annotation) in (Union, UnionType):
+        return any(_is_sequence(arg) for arg in get_args(annotation))
+    return get_origin(annotation) in (list, set, tuple, frozenset)
+
+
+_declared: dict[int, frozenset[str]] = {}
+
+
+def _query_fields(route: APIRoute) -> list:
+    fields, stack = [], [route.dependant]
+    while stack:
+        current = stack.pop()
+        fields += current.query_params
+        stack.extend(current.dependencies)
+    return fields
+
+
+def _single_valued_query_parameters(route: APIRoute) -> frozenset[str]:
+    names = _single_valued.get(id(route))
+    if names is None:
+        names = frozenset(f.alias for f in _query_fields(route) if not _is_sequence(f.field_info.annotation))
+        _single_valued[id(route)] = names
+    return names
+
+
+def _declared_query_parameters(route: APIRoute) -> frozenset[str]:
+    names = _declared.get(id(route))
+    if names is None:
+        names = _declared[id(route)] = frozenset(f.alias for f in _query_fields(route))
+    return names
+
+
+async def refuse_repeated_query_parameters(request: Request) -> None:
+    """App-wide dependency: a query parameter the document gives one value may not come twice, and
+    under /v1/ one it does not name may not come at all. FastAPI would quietly keep the last value
+    (``?cursor=5&cursor=9``) and ignore an unknown name; both are a 422 instead.
+    A coroutine: it does no I/O, and a plain function would cost every request a thread hop."""
+    query = request.scope.get("query_string", b"")
+    if not query:
+        return  # the standing check's usual case costs nothing more
+    route = request.scope.get("route")
+    keys = [key for key, _ in request.query_params.multi_items()]
+    if isinstance(route, APIRoute) and route.path.startswith("/v1/"):
+        # A misspelt filter (?regoin=) must not quietly answer with everything.
+        unknown = set(keys) - _declared_query_parameters(route)
+        if unknown:
+            from app.errors import Invalid, field_error
+
+            raise Invalid("Unknown query parameter", errors=[
+                field_error(f"query.{key}", "is not a parameter of this operation") for key in sorted(unknown)])
+    repeated = {key for key in keys if keys.count(key) > 1}
+    if repeated and isinstance(route, APIRoute):
+        repeated &= _single_valued_query_parameters(route)
+        if repeated:
+            from app.errors import Invalid, field_error
+
+            raise Invalid("A query parameter was given more than once", errors=[
+                field_error(f"query.{key}", "given more than once; it takes one value") for key in sorted(repeated)])

@@ -1,0 +1,185 @@
+"""Each limit of README "Limits": body size, page size, batch size, string lengths, rate limits.
+
+The values are read from the settings rather than written here, so the tests follow the
+configuration; the rate-limit tests set a small limit for one role.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from app import ratelimit
+from app.settings import get_settings
+from tests.conftest import practitioner_body
+
+settings = get_settings()
+
+
+def _is_problem(response, status: int, type_: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["type"] == type_ and problem["status"] == status
+    return problem
+
+
+# --- request body size ---------------------------------------------------------------------------
+
+def test_a_body_over_the_limit_is_refused_with_413_and_nothing_is_stored(api, bureau):
+    body = practitioner_body()
+    body["institutions"] = [{"code": "H15042800001", "name": "x" * settings.max_body_bytes}]
+    response = api.put("/v1/practitioners/D150428000123", json=body, headers=bureau)
+    problem = _is_problem(response, 413, "payload-too-large")
+    assert str(settings.max_body_bytes) in problem["detail"]
+    assert api.get("/v1/practitioners/D150428000123", headers=bureau).status_code == 404
+
+
+def test_a_streamed_body_without_length_is_counted_and_refused(api, bureau):
+    def chunks():  # no Content-Length: the client sends it chunked
+        yield b'{"name": "'
+        for _ in range(settings.max_body_bytes // 65536 + 1):
+            yield b"x" * 65536
+        yield b'"}'
+
+    response = api.put("/v1/practitioners/D150428000123", content=chunks(),
+                       headers={**bureau, "Content-Type": "application/json"})
+    assert "content-length" not in {k.lower() for k in response.request.headers}
+    _is_problem(response, 413, "payload-too-large")
+    assert api.get("/v1/practitioners/D150428000123", headers=bureau).status_code == 404
+
+
+def test_a_body_within_the_limit_passes(api, bureau):
+    response = api.put("/v1/practitioners/D150428000123", json=practitioner_body(), headers=bureau)
+    assert response.status_code == 201
+
+
+def test_the_refusal_comes_before_the_body_is_sent(live_server, bureau):
+    """A declared length over the limit is answered at once: the server does not wait for the body."""
+    host, port = live_server.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall((
+            "POST /v1/standings/query HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            f"{next(iter(bureau))}: {next(iter(bureau.values()))}\r\n"
+            f"Content-Length: {settings.max_body_bytes * 100}\r\n\r\n"
+        ).encode())
+        started = time.monotonic()
+        head = sock.recv(4096).decode()
+    assert head.startswith("HTTP/1.1 413"), head
+    assert "application/problem+json" in head
+    assert time.monotonic() - started < 5  # answered, not timed out waiting for 100 MB
+
+
+# --- page size, batch size, string lengths -------------------------------------------------------
+
+def test_page_size_is_capped(api, bureau):
+    largest = settings.max_page_size
+    assert api.get("/v1/practitioners", params={"limit": largest}, headers=bureau).status_code == 200
+    response = api.get("/v1/practitioners", params={"limit": largest + 1}, headers=bureau)
+    problem = _is_problem(response, 422, "validation-error")
+    assert [e["field"] for e in problem["errors"]] == ["query.limit"]
+
+
+def test_standing_query_batch_size_is_capped(api, make_key):
+    checker = make_key("checker", "150000")
+    codes = [f"D150428{n:06d}" for n in range(settings.max_batch_size)]
+    full = api.post("/v1/standings/query", json={"codes": codes}, headers=checker)
+    assert full.status_code == 200 and len(full.json()["results"]) == settings.max_batch_size
+    over = api.post("/v1/standings/query", json={"codes": [*codes, "D150428999999"]}, headers=checker)
+    problem = _is_problem(over, 422, "validation-error")
+    assert [e["field"] for e in problem["errors"]] == ["body.codes"]
+
+
+def test_score_case_entries_are_capped_by_the_batch_size(scoring):
+    entry = {"practitioner": "D210402000001", "violation_type": "SPLIT-CHARGING", "tier": "general"}
+    response = scoring.post("batch-1", [entry] * (settings.max_batch_size + 1))
+    problem = _is_problem(response, 422, "validation-error")
+    assert [e["field"] for e in problem["errors"]] == ["body.entries"]
+
+
+def test_reasons_are_capped(scoring):
+    code = scoring.register()
+    entry_id = scoring.score(code, "len-1", "2025-03-01")["id"]
+    url = f"/v1/score-entries/{entry_id}/reversal"
+    too_long = scoring.client.post(url, json={"reason": "理" * (settings.max_reason_length + 1)},
+                                   headers=scoring.headers)
+    problem = _is_problem(too_long, 422, "validation-error")
+    assert [e["field"] for e in problem["errors"]] == ["body.reason"]
+    at_limit = scoring.client.post(url, json={"reason": "理" * settings.max_reason_length}, headers=scoring.headers)
+    assert at_limit.status_code == 201, at_limit.text
+
+
+def test_free_text_is_capped(api, make_key):
+    partner = make_key("partner", "150428", "health")
+    body = {"recipient": "bureau", "region": "150428", "clue_category": "licence_renting",
+            "summary": "摘" * (settings.max_text_length + 1), "institutions": ["H15042800001"]}
+    problem = _is_problem(api.post("/v1/referrals", json=body, headers=partner), 422, "validation-error")
+    assert [e["field"] for e in problem["errors"]] == ["body.summary"]
+    body["summary"] = "摘" * settings.max_text_length
+    assert api.post("/v1/referrals", json=body, headers=partner).status_code == 201
+
+
+# --- rate limits ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def checker_limit(monkeypatch):
+    """The checker role limited to three requests a minute per client, for one test."""
+    monkeypatch.setitem(get_settings().rate_limits, "checker", "3/minute")
+    ratelimit.reset()
+    yield 3
+    monkeypatch.undo()
+    ratelimit.reset()
+
+
+def test_a_client_over_its_rate_limit_gets_429_with_retry_after(api, make_key, checker_limit):
+    checker = make_key("checker", "150000")
+    url = "/v1/practitioners/D150428000123/standing"
+    for _ in range(checker_limit):
+        assert api.get(url, headers=checker).status_code == 404  # not registered: counted all the same
+    refused = api.get(url, headers=checker)
+    problem = _is_problem(refused, 429, "rate-limited")
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert "3 per 1 minute" in problem["detail"]
+
+
+def test_rate_limits_count_per_client_and_per_role(api, make_key, checker_limit):
+    first, second = make_key("checker", "150000"), make_key("checker", "150000")
+    bureau = make_key("bureau", "150000")
+    url = "/v1/practitioners/D150428000123/standing"
+    for _ in range(checker_limit):
+        api.get(url, headers=first)
+    assert api.get(url, headers=first).status_code == 429
+    assert api.get(url, headers=second).status_code == 404  # another client: its own window
+    assert api.get(url, headers=bureau).status_code == 404  # another role: its own limit
+
+
+def test_a_role_left_out_of_the_settings_is_not_limited(api, make_key, monkeypatch):
+    monkeypatch.delitem(get_settings().rate_limits, "checker")
+    monkeypatch.setitem(get_settings().rate_limits, "bureau", "1/minute")
+    ratelimit.reset()
+    checker = make_key("checker", "150000")
+    try:
+        assert all(api.get("/v1/rulesets", headers=checker).status_code == 200 for _ in range(20))
+    finally:
+        monkeypatch.undo()
+        ratelimit.reset()
+
+
+def test_the_checker_role_has_the_highest_default_limit():
+    from limits import parse_many
+
+    from app.settings import Settings
+
+    defaults = Settings.model_fields["rate_limits"].default_factory()
+    per_second = {role: min(i.amount / i.get_expiry() for i in parse_many(spec)) for role, spec in defaults.items()}
+    assert max(per_second, key=per_second.get) == "checker"
+
+
+def test_an_unknown_query_parameter_is_refused_not_ignored(api, make_key):
+    bureau = make_key("bureau", "150000")
+    assert api.get("/v1/practitioners", params={"region": "150428"}, headers=bureau).status_code == 200
+    response = api.get("/v1/practitioners", params={"regoin": "150428"}, headers=bureau)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "query.regoin"

@@ -15,7 +15,7 @@ from app.cli import main
 from app.db import read_session
 from app.dueprocess import service as dueprocess
 from app.main import app as the_app
-from tests.auth.test_matrix import RULES, World, route_table
+from tests.auth.test_matrix import HOME, RULES, route_table, world  # noqa: F401 (world: the matrix's fixture)
 from tests.shared_fixtures import violation_with
 
 # POSTs that only read: they change nothing, so they leave no record.
@@ -41,15 +41,6 @@ def client_id(name: str) -> int:
         return session.exec(select(ApiClient.id).where(ApiClient.name == name)).one()
 
 
-@pytest.fixture
-def world(api, make_key, clock, monkeypatch):
-    from app.settings import get_settings
-
-    clock.set("2025-07-01")
-    monkeypatch.setattr(get_settings(), "webhook_allowed_hosts", ["127.0.0.1"])
-    return World(api, make_key, clock)
-
-
 @pytest.mark.parametrize("route", WRITES, ids=lambda r: f"{r[0]} {r[1]}")
 def test_every_write_route_leaves_a_record_naming_the_caller_and_the_request(world, api, route):
     rule = RULES[route]
@@ -67,7 +58,7 @@ def test_every_write_route_leaves_a_record_naming_the_caller_and_the_request(wor
 
 
 def world_region(role: str) -> str:
-    return "100000" if role == "admin" else "150428"
+    return "100000" if role == "admin" else HOME
 
 
 def test_a_score_case_is_recorded_once_with_what_it_counted(scoring, api):

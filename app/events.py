@@ -13,9 +13,9 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlmodel import Field, Session, SQLModel
 
+from app.db import insert_many
 from app.timeutil import utcnow
 
 # Every event type a webhook endpoint may subscribe to (what the domains write, or will).
@@ -66,7 +66,7 @@ def emit_many(session: Session, emitted: list[dict[str, Any]]) -> None:
         return
     session.flush()
     now = utcnow()
-    session.execute(insert(Event.__table__), [
+    insert_many(session.connection(), Event.__table__, [
         {"type": e["type"], "subject": e["subject"], "region": e["region"], "department": e.get("department"),
          "payload": _payload(e["data"]), "created_at": now}
         for e in emitted

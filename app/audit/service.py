@@ -12,6 +12,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from app import regions
@@ -20,6 +21,7 @@ from app.audit.schemas import AuditPage, AuditRecordOut
 from app.auth.roles import Caller, Role
 from app.observability import current_request_id
 from app.paging import keyset_page
+from app.timeutil import utcnow
 
 
 def system_caller(name: str = "service") -> Caller:
@@ -35,18 +37,21 @@ def cli_caller() -> Caller:
     return system_caller(f"cli:{user}")
 
 
+_INSERT = insert(AuditRecord.__table__)
+
+
 def record(session: Session, caller: Caller | None, action: str, object_type: str, object_id: object,
-           region: str, summary: dict[str, Any] | None = None) -> AuditRecord:
-    """Add the audit row of one change to the session's transaction."""
+           region: str, summary: dict[str, Any] | None = None) -> None:
+    """Write the audit row of one change in the session's transaction: a plain INSERT on its
+    connection, so it commits or rolls back with the change (and costs no ORM object)."""
     actor = caller or system_caller()
-    row = AuditRecord(
-        principal=actor.principal, actor_name=actor.name, role=str(actor.role),
-        actor_region=actor.region, actor_department=actor.department,
-        request_id=current_request_id(), action=action, object=f"{object_type}:{object_id}",
-        region=region, summary=json.dumps(summary or {}, ensure_ascii=False, sort_keys=True, default=str),
-    )
-    session.add(row)
-    return row
+    session.connection().execute(_INSERT, {
+        "principal": actor.principal, "actor_name": actor.name, "role": str(actor.role),
+        "actor_region": actor.region, "actor_department": actor.department,
+        "request_id": current_request_id(), "action": action, "object": f"{object_type}:{object_id}",
+        "region": region, "summary": json.dumps(summary or {}, ensure_ascii=False, sort_keys=True, default=str),
+        "at": utcnow(),
+    })
 
 
 def principal_filter(client: str) -> str:

@@ -9,13 +9,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, timezone
 
-from sqlalchemy import insert as sa_insert
-from sqlmodel import Session, col, func, select
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, func, select
 
+from app.db import insert_many
 from app.scoring.models import LedgerRow
+from app.timeutil import utcnow
 
 GENESIS = "0" * 64
 _HASHED = (
@@ -33,27 +36,64 @@ def _canonical(value):
     return value
 
 
-def row_hash(prev_hash: str, row: LedgerRow) -> str:
+@dataclass(slots=True, eq=False)
+class Row:
+    """A ledger row as plain data, the ``ledger`` table's columns: what writes read, chain and insert.
+
+    Not the ``LedgerRow`` model: building and loading SQLModel objects cost more than everything
+    else a score case does with its rows (bench/RESULTS.md)."""
+
+    practitioner_id: int
+    kind: str
+    effective_on: date
+    points: int | None = None
+    case_id: int | None = None
+    target_id: int | None = None
+    violation_type: str | None = None
+    tier: str | None = None
+    circumstances: str | None = None
+    ruleset_id: str | None = None
+    details: str = "{}"
+    reason: str | None = None
+    reference: str | None = None
+    client_id: int | None = None
+    created_at: datetime = field(default_factory=utcnow)
+    seq: int = 0
+    prev_hash: str = ""
+    hash: str = ""
+    id: int | None = None
+
+
+_TABLE = LedgerRow.__table__
+_COLUMNS = tuple(f.name for f in fields(Row))
+_INSERTED = tuple(name for name in _COLUMNS if name != "id")
+assert set(_COLUMNS) == set(_TABLE.c.keys()), "ledger.Row must carry exactly the ledger table's columns"
+# Statements built once: SQLAlchemy then finds their compiled form without deriving a cache key per call.
+_SELECT_ROWS = (
+    sa_select(*(_TABLE.c[name] for name in _COLUMNS))
+    .where(_TABLE.c.practitioner_id.in_(bindparam("people", expanding=True)))
+    .order_by(_TABLE.c.practitioner_id, _TABLE.c.seq)
+)
+
+
+def row_hash(prev_hash: str, row: Row | LedgerRow) -> str:
     content = {name: _canonical(getattr(row, name)) for name in _HASHED}
     body = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
 
 
-def insert(session: Session, rows: list[LedgerRow]) -> list[LedgerRow]:
-    """Write chained new rows, of one or many practitioners, in one plain INSERT (not through the
-    session's unit of work, which cost more than building the rows); sets their ids."""
-    if rows:
-        table = LedgerRow.__table__
-        ids = session.execute(
-            sa_insert(table).returning(table.c.id, sort_by_parameter_order=True),
-            [row.model_dump(exclude={"id"}) for row in rows],
-        ).scalars().all()
-        for row, row_id in zip(rows, ids, strict=True):
-            row.id = row_id
+def insert(session: Session, rows: list[Row]) -> list[Row]:
+    """Write chained new rows, of one or many practitioners, in one plain INSERT on the session's
+    connection (not through its unit of work); sets their ids."""
+    written = insert_many(session.connection(), _TABLE, [{name: getattr(row, name) for name in _INSERTED} for row in rows],
+                          returning=("practitioner_id", "seq", "id"))
+    ids = {(practitioner_id, seq): row_id for practitioner_id, seq, row_id in written}
+    for row in rows:
+        row.id = ids[row.practitioner_id, row.seq]  # (practitioner, seq) is unique
     return rows
 
 
-def chain(previous: LedgerRow | None, rows: Iterable[LedgerRow]) -> list[LedgerRow]:
+def chain(previous: Row | None, rows: Iterable[Row]) -> list[Row]:
     """Number and hash-chain new rows of one practitioner after ``previous``, the last row of their
     ledger as read under their lock (None for the first). ``insert`` writes them."""
     rows = list(rows)
@@ -66,17 +106,15 @@ def chain(previous: LedgerRow | None, rows: Iterable[LedgerRow]) -> list[LedgerR
     return rows
 
 
-def rows_of(session: Session, practitioner_id: int) -> list[LedgerRow]:
+def rows_of(session: Session, practitioner_id: int) -> list[Row]:
     return rows_of_many(session, [practitioner_id])[practitioner_id]
 
 
-def rows_of_many(session: Session, practitioner_ids: Iterable[int]) -> dict[int, list[LedgerRow]]:
+def rows_of_many(session: Session, practitioner_ids: Iterable[int]) -> dict[int, list[Row]]:
     """Each practitioner's rows in order, in one query."""
-    by_person: dict[int, list[LedgerRow]] = {pid: [] for pid in practitioner_ids}
-    for row in session.exec(
-        select(LedgerRow).where(col(LedgerRow.practitioner_id).in_(by_person))
-        .order_by(LedgerRow.practitioner_id, LedgerRow.seq)
-    ):
+    by_person: dict[int, list[Row]] = {pid: [] for pid in practitioner_ids}
+    for values in session.connection().execute(_SELECT_ROWS, {"people": list(by_person)}):
+        row = Row(*values)
         by_person[row.practitioner_id].append(row)
     return by_person
 
@@ -88,7 +126,7 @@ class BrokenLink:
     problem: str
 
 
-def verify_chain(rows: list[LedgerRow]) -> list[BrokenLink]:
+def verify_chain(rows: list[Row]) -> list[BrokenLink]:
     """Check one practitioner's rows (ordered by seq)."""
     broken = []
     prev_hash, expected_seq = GENESIS, 1

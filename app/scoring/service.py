@@ -11,6 +11,7 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import date
 
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -20,6 +21,7 @@ from app.idempotency import request_hash
 from app.auth.roles import Caller
 from app.dueprocess import machine
 from app.dueprocess.models import Proposal
+from app.db import insert_many, update_many
 from app.errors import Conflict, Invalid, NotFound, field_error
 from app.practitioners import identity
 from app.practitioners import service as practitioners
@@ -49,7 +51,7 @@ ENTRY, REVERSAL, REPAIR, REGISTRATION, SANCTION, LIFT = (
 # ---------------------------------------------------------------- ledger -> facts -> timeline
 
 
-def facts_from_rows(registered_on: date, rows: Sequence[LedgerRow]) -> standing.Facts:
+def facts_from_rows(registered_on: date, rows: Sequence[ledger.Row]) -> standing.Facts:
     reversed_ids = {r.target_id for r in rows if r.kind == REVERSAL}
     entries, repairs, registrations = [], [], []
     for r in rows:
@@ -63,7 +65,7 @@ def facts_from_rows(registered_on: date, rows: Sequence[LedgerRow]) -> standing.
     return standing.Facts(registered_on, tuple(entries), tuple(repairs), tuple(registrations))
 
 
-def recorded_sanctions(rows: Sequence[LedgerRow]) -> dict[int, standing.Sanction]:
+def recorded_sanctions(rows: Sequence[ledger.Row]) -> dict[int, standing.Sanction]:
     """Sanction rows not lifted, by row id."""
     lifted = {r.target_id for r in rows if r.kind == LIFT}
     return {
@@ -76,48 +78,51 @@ def recorded_sanctions(rows: Sequence[LedgerRow]) -> dict[int, standing.Sanction
 class Person:
     """One locked practitioner inside a write: ledger, timeline before, rows to append.
 
-    ``rows`` and ``record`` (their ledger and stored standing) may be read for many people at once
-    (``people``); otherwise they are read here."""
+    ``rows`` and ``stored`` (their ledger, and whether a standings row exists) may be read for many
+    people at once (``people``); otherwise they are read here. ``practitioner`` is a ``Practitioner``
+    or a row with its columns (``lock_practitioners``)."""
 
     def __init__(self, session: Session, practitioner: Practitioner, rulesets: Mapping[str, Ruleset],
-                 rows: list[LedgerRow] | None = None, record: StandingRecord | None = None):
+                 rows: list[ledger.Row] | None = None, stored: bool | None = None):
         self.session, self.practitioner, self.rulesets = session, practitioner, rulesets
         self.rows = ledger.rows_of(session, practitioner.id) if rows is None else rows
-        self.record = record if rows is not None else session.get(StandingRecord, practitioner.id)
+        self.stored = stored if rows is not None else bool(stored_standings(session, [practitioner.id]))
+        self.standing_row: dict | None = None  # the standings row to write, set by ``settle``
         self.before = standing.derive(facts_from_rows(practitioner.registered_on, self.rows), rulesets)
         self.after = self.before
-        self.created: list[tuple[LedgerRow, standing.Sanction]] = []
+        self.created: list[tuple[ledger.Row, standing.Sanction]] = []
         self.lifted: list[tuple[int, standing.Sanction, str]] = []
 
-    def stage(self, rows: list[LedgerRow]) -> list[LedgerRow]:
+    def stage(self, rows: list[ledger.Row]) -> list[ledger.Row]:
         """Chain rows after this person's last one without writing them: ``ledger.insert`` writes
         the staged rows of many people in one statement and gives them their ids."""
         ledger.chain(self.rows[-1] if self.rows else None, rows)
         self.rows += rows
         return rows
 
-    def append(self, rows: list[LedgerRow]) -> list[LedgerRow]:
+    def append(self, rows: list[ledger.Row]) -> list[ledger.Row]:
         """Chain and write rows (their ids are known on return)."""
         return ledger.insert(self.session, self.stage(rows))
 
-    def settle(self, client_id: int | None, lift_reason: str, *, write: bool = True) -> list[LedgerRow]:
+    def settle(self, client_id: int | None, lift_reason: str, *, write: bool = True) -> list[ledger.Row]:
         """Recompute from the ledger, record new sanctions, lift those that no longer hold,
         store the timeline. The new rows are already appended (their ids known). Returns the
-        sanction and lift rows; with ``write=False`` they are only staged, for the caller to write
-        (``ledger.insert``) before reading the ids of ``created`` and ``lifted``."""
+        sanction and lift rows; with ``write=False`` they and the timeline are only staged, for the
+        caller to write (``ledger.insert``, ``store_timelines``) before reading the ids of ``created``
+        and ``lifted``."""
         self.after = standing.derive(facts_from_rows(self.practitioner.registered_on, self.rows), self.rulesets)
         recorded = recorded_sanctions(self.rows)
         to_record, to_lift = standing.reconcile(recorded.values(), self.after.sanctions)
         by_key = {s.key: row_id for row_id, s in recorded.items()}
         today = local_date()
         lift_rows = [
-            LedgerRow(practitioner_id=self.practitioner.id, kind=LIFT, effective_on=today, target_id=by_key[s.key],
+            ledger.Row(practitioner_id=self.practitioner.id, kind=LIFT, effective_on=today, target_id=by_key[s.key],
                       ruleset_id=s.ruleset_id, reason=lift_reason, client_id=client_id,
                       details=json.dumps({"kind": s.kind, "starts_on": s.starts_on.isoformat()}))
             for s in to_lift
         ]
         sanction_rows = [
-            LedgerRow(practitioner_id=self.practitioner.id, kind=SANCTION, effective_on=s.starts_on,
+            ledger.Row(practitioner_id=self.practitioner.id, kind=SANCTION, effective_on=s.starts_on,
                       ruleset_id=s.ruleset_id, client_id=client_id, details=json.dumps(standing._sanction_json(s)))
             for s in to_record
         ]
@@ -128,12 +133,11 @@ class Person:
             count_on_commit(self.session, SANCTIONS_CREATED, kind=sanction.kind)
         self.lifted += [(row.target_id, s, lift_reason) for row, s in zip(lift_rows, to_lift)]
         self.created += list(zip(sanction_rows, to_record))
-        if self.record is None:
-            self.record = StandingRecord(practitioner_id=self.practitioner.id, timeline="{}")
-        self.record.timeline = json.dumps(self.after.to_json())
-        self.record.first_year, self.record.last_year = self.after.years() or (None, None)
-        self.record.updated_at = utcnow()
-        self.session.add(self.record)
+        first_year, last_year = self.after.years() or (None, None)
+        self.standing_row = {"practitioner_id": self.practitioner.id, "timeline": json.dumps(self.after.to_json()),
+                             "first_year": first_year, "last_year": last_year, "updated_at": utcnow()}
+        if write:
+            store_timelines(self.session, [self])
         return lift_rows + sanction_rows
 
     def standing_on(self, timeline: standing.Timeline, day: date) -> StandingOut:
@@ -177,36 +181,77 @@ def sanction_out(s: standing.Sanction, row_id: int | None = None, *, lifted: boo
     )
 
 
-def people(session: Session, practitioners: Sequence[Practitioner], rulesets: Mapping[str, Ruleset]) -> list[Person]:
-    """Locked practitioners as Persons, their ledgers and stored standings read in two queries."""
-    ids = [p.id for p in practitioners]
-    rows = ledger.rows_of_many(session, ids)
-    records = {r.practitioner_id: r for r in session.exec(
-        select(StandingRecord).where(col(StandingRecord.practitioner_id).in_(ids)))}
-    return [Person(session, p, rulesets, rows[p.id], records.get(p.id)) for p in practitioners]
+def people(session: Session, practitioners: Sequence, rulesets: Mapping[str, Ruleset]) -> list[Person]:
+    """Practitioners locked by ``lock_practitioners`` as Persons, their ledgers read in one query."""
+    rows = ledger.rows_of_many(session, [p.id for p in practitioners])
+    return [Person(session, p, rulesets, rows[p.id], p.has_standing) for p in practitioners]
 
 
-def lock_practitioners(session: Session, codes: Sequence[str]) -> dict[str, Practitioner]:
+_STANDINGS = StandingRecord.__table__
+
+
+_STORED = select(_STANDINGS.c.practitioner_id).where(_STANDINGS.c.practitioner_id.in_(bindparam("ids", expanding=True)))
+
+
+def stored_standings(session: Session, ids: Sequence[int]) -> set[int]:
+    """Which of these practitioners have a standings row."""
+    return set(session.connection().execute(_STORED, {"ids": list(ids)}).scalars())
+
+
+def store_timelines(session: Session, persons: Sequence[Person]) -> None:
+    """Write the timelines ``settle`` staged: one UPDATE for those stored, one INSERT for the rest.
+    Plain statements on the session's connection, like the ledger's rows."""
+    settled = [p for p in persons if p.standing_row is not None]
+    update_many(session.connection(), _STANDINGS, "practitioner_id", [p.standing_row for p in settled if p.stored])
+    insert_many(session.connection(), _STANDINGS, [p.standing_row for p in settled if not p.stored])
+    for person in settled:
+        person.stored, person.standing_row = True, None
+
+
+_PRACTITIONERS = Practitioner.__table__
+_LOCK = (
+    select(*_PRACTITIONERS.c, _STANDINGS.c.practitioner_id.is_not(None).label("has_standing"))
+    .outerjoin(_STANDINGS, _STANDINGS.c.practitioner_id == _PRACTITIONERS.c.id)
+    .where(_PRACTITIONERS.c.code.in_(bindparam("codes", expanding=True)))
+    .order_by(_PRACTITIONERS.c.id)
+    .with_for_update(of=_PRACTITIONERS)
+)
+
+
+def lock_practitioners(session: Session, codes: Sequence[str]) -> dict:
     """Lock the practitioners' rows in id order (PostgreSQL row locks; SQLite's write lock is
-    already held from BEGIN IMMEDIATE)."""
-    rows = session.exec(
-        select(Practitioner).where(col(Practitioner.code).in_(sorted(set(codes)))).order_by(Practitioner.id)
-        .with_for_update()
-    ).all()
+    already held from BEGIN IMMEDIATE). Rows with the ``practitioners`` columns as attributes and
+    ``has_standing`` (whether a standings row exists), not ORM objects: writes only read them."""
+    rows = session.connection().execute(_LOCK, {"codes": sorted(set(codes))}).all()
     return {p.code: p for p in rows}
 
 
 # ---------------------------------------------------------------- score cases
 
 
-def _existing_case(session: Session, client_id: int, case_ref: str, key: str | None) -> ScoreCase | None:
-    match = ScoreCase.case_ref == case_ref
-    if key is not None:
-        match = match | (ScoreCase.idempotency_key == key)
-    return session.exec(select(ScoreCase).where(ScoreCase.client_id == client_id, match)).first()
+_CASES = ScoreCase.__table__
+_CASE_BY_REF = (
+    select(_CASES.c.id, _CASES.c.case_ref, _CASES.c.request_hash, _CASES.c.response)
+    .where(_CASES.c.client_id == bindparam("client"), _CASES.c.case_ref == bindparam("ref"))
+)
+_CASE_BY_REF_OR_KEY = (
+    select(_CASES.c.id, _CASES.c.case_ref, _CASES.c.request_hash, _CASES.c.response)
+    .where(_CASES.c.client_id == bindparam("client"),
+           (_CASES.c.case_ref == bindparam("ref")) | (_CASES.c.idempotency_key == bindparam("key")))
+)
+_INSERT_CASE = insert(_CASES).returning(_CASES.c.id)
+_STORE_ANSWER = update(_CASES).where(_CASES.c.id == bindparam("case")).values(response=bindparam("answer"))
 
 
-def _replay(case: ScoreCase, digest: str) -> str:
+def _existing_case(session: Session, client_id: int, case_ref: str, key: str | None):
+    """The case this client already recorded under ``case_ref`` or ``key``: id, case_ref,
+    request_hash and response, or None."""
+    if key is None:
+        return session.connection().execute(_CASE_BY_REF, {"client": client_id, "ref": case_ref}).first()
+    return session.connection().execute(_CASE_BY_REF_OR_KEY, {"client": client_id, "ref": case_ref, "key": key}).first()
+
+
+def _replay(case, digest: str) -> str:
     if case.request_hash != digest:
         raise Invalid(
             f"Case {case.case_ref} (id {case.id}) was already recorded with a different body; "
@@ -225,9 +270,9 @@ def record_case(session: Session, caller: Caller, body: ScoreCaseIn, idempotency
     if existing is not None:
         return _replay(existing, digest), False
     try:
-        case = _record_case(session, caller, body, idempotency_key, digest)
+        answer = _record_case(session, caller, body, idempotency_key, digest).response
         session.commit()
-        return case.response, True
+        return answer, True
     except IntegrityError:
         # The same case raced us and committed first: answer as a repeat.
         session.rollback()
@@ -283,8 +328,8 @@ def _record_case(session: Session, caller: Caller, body: ScoreCaseIn, key: str |
         amount_involved=str(body.amount_involved) if body.amount_involved is not None else None,
         ruleset_id=ruleset.id, response="{}",
     )
-    session.add(case)
-    session.flush()
+    # A plain INSERT, like the ledger's rows: the case is written once more, with its answer, below.
+    case.id = session.connection().execute(_INSERT_CASE, case.model_dump(exclude={"id"})).scalar_one()
 
     if notified_on is not None:
         results = _propose(session, case, body, people, rulesets, ruleset, points, notified_on)
@@ -296,7 +341,7 @@ def _record_case(session: Session, caller: Caller, body: ScoreCaseIn, key: str |
         amount_involved=body.amount_involved, ruleset=ruleset.id, created_at=case.created_at, entries=results,
     )
     case.response = answer.model_dump_json()
-    session.add(case)
+    session.connection().execute(_STORE_ANSWER, {"case": case.id, "answer": case.response})
     audit.record(session, caller, "score_case.create", "score_case", case.id, region, {
         "case_ref": case.case_ref, "decision_number": case.decision_number, "procedure": body.procedure,
         "entries": [{"practitioner": e.practitioner, "violation_type": e.violation_type, "points": p}
@@ -306,10 +351,10 @@ def _record_case(session: Session, caller: Caller, body: ScoreCaseIn, key: str |
 
 
 def entry_row(person: Practitioner, case: ScoreCase, entry, points: int, effective_on: date, client_id: int | None,
-              counted_from: date, proposal_id: int | None = None) -> LedgerRow:
+              counted_from: date, proposal_id: int | None = None) -> ledger.Row:
     """The ledger row of a counting entry. ``counted_from`` is the day it began to count here,
     from which the appeal window runs."""
-    return LedgerRow(**entry_fields(person, case, entry, points, effective_on, client_id, counted_from, proposal_id))
+    return ledger.Row(**entry_fields(person, case, entry, points, effective_on, client_id, counted_from, proposal_id))
 
 
 def entry_fields(person, case, entry, points: int, effective_on: date, client_id: int | None, counted_from: date,
@@ -327,11 +372,11 @@ def entry_fields(person, case, entry, points: int, effective_on: date, client_id
     )
 
 
-def emit_recorded(session: Session, person: Person, case: ScoreCase, row: LedgerRow) -> None:
+def emit_recorded(session: Session, person: Person, case: ScoreCase, row: ledger.Row) -> None:
     events.emit_many(session, [recorded_event(person, case, row)])
 
 
-def recorded_event(person: Person, case: ScoreCase, row: LedgerRow) -> dict:
+def recorded_event(person: Person, case: ScoreCase, row: ledger.Row) -> dict:
     """``score.recorded`` of a counting entry, for ``events.emit_many``."""
     return {"type": "score.recorded", "subject": person.practitioner.code, "region": person.practitioner.region,
             "data": {"entry_id": row.id, "case_id": case.id, "case_ref": case.case_ref,
@@ -380,7 +425,7 @@ def _count(session, caller, case, body, practitioners, rulesets, ruleset, points
     indices: dict[str, list[int]] = {}
     for i, e in enumerate(body.entries):
         indices.setdefault(e.practitioner, []).append(i)
-    entry_rows: dict[int, LedgerRow] = {}
+    entry_rows: dict[int, ledger.Row] = {}
     for code, person in persons.items():
         rows = person.stage([entry_row(person.practitioner, case, body.entries[i], points[i], body.decision_date,
                                        caller.client_id, today) for i in indices[code]])
@@ -388,6 +433,7 @@ def _count(session, caller, case, body, practitioners, rulesets, ruleset, points
     ledger.insert(session, list(entry_rows.values()))  # their ids: sanctions name the entry that triggered them
     settled = [person.settle(caller.client_id, "recomputed after a new case", write=False) for person in persons.values()]
     ledger.insert(session, [row for rows in settled for row in rows])  # their ids, for the answer and the events
+    store_timelines(session, list(persons.values()))
 
     results = []
     for i, e in enumerate(body.entries):
@@ -443,7 +489,7 @@ def reverse_entry(session: Session, caller: Caller, entry_id: int, reason: str) 
 def append_reversal(person: Person, client_id: int, entry_id: int, reason: str) -> ReversalOut:
     """Reverse an entry of a locked practitioner inside the caller's transaction (no commit)."""
     owner = person.practitioner
-    row = LedgerRow(practitioner_id=owner.id, kind=REVERSAL, effective_on=local_date(), target_id=entry_id,
+    row = ledger.Row(practitioner_id=owner.id, kind=REVERSAL, effective_on=local_date(), target_id=entry_id,
                     reason=reason, client_id=client_id)
     person.append([row])
     person.settle(client_id, f"entry {entry_id} reversed: {reason}")
@@ -456,7 +502,7 @@ def append_reversal(person: Person, client_id: int, entry_id: int, reason: str) 
     return answer
 
 
-def _reversal_out(person: Person, row: LedgerRow, entry_id: int, created) -> ReversalOut:
+def _reversal_out(person: Person, row: ledger.Row, entry_id: int, created) -> ReversalOut:
     entry_day = next(r.effective_on for r in person.rows if r.id == entry_id)
     return ReversalOut(
         id=row.id, entry_id=entry_id, practitioner=person.practitioner.code, reason=row.reason,
@@ -486,7 +532,7 @@ def record_repair(session: Session, caller: Caller, code: str, body: RepairIn) -
         errors.append(field_error("body.activity", f"must be one of {', '.join(ruleset.repair.activities)} under {ruleset.id}"))
     if errors:
         raise Invalid("Repair not acceptable; nothing was recorded", errors=errors)
-    row = LedgerRow(practitioner_id=practitioner.id, kind=REPAIR, effective_on=body.occurred_on,
+    row = ledger.Row(practitioner_id=practitioner.id, kind=REPAIR, effective_on=body.occurred_on,
                     points=ruleset.repair.points_per_activity, ruleset_id=ruleset.id, reference=body.reference,
                     client_id=caller.client_id, details=json.dumps({"activity": body.activity}))
     person.append([row])
@@ -504,7 +550,7 @@ def record_repair(session: Session, caller: Caller, code: str, body: RepairIn) -
     return _repair_out(person, row), True
 
 
-def _repair_out(person: Person, row: LedgerRow) -> RepairOut:
+def _repair_out(person: Person, row: ledger.Row) -> RepairOut:
     return RepairOut(
         id=row.id, practitioner=person.practitioner.code, activity=json.loads(row.details)["activity"],
         occurred_on=row.effective_on, reference=row.reference, points_removed=person.after.repair_effect.get(row.id, 0),
@@ -520,7 +566,7 @@ def record_registration(session: Session, caller: Caller, code: str, body: Regis
         raise Conflict(f"{code}: {problem}")
     if body.registered_on > local_date():
         raise Invalid("is in the future", field="body.registered_on")
-    row = LedgerRow(practitioner_id=person.practitioner.id, kind=REGISTRATION, effective_on=body.registered_on,
+    row = ledger.Row(practitioner_id=person.practitioner.id, kind=REGISTRATION, effective_on=body.registered_on,
                     client_id=caller.client_id)
     person.append([row])
     person.settle(caller.client_id, "recomputed after re-registration")

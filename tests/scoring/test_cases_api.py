@@ -6,6 +6,8 @@ import pytest
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import text
 
+from tests.shared_fixtures import violation_with
+
 
 # Points per (violation, tier) and the months of a suspension at 9, per ruleset, written out.
 EXPECTED = {
@@ -374,3 +376,28 @@ def test_ledger_verify_finds_a_tampered_row(scoring, engine, capsys):
         conn.execute(text("UPDATE ledger SET points = 1 WHERE seq = 1"))
     assert main(["ledger", "verify"]) == 1
     assert "row 1: content does not match its hash" in capsys.readouterr().out
+
+
+def test_a_case_of_many_people_writes_each_ledger_timeline_and_event_once(scoring, engine, capsys):
+    """A multi-person case goes through the one-statement writes (ledger rows, standings inserted
+    for new people and updated for known ones, events): every row lands, chained, with its id."""
+    from app.cli import main
+
+    codes = [scoring.register(code=f"D150428{n:06d}") for n in range(1, 7)]
+    scoring.score(codes[0], "before", "2025-02-01", points=4)  # a stored timeline to update
+    heavy = violation_with(9, "national-2024")
+    response = scoring.post("many", [{"practitioner": c, "violation_type": heavy if c == codes[1] else "SPLIT-CHARGING",
+                                      "points": 9 if c == codes[1] else 4} for c in codes], day="2025-03-01")
+    assert response.status_code == 201, response.text
+    entries = response.json()["entries"]
+    assert [e["practitioner"] for e in entries] == codes
+    assert len({e["id"] for e in entries}) == 6 and all(isinstance(e["id"], int) for e in entries)
+    assert [e["year_total"] for e in entries] == [8, 9, 4, 4, 4, 4]
+    assert [len(e["sanctions_created"]) for e in entries] == [0, 1, 0, 0, 0, 0]
+    stored = dict(table(engine, "SELECT l.id, p.code FROM ledger l JOIN practitioners p ON p.id = l.practitioner_id "
+                                "WHERE l.kind = 'entry'"))
+    assert all(stored[e["id"]] == e["practitioner"] for e in entries)  # each id names its own person's row
+    assert [scoring.standing(c, "2025-03-02")["points"] for c in codes] == [8, 9, 4, 4, 4, 4]
+    recorded = table(engine, "SELECT subject FROM events WHERE type = 'score.recorded' ORDER BY id")
+    assert recorded[1:] == [(c,) for c in codes]
+    assert main(["ledger", "verify"]) == 0, capsys.readouterr().out

@@ -17,7 +17,8 @@ from typing import Annotated
 from fastapi import Depends
 
 import orjson
-from sqlalchemy import Table, TextClause, bindparam, event, insert, text, update
+from sqlalchemy import Table, TextClause, event, insert, text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, create_engine
@@ -116,25 +117,29 @@ def insert_many(connection: Connection, table: Table, rows: list[dict], returnin
     return result.all() if returning else []
 
 
-def update_many(connection: Connection, table: Table, key: str, rows: list[dict]) -> None:
-    """Set the other columns of each row on the table's row whose ``key`` column matches, with one
-    statement: on PostgreSQL ``UPDATE ... FROM json_to_recordset`` (as ``insert_many``), elsewhere
-    the driver's executemany."""
+def upsert_many(connection: Connection, table: Table, key: str, rows: list[dict]) -> None:
+    """Insert each row, or set its other columns on the row whose ``key`` (the primary key)
+    matches, with one statement (``INSERT ... ON CONFLICT DO UPDATE``): whether the row exists is
+    decided by the database when it writes, not read beforehand by the caller. On PostgreSQL the
+    rows travel as JSON (as ``insert_many``); on SQLite, the driver's executemany."""
     if not rows:
         return
     columns = tuple(rows[0])
     others = [c for c in columns if c != key]
     if connection.dialect.name != "postgresql":
-        connection.execute(update(table).where(table.c[key] == bindparam("_key")).values(
-            {c: bindparam(c) for c in others}), [{**row, "_key": row[key]} for row in rows])
+        statement = sqlite.insert(table)
+        connection.execute(statement.on_conflict_do_update(
+            index_elements=[table.c[key]], set_={c: statement.excluded[c] for c in others}), rows)
         return
-    cache_key = ("update", table.name, key, columns)
+    cache_key = ("upsert", table.name, key, columns)
     statement = _FROM_JSON.get(cache_key)
     if statement is None:
         quote = connection.dialect.identifier_preparer.quote
-        sets = ", ".join(f"{quote(c)} = r.{quote(c)}" for c in others)
-        statement = text(f"UPDATE {quote(table.name)} AS t SET {sets} FROM json_to_recordset(CAST(:rows AS json)) "
-                         f"AS r({_record_columns(connection, table, columns)}) WHERE t.{quote(key)} = r.{quote(key)}")
+        names = ", ".join(quote(c) for c in columns)
+        sets = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in others)
+        statement = text(f"INSERT INTO {quote(table.name)} ({names}) SELECT {names} "
+                         f"FROM json_to_recordset(CAST(:rows AS json)) AS r({_record_columns(connection, table, columns)}) "
+                         f"ON CONFLICT ({quote(key)}) DO UPDATE SET {sets}")
         _FROM_JSON[cache_key] = statement
     connection.execute(statement, {"rows": _json_rows(connection, table, rows)})
 

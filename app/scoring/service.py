@@ -21,7 +21,7 @@ from app.idempotency import request_hash
 from app.auth.roles import Caller
 from app.dueprocess import machine
 from app.dueprocess.models import Proposal
-from app.db import insert_many, update_many
+from app.db import upsert_many
 from app.errors import Conflict, Invalid, NotFound, field_error
 from app.practitioners import identity
 from app.practitioners import service as practitioners
@@ -78,15 +78,13 @@ def recorded_sanctions(rows: Sequence[ledger.Row]) -> dict[int, standing.Sanctio
 class Person:
     """One locked practitioner inside a write: ledger, timeline before, rows to append.
 
-    ``rows`` and ``stored`` (their ledger, and whether a standings row exists) may be read for many
-    people at once (``people``); otherwise they are read here. ``practitioner`` is a ``Practitioner``
-    or a row with its columns (``lock_practitioners``)."""
+    ``rows`` (their ledger) may be read for many people at once (``people``); otherwise they are
+    read here. ``practitioner`` is a ``Practitioner`` or a row with its columns (``lock_practitioners``)."""
 
     def __init__(self, session: Session, practitioner: Practitioner, rulesets: Mapping[str, Ruleset],
-                 rows: list[ledger.Row] | None = None, stored: bool | None = None):
+                 rows: list[ledger.Row] | None = None):
         self.session, self.practitioner, self.rulesets = session, practitioner, rulesets
         self.rows = ledger.rows_of(session, practitioner.id) if rows is None else rows
-        self.stored = stored if rows is not None else bool(stored_standings(session, [practitioner.id]))
         self.standing_row: dict | None = None  # the standings row to write, set by ``settle``
         self.before = standing.derive(facts_from_rows(practitioner.registered_on, self.rows), rulesets)
         self.after = self.before
@@ -184,44 +182,32 @@ def sanction_out(s: standing.Sanction, row_id: int | None = None, *, lifted: boo
 def people(session: Session, practitioners: Sequence, rulesets: Mapping[str, Ruleset]) -> list[Person]:
     """Practitioners locked by ``lock_practitioners`` as Persons, their ledgers read in one query."""
     rows = ledger.rows_of_many(session, [p.id for p in practitioners])
-    return [Person(session, p, rulesets, rows[p.id], p.has_standing) for p in practitioners]
+    return [Person(session, p, rulesets, rows[p.id]) for p in practitioners]
 
 
 _STANDINGS = StandingRecord.__table__
 
 
-_STORED = select(_STANDINGS.c.practitioner_id).where(_STANDINGS.c.practitioner_id.in_(bindparam("ids", expanding=True)))
-
-
-def stored_standings(session: Session, ids: Sequence[int]) -> set[int]:
-    """Which of these practitioners have a standings row."""
-    return set(session.connection().execute(_STORED, {"ids": list(ids)}).scalars())
-
-
 def store_timelines(session: Session, persons: Sequence[Person]) -> None:
-    """Write the timelines ``settle`` staged: one UPDATE for those stored, one INSERT for the rest.
-    Plain statements on the session's connection, like the ledger's rows."""
+    """Write the timelines ``settle`` staged, stored or new, in one statement on the session's
+    connection, like the ledger's rows."""
     settled = [p for p in persons if p.standing_row is not None]
-    update_many(session.connection(), _STANDINGS, "practitioner_id", [p.standing_row for p in settled if p.stored])
-    insert_many(session.connection(), _STANDINGS, [p.standing_row for p in settled if not p.stored])
+    upsert_many(session.connection(), _STANDINGS, "practitioner_id", [p.standing_row for p in settled])
     for person in settled:
-        person.stored, person.standing_row = True, None
+        person.standing_row = None
 
 
 _PRACTITIONERS = Practitioner.__table__
 _LOCK = (
-    select(*_PRACTITIONERS.c, _STANDINGS.c.practitioner_id.is_not(None).label("has_standing"))
-    .outerjoin(_STANDINGS, _STANDINGS.c.practitioner_id == _PRACTITIONERS.c.id)
-    .where(_PRACTITIONERS.c.code.in_(bindparam("codes", expanding=True)))
-    .order_by(_PRACTITIONERS.c.id)
-    .with_for_update(of=_PRACTITIONERS)
+    select(*_PRACTITIONERS.c).where(_PRACTITIONERS.c.code.in_(bindparam("codes", expanding=True)))
+    .order_by(_PRACTITIONERS.c.id).with_for_update()
 )
 
 
 def lock_practitioners(session: Session, codes: Sequence[str]) -> dict:
     """Lock the practitioners' rows in id order (PostgreSQL row locks; SQLite's write lock is
-    already held from BEGIN IMMEDIATE). Rows with the ``practitioners`` columns as attributes and
-    ``has_standing`` (whether a standings row exists), not ORM objects: writes only read them."""
+    already held from BEGIN IMMEDIATE). Rows with the ``practitioners`` columns as attributes, not
+    ORM objects: writes only read them."""
     rows = session.connection().execute(_LOCK, {"codes": sorted(set(codes))}).all()
     return {p.code: p for p in rows}
 

@@ -49,3 +49,20 @@ def test_concurrent_repeats_of_one_case_record_it_once(live_server, scoring, eng
     assert len({r.text for r in responses}) == 1  # every caller got the same answer
     assert rows(engine, "SELECT COUNT(*) FROM ledger WHERE kind = 'entry'")[0][0] == 1
     assert scoring.standing(code, "2025-12-31")["points"] == 6
+
+
+def test_concurrent_cases_of_the_same_new_people_each_count_once(live_server, scoring, engine):
+    """Cases naming the same people, none scored before, wait on each other's locks: the one that
+    waited must not take the timeline the first one wrote for one still to be created."""
+    codes = [scoring.register(code=f"D150428{n:06d}") for n in range(1, 5)]
+
+    def case(n):
+        order = codes[n % 4:] + codes[:n % 4]  # every case names everyone, in its own order
+        body = scoring.case_body(f"c-{n}", [{"practitioner": c, "violation_type": "RECORDS-MISSING", "points": 1}
+                                            for c in order], day="2025-05-01")
+        return lambda: httpx.post(f"{live_server}/v1/score-cases", json=body, headers=scoring.headers, timeout=60)
+
+    responses = concurrently([case(n) for n in range(8)])
+    assert [r.status_code for r in responses] == [201] * 8, [r.text for r in responses if r.status_code != 201]
+    assert [scoring.standing(c, "2025-05-01")["points"] for c in codes] == [8] * 4
+    assert rows(engine, "SELECT COUNT(*) FROM standings")[0][0] == 4

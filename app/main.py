@@ -85,11 +85,12 @@ def create_app() -> FastAPI:
                       responses={200: {"description": "Prometheus text exposition format"}})
     openapi.declare_common_problems(app)
     metrics.register()
-    app.add_middleware(metrics.MetricsMiddleware)
     # Before any body is parsed; inside the request context so a refusal is logged with its id.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-    # Outermost: the request id exists before anything else runs, and the log line sees the status.
-    app.add_middleware(observability.RequestContextMiddleware, log_requests=settings.request_log)
+    # Outermost: the request id exists before anything else runs, and the log line and the request
+    # metrics see the status.
+    app.add_middleware(observability.RequestContextMiddleware, log_requests=settings.request_log,
+                       observe=metrics.RequestMetrics().observe)
     return app
 
 

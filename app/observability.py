@@ -89,14 +89,15 @@ def configure_logging(level: str = "INFO", stream=None) -> None:
 
 
 class RequestContextMiddleware:
-    """Pure ASGI middleware: request id in and out, and one JSON log line per request.
+    """Pure ASGI middleware: request id in and out, one JSON log line per request, and the
+    request's route, status and duration handed to ``observe`` (the request metrics).
 
     The line names the route template rather than the path, the caller's principal rather than
     anything it sent, and never a header or a body.
     """
 
-    def __init__(self, app, *, log_requests: bool = True):
-        self.app, self.log_requests = app, log_requests
+    def __init__(self, app, *, log_requests: bool = True, observe=None):
+        self.app, self.log_requests, self.observe = app, log_requests, observe
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -122,15 +123,17 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            seconds = perf_counter() - started
+            route = getattr(scope.get("route"), "path", None)
+            if self.observe is not None:
+                self.observe(scope["method"], route, status, seconds)
             if self.log_requests:
-                route = scope.get("route")
-                caller = state.get("caller")
                 request_log.info("request", extra={
                     "method": scope["method"],
-                    "route": getattr(route, "path", None) or "unmatched",
+                    "route": route or "unmatched",
                     "status": status,
-                    "duration_ms": round((perf_counter() - started) * 1000, 2),
-                    "principal": getattr(caller, "principal", None),
+                    "duration_ms": round(seconds * 1000, 2),
+                    "principal": getattr(state.get("caller"), "principal", None),
                 })
             request_id_var.reset(token)
 

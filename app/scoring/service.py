@@ -90,6 +90,7 @@ class Person:
         self.after = self.before
         self.created: list[tuple[ledger.Row, standing.Sanction]] = []
         self.lifted: list[tuple[int, standing.Sanction, str]] = []
+        self._answers: dict[tuple[int, date], tuple[standing.Timeline, StandingOut]] = {}
 
     def stage(self, rows: list[ledger.Row]) -> list[ledger.Row]:
         """Chain rows after this person's last one without writing them: ``ledger.insert`` writes
@@ -139,7 +140,13 @@ class Person:
         return lift_rows + sanction_rows
 
     def standing_on(self, timeline: standing.Timeline, day: date) -> StandingOut:
-        return standing_out(self.practitioner, timeline, day, self.rulesets)
+        # Remembered: a case decided today asks the same of the same timeline for its answer and
+        # again for its events. Timelines are immutable; ``settle`` replaces ``after``.
+        key = (id(timeline), day)
+        answer = self._answers.get(key)
+        if answer is None or answer[0] is not timeline:
+            answer = self._answers[key] = (timeline, standing_out(self.practitioner, timeline, day, self.rulesets))
+        return answer[1]
 
     def emit_changes(self, cause: str) -> None:
         """``standing.changed`` when sanctions were created or lifted, or today's answer moved."""

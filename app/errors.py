@@ -179,6 +179,24 @@ def _http_exception_handler(eh, request: Request, exc: HTTPException) -> Problem
 _DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, SQLAlchemyTimeoutError)
 
 
+class _OutageAtWarning(logging.Filter):
+    """The problem handler logs every 5xx with its traceback. A 503 for a database restart or
+    failover is expected operation, not a fault in the service: one WARNING line naming the
+    error, so a restart does not bury real errors under tracebacks."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, (*_DATABASE_UNAVAILABLE, DatabaseUnavailable)):
+            cause = getattr(exc, "orig", None) or exc
+            record.msg, record.args = f"{record.getMessage()}: {type(cause).__name__}", ()
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+logger.addFilter(_OutageAtWarning())
+
+
 def install(app: FastAPI) -> None:
     eh = new_exception_handler(
         logger=logger,

@@ -4,9 +4,13 @@ outage answered with a bare 500."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
+from app.main import create_app
 from app.paging import MAX_ID
 
 
@@ -79,15 +83,34 @@ def test_405_names_every_method_of_the_resource(api, bureau):
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "path.code"
 
 
-def test_a_database_outage_is_503_with_retry_after(api, bureau, monkeypatch):
+def test_a_database_outage_is_503_with_retry_after(api, bureau, monkeypatch, caplog):
     assert api.get("/v1/rulesets", headers=bureau).status_code == 200  # the key is now remembered
     unreachable = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none", pool_pre_ping=True)
     monkeypatch.setattr("app.db.get_engine", lambda: unreachable)
-    response = api.get("/v1/rulesets", headers=bureau)
+    with caplog.at_level(logging.WARNING, logger="app"):
+        response = api.get("/v1/rulesets", headers=bureau)
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["Retry-After"] == "1"
     assert response.json()["type"] == "database-unavailable"
+    # logged as what it is, an outage: one warning naming the driver's error, no traceback
+    [record] = [r for r in caplog.records if r.name == "app"]
+    assert (record.levelname, record.exc_info, record.exc_text) == ("WARNING", None, None)
+    assert record.getMessage() == "Database unavailable: OperationalError"
+
+
+def test_an_unexpected_error_is_still_logged_with_its_traceback(caplog):
+    app = create_app()
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("a bug")
+
+    with TestClient(app, raise_server_exceptions=False) as client, caplog.at_level(logging.WARNING, logger="app"):
+        assert client.get("/boom").status_code == 500
+    [record] = [r for r in caplog.records if r.name == "app"]
+    # the traceback travels as (redacted) text: app/observability.py's RedactingFilter
+    assert record.levelname == "ERROR" and "RuntimeError: a bug" in record.exc_text
 
 
 def test_a_query_parameter_given_twice_is_refused_not_silently_the_last(api, bureau):

@@ -121,7 +121,7 @@ def _referral_figures(session: Session, region: str, year: int, as_of: date) -> 
 def _freeze_rows(session: Session, notice: Notice, year: int, as_of: date, summary: content.Summary) -> Iterator[str]:
     """Yield each published row in canonical form, storing it as it goes."""
     connection = session.connection()  # core statements: no ORM result or unit-of-work work per row
-    position = 0
+    notice_id, position = notice.id, 0  # notice.id read once: an ORM attribute costs on every row
     for batch in _read_ahead(_people_in_year(notice.region, year)):
         stored = []
         for practitioner in batch:
@@ -132,10 +132,12 @@ def _freeze_rows(session: Session, notice: Notice, year: int, as_of: date, summa
             position += 1
             summary.add(row)
             data = content.canonical(row)
-            stored.append({"notice_id": notice.id, "position": position, "practitioner_id": practitioner.id,
-                           "points": row["points"], "data": data})
+            stored.append((notice_id, position, practitioner.id, row["points"], data))
             yield data
-        bulk_insert(connection, NoticeRow.__table__, stored)
+        bulk_insert(connection, NoticeRow.__table__, stored, columns=_STORED)
+
+
+_STORED = ("notice_id", "position", "practitioner_id", "points", "data")
 
 
 class _Person(NamedTuple):

@@ -59,11 +59,12 @@ def row_for(practitioner, institutions: Sequence[tuple[str, str | None]], timeli
     last_day = min(as_of, date(year, 12, 31))
     points = timeline.total_on(last_day)
     repaired = timeline.repaired.get(year, 0)
+    # Most people in a notice have no sanction: the filter and the sort below are skipped for them.
     sanctions = [
         s for s in timeline.sanctions
         if s.starts_on <= last_day and s.starts_on.year <= year
         and (_last_day(s) is None or _last_day(s) >= date(year, 1, 1))
-    ]
+    ] if timeline.sanctions else []
     if not points and not repaired and not sanctions:
         return None
     return {
@@ -78,7 +79,7 @@ def row_for(practitioner, institutions: Sequence[tuple[str, str | None]], timeli
             {"kind": s.kind, "starts_on": s.starts_on.isoformat(),
              "ends_on": _iso(_last_day(s)), "reregistration_from": _iso(s.bar_until)}
             for s in sorted(sanctions, key=lambda s: s.starts_on)
-        ],
+        ] if sanctions else [],
     }
 
 
@@ -97,22 +98,26 @@ class Summary:
         self.ruleset = ruleset
         self.referrals = referrals or []
         self.people = 0
-        self.by_band: Counter[str] = Counter()
+        self.by_total: Counter[int] = Counter()  # people per year total: bands are found once per total
         self.sanctioned: Counter[str] = Counter()
 
     def add(self, row: dict) -> None:
         self.people += 1
-        band = self.ruleset.band_of_total(row["points"]) if self.ruleset is not None else None
-        if band is not None:
-            self.by_band[band.code] += 1
-        for kind in {s["kind"] for s in row["sanctions"]}:
-            self.sanctioned[kind] += 1
+        self.by_total[row["points"]] += 1
+        if row["sanctions"]:
+            for kind in {s["kind"] for s in row["sanctions"]}:
+                self.sanctioned[kind] += 1
 
     def as_dict(self) -> dict:
         bands = self.ruleset.bands if self.ruleset else []
+        by_band: Counter[str] = Counter()
+        for points, people in self.by_total.items():
+            band = self.ruleset.band_of_total(points) if self.ruleset is not None else None
+            if band is not None:
+                by_band[band.code] += people
         return {
             "people": self.people,
-            "by_points": [{"band": b.code, "name": b.name, "min": b.min, "max": b.max, "people": self.by_band[b.code]}
+            "by_points": [{"band": b.code, "name": b.name, "min": b.min, "max": b.max, "people": by_band[b.code]}
                           for b in bands],
             "warned": self.sanctioned["warning"],
             "suspended": self.sanctioned["suspension"],

@@ -127,13 +127,17 @@ class Timeline:
 
     @classmethod
     def from_json(cls, data: Mapping) -> Timeline:
+        # Read for every standing check and every row of a notice; most timelines have no repairs,
+        # sanctions or re-registrations, so their empty parts are not walked.
+        repaired, effect, sanctions, reregistrations = (
+            data["repaired"], data["repair_effect"], data["sanctions"], data["reregistrations"])
         return cls(
             registered_on=date.fromisoformat(data["registered_on"]),
             totals={int(y): [(date.fromisoformat(d), t) for d, t in v] for y, v in data["totals"].items()},
-            repaired={int(y): v for y, v in data["repaired"].items()},
-            repair_effect={int(k): v for k, v in data["repair_effect"].items()},
-            sanctions=[_sanction_from_json(s) for s in data["sanctions"]],
-            reregistrations=[date.fromisoformat(d) for d in data["reregistrations"]],
+            repaired={int(y): v for y, v in repaired.items()} if repaired else {},
+            repair_effect={int(k): v for k, v in effect.items()} if effect else {},
+            sanctions=[_sanction_from_json(s) for s in sanctions] if sanctions else [],
+            reregistrations=[date.fromisoformat(d) for d in reregistrations] if reregistrations else [],
         )
 
 

@@ -13,7 +13,7 @@ import csv
 import io
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 
 import orjson
@@ -50,12 +50,12 @@ def mask_code(code: str) -> str:
     return head + "*" * (len(code) - len(head) - 2) + code[-2:]
 
 
-def row_for(practitioner, institutions: Sequence[tuple[str, str | None]], timeline: Timeline,
-            year: int, as_of: date) -> dict | None:
-    """The published row of one person, or None if they have nothing to publish for the year.
-
-    Points as of ``as_of`` (or year end); sanctions that started by ``as_of`` and touch the year.
-    """
+def row_for(code: str, name: str, category: str, region: str, institutions: Iterable[tuple[str, str | None]],
+            timeline: Timeline, year: int, as_of: date) -> dict | None:
+    """The published row of one person (their code, name, category and region, their institutions
+    as (code, name) in code order, their timeline), or None if they have nothing to publish for
+    the year. Points as of ``as_of`` (or year end); sanctions that started by ``as_of`` and touch
+    the year."""
     last_day = min(as_of, date(year, 12, 31))
     points = timeline.total_on(last_day)
     repaired = timeline.repaired.get(year, 0)
@@ -68,11 +68,11 @@ def row_for(practitioner, institutions: Sequence[tuple[str, str | None]], timeli
     if not points and not repaired and not sanctions:
         return None
     return {
-        "name": mask_name(practitioner.name),
-        "code": mask_code(practitioner.code),
-        "category": practitioner.category,
-        "region": practitioner.region,
-        "institutions": [{"code": code, "name": name} for code, name in institutions],
+        "name": mask_name(name),
+        "code": mask_code(code),
+        "category": category,
+        "region": region,
+        "institutions": [{"code": site_code, "name": site_name} for site_code, site_name in institutions],
         "points": points,
         "repaired": repaired,
         "sanctions": [
@@ -153,11 +153,13 @@ def csv_chunks(rows: Iterable[dict], region_names: dict[str, str]) -> Iterator[s
     buffer.write("\ufeff")
     writer.writerow(CSV_COLUMNS)
     for n, row in enumerate(rows, 1):
+        # A download writes a million of these: lists rather than generators, no joins of nothing.
+        sanctions = row["sanctions"]
         writer.writerow([
             n, row["name"], row["code"], CATEGORY_NAMES.get(row["category"], row["category"]),
             region_names.get(row["region"], row["region"]),
-            "；".join(f"{i['name'] or ''}({i['code']})" for i in row["institutions"]),
-            row["points"], row["repaired"], "；".join(sanction_text(s) for s in row["sanctions"]),
+            "；".join([f"{i['name'] or ''}({i['code']})" for i in row["institutions"]]),
+            row["points"], row["repaired"], "；".join([sanction_text(s) for s in sanctions]) if sanctions else "",
         ])
         if n % 1000 == 0:
             yield buffer.getvalue()

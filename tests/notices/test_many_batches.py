@@ -104,7 +104,8 @@ def _expected_rows(people, scope: str, year: int, as_of: date) -> list[str]:
     for practitioner, sites, timeline in people:
         if timeline is None or not regions.covers(scope, practitioner.region):
             continue
-        row = content.row_for(practitioner, sites, timeline, year, as_of)
+        row = content.row_for(practitioner.code, practitioner.name, practitioner.category, practitioner.region,
+                              sites, timeline, year, as_of)
         if row is not None:
             rows.append(content.canonical(row))
     return rows

@@ -280,6 +280,32 @@ def check_totals(url: str, run_id: str, year: int) -> dict:
             "repaired_people": repaired_people}
 
 
+def measure_notice(url: str, bureau_key: str, workers: int, year: int) -> dict:
+    """A national notice frozen (``POST /v1/notices``) and downloaded as CSV on a fresh server,
+    each timed, with the peak resident memory (VmHWM) of the server processes: started fresh so
+    the peak is the notice's, not what earlier load left behind."""
+    server = Server(url, workers)
+    server.start()
+    try:
+        rss_before = server.peak_rss_mb()
+        t0 = time.perf_counter()
+        with request("POST", server.base + "/v1/notices", bureau_key,
+                     {"year": year, "region": "100000", "contact": "bench"}) as r:
+            notice = json.loads(r.read())
+        t1 = time.perf_counter()
+        size_bytes = 0
+        with request("GET", server.base + f"/v1/notices/{notice['id']}?format=csv") as r:
+            while chunk := r.read(1 << 16):
+                size_bytes += len(chunk)
+        t2 = time.perf_counter()
+        rss_after = server.peak_rss_mb()
+    finally:
+        server.stop()
+    return {"rows": notice.get("rows"), "freeze_s": t1 - t0, "download_s": t2 - t1, "csv_bytes": size_bytes,
+            "rss_before_mb": max(rss_before.values()), "peak_rss_mb": max(rss_after.values()),
+            "processes": len(rss_after)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="make bench")
     parser.add_argument("--size", type=int, default=None,
@@ -368,26 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         # ---- further figures of their own (each a function of url, keys and args, adding to info) go here
 
         # ---- notice on a fresh server: its peak memory is the notice's, not the load tests'
-        server = Server(url, args.workers)
-        server.start()
-        try:
-            rss_before = server.peak_rss_mb()
-            t0 = time.perf_counter()
-            with request("POST", server.base + "/v1/notices", bureau,
-                         {"year": today.year, "region": "100000", "contact": "bench"}) as r:
-                notice = json.loads(r.read())
-            t1 = time.perf_counter()
-            size_bytes = 0
-            with request("GET", server.base + f"/v1/notices/{notice['id']}?format=csv") as r:
-                while chunk := r.read(1 << 16):
-                    size_bytes += len(chunk)
-            t2 = time.perf_counter()
-            rss_after = server.peak_rss_mb()
-        finally:
-            server.stop()
-        info["notice"] = {"rows": notice.get("rows"), "freeze_s": t1 - t0, "download_s": t2 - t1,
-                          "csv_bytes": size_bytes, "rss_before_mb": max(rss_before.values()),
-                          "peak_rss_mb": max(rss_after.values()), "processes": len(rss_after)}
+        info["notice"] = measure_notice(url, bureau, args.workers, today.year)
         log(f"notice: {info['notice']}")
     finally:
         drop_database(server_url, url)

@@ -19,10 +19,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
 import json
 import os
 import platform
 import re
+import resource
 import shlex
 import shutil
 import signal
@@ -170,6 +173,69 @@ class Server:
                 self.proc.wait()
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat_fields(pid: int | str) -> tuple[str, list[str]] | None:
+    """(command name, the fields after it) of /proc/PID/stat, or None when the process is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return raw[raw.index("(") + 1 : raw.rindex(")")], raw[raw.rindex(")") + 2 :].split()
+
+
+def process_cpu_s(pids: list[int], *, reaped: bool = False) -> float:
+    """User + system CPU seconds of the processes (with ``reaped``, also of their children that exited)."""
+    total = 0
+    for pid in pids:
+        stat = _stat_fields(pid)
+        if stat:
+            fields = stat[1]
+            total += int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if reaped else 0)
+    return total / _TICK
+
+
+def postgres_cpu_s() -> float | None:
+    """CPU seconds of the local PostgreSQL server: every postgres process, plus what the postmaster's
+    children used before they exited (backends come and go); None when none runs here."""
+    procs = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := _stat_fields(entry.name)) and stat[0] == "postgres":
+            procs[int(entry.name)] = stat[1]
+    if not procs:
+        return None
+    total = 0
+    for fields in procs.values():
+        postmaster = int(fields[1]) not in procs  # its parent is not a postgres process
+        total += int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if postmaster else 0)
+    return total / _TICK
+
+
+class CpuMeter:
+    """CPU used while a measurement runs, by the server's processes, the local PostgreSQL server and
+    this process's children (the load generator): what a figure costs, whatever else the machine
+    is doing. Throughput on a shared box varies; the CPU per request carries over."""
+
+    def __init__(self, server: Server, postgres: bool):
+        self.server, self.postgres = server, postgres
+
+    def _read(self) -> tuple[float, float | None, float]:
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return (process_cpu_s(self.server.pids(), reaped=True), postgres_cpu_s() if self.postgres else None,
+                children.ru_utime + children.ru_stime)
+
+    def __enter__(self) -> dict:
+        self.before, self.used = self._read(), {}
+        return self.used
+
+    def __exit__(self, *exc) -> None:
+        after = self._read()
+        self.used.update(server_cpu_s=after[0] - self.before[0],
+                         db_cpu_s=after[1] - self.before[1] if after[1] is not None else None,
+                         load_cpu_s=after[2] - self.before[2])
+
+
 def request(method: str, url: str, key: str | None = None, body: dict | None = None, timeout: float = 600):
     req = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body is not None else None)
     if key:
@@ -188,14 +254,16 @@ def _ms(value: str) -> float:
 
 
 def wrk(base: str, path: str, *, connections: int, seconds: int, script: str | None = None,
-        env: dict | None = None, threads: int = 2, timeout: str = "10s") -> dict:
+        env: dict | None = None, threads: int = 2, timeout: str = "10s", meter: CpuMeter | None = None) -> dict:
     cmd = ["wrk", f"-t{min(threads, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency",
            f"--timeout={timeout}"]
     if script:
         cmd += ["-s", str(BENCH / script)]
     cmd.append(base + path)
-    out = subprocess.run(cmd, env={**os.environ, "BENCH_DIR": str(BENCH), **(env or {})}, check=True,
-                         capture_output=True, text=True).stdout
+    used: dict = {}
+    with meter or contextlib.nullcontext(used) as used:
+        out = subprocess.run(cmd, env={**os.environ, "BENCH_DIR": str(BENCH), **(env or {})}, check=True,
+                             capture_output=True, text=True).stdout
     result = {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "requests": int(re.search(r"(\d+) requests in", out).group(1)),
@@ -206,17 +274,33 @@ def wrk(base: str, path: str, *, connections: int, seconds: int, script: str | N
     for pct in ("50", "90", "99"):
         result[f"p{pct}_ms"] = _ms(re.search(rf"^\s+{pct}(?:\.000)?%\s+(\S+)", out, re.M).group(1))
     result["seconds"] = seconds
+    for name, cpu_s in used.items():  # core-milliseconds per request
+        result[name.replace("_cpu_s", "_cpu_ms")] = 1000 * cpu_s / result["requests"] if cpu_s is not None else None
     return result
 
 
 # ---------------------------------------------------------------- measurements
 
 
+def cpu_reference_ms() -> float:
+    """Milliseconds (best of five) for a fixed piece of pure Python like the service's own work
+    (JSON-encode and hash 50,000 small rows): how fast this machine's cores are today, so runs on
+    different days can be compared."""
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        digest = hashlib.sha256()
+        for i in range(50_000):
+            digest.update(json.dumps({"seq": i, "kind": "entry", "on": "2026-01-01", "points": i % 12}).encode())
+        best = min(best, time.perf_counter() - started)
+    return 1000 * best
+
+
 def machine() -> dict:
     model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
                  platform.processor())
     return {"cores": os.cpu_count(), "cpu": model, "python": platform.python_version(),
-            "kernel": platform.release(), "load": os.getloadavg()}
+            "kernel": platform.release(), "load": os.getloadavg(), "cpu_reference_ms": cpu_reference_ms()}
 
 
 def db_version(url: str) -> str:
@@ -286,15 +370,16 @@ def measure_notice(url: str, bureau_key: str, workers: int, year: int) -> dict:
     the peak is the notice's, not what earlier load left behind."""
     server = Server(url, workers)
     server.start()
+    meter = CpuMeter(server, postgres=not url.startswith("sqlite"))
     try:
         rss_before = server.peak_rss_mb()
         t0 = time.perf_counter()
-        with request("POST", server.base + "/v1/notices", bureau_key,
-                     {"year": year, "region": "100000", "contact": "bench"}) as r:
+        with meter as freeze_cpu, request("POST", server.base + "/v1/notices", bureau_key,
+                                          {"year": year, "region": "100000", "contact": "bench"}) as r:
             notice = json.loads(r.read())
         t1 = time.perf_counter()
         size_bytes = 0
-        with request("GET", server.base + f"/v1/notices/{notice['id']}?format=csv") as r:
+        with meter as download_cpu, request("GET", server.base + f"/v1/notices/{notice['id']}?format=csv") as r:
             while chunk := r.read(1 << 16):
                 size_bytes += len(chunk)
         t2 = time.perf_counter()
@@ -303,7 +388,7 @@ def measure_notice(url: str, bureau_key: str, workers: int, year: int) -> dict:
         server.stop()
     return {"rows": notice.get("rows"), "freeze_s": t1 - t0, "download_s": t2 - t1, "csv_bytes": size_bytes,
             "rss_before_mb": max(rss_before.values()), "peak_rss_mb": max(rss_after.values()),
-            "processes": len(rss_after)}
+            "processes": len(rss_after), "freeze_cpu": freeze_cpu, "download_cpu": download_cpu}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -345,33 +430,35 @@ def main(argv: list[str] | None = None) -> int:
         lua_env = {"BENCH_SIZE": str(size), "BENCH_REGIONS": ",".join(REGIONS), "BENCH_KEY": checker}
 
         # ---- cold start
-        starts = []
+        starts, start_cpu = [], []
         for _ in range(3):
             server = Server(url, args.workers)
             try:
                 starts.append(server.start())
+                start_cpu.append(process_cpu_s(server.pids(), reaped=True))
             finally:
                 server.stop()
-        info["cold_start"] = starts
+        info["cold_start"], info["cold_start_cpu"] = starts, start_cpu
         log(f"cold start to /readyz 200: {', '.join(f'{s:.2f}' for s in starts)} s")
 
         # ---- throughput and latency
         server = Server(url, args.workers)
         server.start()
+        meter = CpuMeter(server, postgres)
         try:
             wrk(server.base, "/bench/bare", connections=32, seconds=3)  # warm-up
             wrk(server.base, "/v1/practitioners/D150428000000/standing", connections=32, seconds=3,
                 script="standing.lua", env=lua_env)
             bare, standing_runs = [], []
             for _ in range(2):
-                bare.append(wrk(server.base, "/bench/bare", connections=32, seconds=secs))
+                bare.append(wrk(server.base, "/bench/bare", connections=32, seconds=secs, meter=meter))
                 standing_runs.append(wrk(server.base, "/", connections=32, seconds=secs, script="standing.lua",
-                                         env=lua_env))
+                                         env=lua_env, meter=meter))
                 log(f"bare {bare[-1]['rps']:.0f}/s, standing {standing_runs[-1]['rps']:.0f}/s "
                     f"p99 {standing_runs[-1]['p99_ms']:.1f} ms")
             info["bare"], info["standing"] = bare, standing_runs
             info["query"] = wrk(server.base, "/", connections=4, seconds=secs, script="query.lua",
-                                env={**lua_env, "BENCH_CODES": "1000"})
+                                env={**lua_env, "BENCH_CODES": "1000"}, meter=meter)
             log(f"query 1000 codes: {info['query']['rps']:.1f}/s p99 {info['query']['p99_ms']:.1f} ms")
             info["bare_after_query"] = wrk(server.base, "/bench/bare", connections=32, seconds=secs)
 
@@ -380,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
                 run_id = f"ING{entries}x{uuid.uuid4().hex[:6]}"
                 result = wrk(server.base, "/", connections=16, seconds=secs, script="ingest.lua", timeout="30s",
                              env={**lua_env, "BENCH_KEY": bureau, "BENCH_ENTRIES": str(entries),
-                                  "BENCH_RUN": run_id, "BENCH_TODAY": today.isoformat()})
+                                  "BENCH_RUN": run_id, "BENCH_TODAY": today.isoformat()}, meter=meter)
                 result["check"] = check_totals(url, run_id, today.year)
                 result["entries_per_case"] = entries
                 ingest[str(entries)] = result
@@ -473,6 +560,7 @@ def section(info: dict, postgres: bool) -> str:
          f"{statistics.median(starts):.2f} s median, {max(starts):.2f} s worst", "≤ 2 s", _met(max(starts) <= 2)),
     ]
     table = "\n".join(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows)
+    cpu = cpu_table(info)
     other_bare = ", ".join(f"{r['rps']:,.0f}" for r in info["bare"] + [info["bare_after_query"], info["bare_after_ingest"]])
     return f"""## {'PostgreSQL' if postgres else 'SQLite'} — {info['started']}
 
@@ -488,12 +576,56 @@ def section(info: dict, postgres: bool) -> str:
 - Server: `{info.get('serve', 'uvicorn app.main:app')}` (`make serve`, the Makefile's `WORKERS`), in its own
   process group; load from wrk (2 threads) on the same 2 cores, {info['seconds']} s per run after a warm-up.
 - Bare endpoint `GET /bench/bare` across the run: {other_bare} req/s.
-- Whole suite: {info['suite_s'] / 60:.1f} min.
+- Whole suite: {info['suite_s'] / 60:.1f} min. CPU reference (bench/run.py `cpu_reference_ms`, lower is
+  faster, for comparing runs on different days): {m.get('cpu_reference_ms', float('nan')):.0f} ms.
 
 | figure | measured | target | |
 | --- | --- | --- | --- |
 {table}
-"""
+{cpu}"""
+
+
+def _cpu_ms(runs: list[dict], name: str) -> float | None:
+    values = [r.get(name) for r in runs]
+    return statistics.mean(values) if values and None not in values else None
+
+
+def cpu_table(info: dict) -> str:
+    """What each figure costs in core-milliseconds per request, and, for the ingest targets, how many
+    cores their rate needs at that cost: the bound where a throughput target is not met."""
+    measured = [("bare endpoint", info["bare"], None), ("standing check", info["standing"], None),
+                ("`POST /v1/standings/query`, 1,000 codes", [info["query"]], None)]
+    for key, ing in info["ingest"].items():
+        rate = (300, "300 cases/s") if key == "1" else (30, "3,000 entries/s = 30 cases/s")
+        measured.append((f"score case, {key} {'entry' if key == '1' else 'entries'}", [ing], rate))
+    if _cpu_ms(info["bare"], "server_cpu_ms") is None:
+        return ""
+    lines = []
+    for label, runs, rate in measured:
+        server, db, load = (_cpu_ms(runs, f"{n}_cpu_ms") for n in ("server", "db", "load"))
+        total = server + (db or 0) + load
+        need = f"{rate[0] * total / 1000:.1f} cores for {rate[1]}" if rate else "—"
+        lines.append(f"| {label} | {server:.2f} | {f'{db:.2f}' if db is not None else '(in the server)'} | "
+                     f"{load:.2f} | {total:.2f} | {need} |")
+    n = info["notice"]
+    notice = ""
+    if "freeze_cpu" in n:
+        f, d = n["freeze_cpu"], n["download_cpu"]
+        db = f"; PostgreSQL {f['db_cpu_s']:.1f} s and {d['db_cpu_s']:.1f} s" if f["db_cpu_s"] is not None else ""
+        notice = (f"\nNotice: the server used {f['server_cpu_s']:.1f} s of CPU freezing it and {d['server_cpu_s']:.1f} s "
+                  f"sending the CSV{db}.\n")
+    starts = info.get("cold_start_cpu")
+    start = (f"Cold start: the server process had used {statistics.median(starts):.2f} s of CPU when it first "
+             f"answered `/readyz` (median of 3).\n") if starts else ""
+    rows = "\n".join(lines)
+    return f"""
+CPU per request, core-milliseconds (the server's processes, the local PostgreSQL server, wrk), from
+`/proc` before and after each run; this machine has {info['machine']['cores']} cores for all three:
+
+| request | server | database | load generator | all | at the target rate |
+| --- | --- | --- | --- | --- | --- |
+{rows}
+{notice}{start}"""
 
 
 def write_results(path: Path, info: dict, postgres: bool) -> None:

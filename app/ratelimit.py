@@ -1,46 +1,75 @@
 """Per-client request rate limits (``APP_RATE_LIMITS``), checked once the caller is known.
 
-A moving window per API client and process, kept in memory by the ``limits`` library: no
-shared store to reach on the hot path, so a check costs a few microseconds. With several
-processes a client may send as many times the limit as there are processes.
+Each limit "N per period" is counted with GCRA (the generic cell rate algorithm, a token bucket
+kept as one timestamp): a client may send N requests at once, then one per period / N. One float
+per client and limit in the process's memory, O(1) per request, no shared store and no thread.
+
+The notation is the ``limits`` library's (``"50/second;2000/minute"``); its in-memory counters are
+not used: they start a timer thread every 10 ms under load, and ``Thread.start`` waits on the
+event loop for the new thread to run, which was an eighth of a standing check's time
+(bench/RESULTS.md). With several processes a client may send as many times the limit as there are
+processes.
 """
 
 from __future__ import annotations
 
 import math
-import time
+import threading
 from functools import lru_cache
+from time import monotonic
 
 from limits import RateLimitItem, parse_many
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 
 from app.auth.roles import Caller
 from app.errors import TooManyRequests
 from app.settings import get_settings
 
-_limiter = MovingWindowRateLimiter(MemoryStorage())
-
 
 @lru_cache
-def _limits_of(role: str) -> tuple[RateLimitItem, ...]:
+def _limits_of(role: str) -> tuple[tuple[RateLimitItem, float, float], ...]:
+    """(limit, seconds between requests, period in seconds) for each limit of the role."""
     spec = get_settings().rate_limits.get(role)
-    return tuple(parse_many(spec)) if spec else ()
+    return tuple((item, item.get_expiry() / item.amount, float(item.get_expiry())) for item in parse_many(spec)) if spec else ()
 
 
-def check(caller: Caller) -> None:
-    """Count one request of ``caller``; 429 with ``Retry-After`` when a limit of its role is used up."""
-    for item in _limits_of(caller.role):
-        if not _limiter.hit(item, caller.principal):
-            reset_at, _remaining = _limiter.get_window_stats(item, caller.principal)
-            retry_after = max(1, math.ceil(reset_at - time.time()))
-            raise TooManyRequests(
-                f"More than {item} for this client; retry after {retry_after} s",
-                headers={"Retry-After": str(retry_after)},
-            )
+# (principal, limit) -> the theoretical arrival time: when the client's bucket is full again.
+_arrivals: dict[tuple[str, RateLimitItem], float] = {}
+_lock = threading.Lock()  # checked on the event loop; the lock keeps it right from any thread
+
+
+def delay(arrival: float | None, now: float, interval: float, period: float) -> tuple[float, float]:
+    """GCRA for one request at ``now``: (the new arrival time, 0) when it is allowed, else
+    (``arrival`` unchanged, seconds until it would be). Pure: ``check`` keeps the arrival times."""
+    tat = max(arrival if arrival is not None else now, now) + interval
+    wait = tat - now - period
+    return (tat, 0.0) if wait <= 0 else (arrival, wait)
+
+
+def check(caller: Caller, now: float | None = None) -> None:
+    """Count one request of ``caller``; 429 with ``Retry-After`` when a limit of its role is used up.
+    A request refused by one limit is counted by none."""
+    limits = _limits_of(caller.role)
+    if not limits:
+        return
+    now = monotonic() if now is None else now
+    with _lock:
+        allowed = []
+        for item, interval, period in limits:
+            key = (caller.principal, item)
+            arrival, wait = delay(_arrivals.get(key), now, interval, period)
+            if wait > 0:
+                retry_after = max(1, math.ceil(wait))
+                raise TooManyRequests(f"More than {item} for this client; retry after {retry_after} s",
+                                      headers={"Retry-After": str(retry_after)})
+            allowed.append((key, arrival))
+        _arrivals.update(allowed)
+        if len(_arrivals) > 100_000:  # clients long gone: their buckets are full again
+            for key in [k for k, tat in _arrivals.items() if tat <= now]:
+                del _arrivals[key]
 
 
 def reset() -> None:
     """Forget every count (settings changed, or a test starts afresh)."""
-    _limiter.storage.reset()
+    with _lock:
+        _arrivals.clear()
     _limits_of.cache_clear()

@@ -167,6 +167,57 @@ def test_a_role_left_out_of_the_settings_is_not_limited(api, make_key, monkeypat
         ratelimit.reset()
 
 
+def test_a_limit_allows_its_burst_then_one_request_per_interval():
+    """GCRA for "3/minute": three at once, the fourth waits 20 s, and a client that keeps to one
+    request per 20 s is never refused."""
+    arrival, now = None, 1000.0
+    for _ in range(3):
+        arrival, wait = ratelimit.delay(arrival, now, 20.0, 60.0)
+        assert wait == 0
+    refused_arrival, wait = ratelimit.delay(arrival, now, 20.0, 60.0)
+    assert (refused_arrival, wait) == (arrival, 20.0)  # refused: nothing counted
+    assert ratelimit.delay(arrival, now + 19.9, 20.0, 60.0)[1] > 0
+    for step in range(1, 10):
+        arrival, wait = ratelimit.delay(arrival, now + 20.0 * step, 20.0, 60.0)
+        assert wait == 0
+
+
+def test_a_client_never_gets_more_than_burst_plus_rate_in_any_period():
+    """Over any 60 s, a client hammering "3/minute" is allowed at most 3 + 3 requests (the burst
+    and what refills meanwhile), and exactly one every 20 s once the burst is spent."""
+    arrival, allowed = None, []
+    for tenth in range(0, 3000):  # ten requests a second for five minutes
+        now = tenth / 10
+        arrival, wait = ratelimit.delay(arrival, now, 20.0, 60.0)
+        if wait == 0:
+            allowed.append(now)
+    assert allowed[:4] == [0.0, 0.1, 0.2, 20.0]
+    assert max(sum(1 for t in allowed if start <= t < start + 60) for start in allowed) <= 6
+    gaps = [b - a for a, b in zip(allowed[3:], allowed[4:])]
+    assert all(abs(g - 20.0) < 0.11 for g in gaps)
+
+
+def test_a_request_refused_by_one_limit_is_counted_by_none(monkeypatch):
+    from app.auth.roles import Caller, Role
+    from app.errors import TooManyRequests
+
+    monkeypatch.setitem(get_settings().rate_limits, "checker", "2/second;3/minute")
+    ratelimit.reset()
+    caller = Caller(client_id=7, name="c", role=Role.checker, region="150000")
+    try:
+        ratelimit.check(caller, now=0.0)
+        ratelimit.check(caller, now=0.0)
+        with pytest.raises(TooManyRequests):
+            ratelimit.check(caller, now=0.0)  # the per-second limit refuses; the minute one must not count it
+        ratelimit.check(caller, now=1.0)  # the third of the minute
+        with pytest.raises(TooManyRequests) as refused:
+            ratelimit.check(caller, now=2.0)
+        assert refused.value.headers["Retry-After"] == "18"  # the minute limit's next request: at 20 s
+    finally:
+        monkeypatch.undo()
+        ratelimit.reset()
+
+
 def test_the_checker_role_has_the_highest_default_limit():
     from limits import parse_many
 

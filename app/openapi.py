@@ -146,15 +146,23 @@ def _query_fields(route: APIRoute) -> list:
 def _single_valued_query_parameters(route: APIRoute) -> frozenset[str]:
     names = _single_valued.get(id(route))
     if names is None:
-        names = frozenset(f.alias for f in _query_fields(route) if not _is_sequence(f.field_info.annotation))
+        names = (frozenset(f.alias for f in _query_fields(route) if not _is_sequence(f.field_info.annotation))
+                 | _documented_query_parameters(route))
         _single_valued[id(route)] = names
     return names
+
+
+def _documented_query_parameters(route: APIRoute) -> frozenset[str]:
+    """Query parameters a route reads itself and documents in ``openapi_extra`` (one value each)."""
+    extra = (route.openapi_extra or {}).get("parameters", ())
+    return frozenset(p["name"] for p in extra if p.get("in") == "query")
 
 
 def _declared_query_parameters(route: APIRoute) -> frozenset[str]:
     names = _declared.get(id(route))
     if names is None:
-        names = _declared[id(route)] = frozenset(f.alias for f in _query_fields(route))
+        names = _declared[id(route)] = (frozenset(f.alias for f in _query_fields(route))
+                                        | _documented_query_parameters(route))
     return names
 
 

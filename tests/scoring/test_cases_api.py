@@ -306,6 +306,18 @@ def test_standing_before_registration_and_unknown_codes(scoring, api, make_key):
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.at"
 
 
+def test_the_checks_at_parameter_is_refused_when_too_long_repeated_or_misspelt(scoring, api):
+    code = scoring.register(registered_on="2024-06-01")
+    url = f"/v1/practitioners/{code}/standing"
+    assert api.get(url, params={"at": "2024-05-31T23:00:00.000000000+08:00"}, headers=scoring.headers).json()[
+        "status"] == "not_registered"  # an instant of 35 characters is read
+    for params in ({"at": "2025-01-01T00:00:00" + "0" * 30}, [("at", "2025-01-01"), ("at", "2024-01-01")], {"on": "2025-01-01"}):
+        response = api.get(url, params=params, headers=scoring.headers)
+        assert response.status_code == 422, params
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["errors"][0]["field"] == f"query.{'on' if 'on' in dict(params) else 'at'}"
+
+
 def test_batch_standing_query(scoring, api, make_key):
     code = scoring.register()
     scoring.score(code, "a", "2025-03-01", points=9, violation="UPCODING")

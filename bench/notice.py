@@ -13,10 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 
-from bench.run import PY, ROOT, app_env, create_database, drop_database, log, measure_notice, run_app
+from bench.run import create_database, drop_database, generate_data, log, measure_notice, run_app
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,9 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.database_url is None:
             log(f"database {url.split('@')[-1]}: schema, rulesets, {args.notice_size:,} people with points")
             run_app(url, "setup")
-            subprocess.run([PY, "-m", "bench.generate", "--database-url", url, "--size", "1000",
-                            "--notice-size", str(args.notice_size)],
-                           env=app_env(url), cwd=ROOT, check=True, capture_output=True, text=True)
+            generate_data(url, 1000, args.notice_size)
         bureau = run_app(url, "clients", "create", "--role", "bureau", "--region", "100000", "--name", "bench notice")
         result = measure_notice(url, bureau, args.workers, local_date().year)
     finally:

@@ -37,12 +37,17 @@ _arrivals: dict[tuple[str, RateLimitItem], float] = {}
 _lock = threading.Lock()  # checked on the event loop; the lock keeps it right from any thread
 
 
+# Rounding in sums of times must not refuse a request the limit admits (2.2 - 1.2 - 1.0 > 0 in
+# binary floating point: a new client's first request under "1/second" at 1.2 s was refused).
+_ROUNDING = 1e-9
+
+
 def delay(arrival: float | None, now: float, interval: float, period: float) -> tuple[float, float]:
     """GCRA for one request at ``now``: (the new arrival time, 0) when it is allowed, else
     (``arrival`` unchanged, seconds until it would be). Pure: ``check`` keeps the arrival times."""
     tat = max(arrival if arrival is not None else now, now) + interval
     wait = tat - now - period
-    return (tat, 0.0) if wait <= 0 else (arrival, wait)
+    return (tat, 0.0) if wait <= _ROUNDING else (arrival, wait)
 
 
 def check(caller: Caller, now: float | None = None) -> None:

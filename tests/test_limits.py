@@ -197,6 +197,16 @@ def test_a_client_never_gets_more_than_burst_plus_rate_in_any_period():
     assert all(abs(g - 20.0) < 0.11 for g in gaps)
 
 
+def test_rounding_never_refuses_a_request_the_limit_admits():
+    assert ratelimit.delay(None, 1.2, 1.0, 1.0)[1] == 0  # "1/second": a new client's first request
+    for now in (0.3, 1.2, 7924.610462065, 123456.789):
+        arrival = None
+        for _ in range(7):  # "7 per 3 seconds": the whole burst at once
+            arrival, wait = ratelimit.delay(arrival, now, 3 / 7, 3.0)
+            assert wait == 0, now
+        assert ratelimit.delay(arrival, now, 3 / 7, 3.0)[1] > 0.4  # the eighth waits one interval
+
+
 def test_a_request_refused_by_one_limit_is_counted_by_none(monkeypatch):
     from app.auth.roles import Caller, Role
     from app.errors import TooManyRequests

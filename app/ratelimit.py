@@ -35,6 +35,10 @@ def _limits_of(role: str) -> tuple[tuple[RateLimitItem, float, float], ...]:
 # (principal, limit) -> the theoretical arrival time: when the client's bucket is full again.
 _arrivals: dict[tuple[str, RateLimitItem], float] = {}
 _lock = threading.Lock()  # checked on the event loop; the lock keeps it right from any thread
+# Past this many buckets, full ones (clients gone quiet) are forgotten, in one sweep a second at
+# most: were most of them still filling, a sweep per request would scan them all on every check.
+SWEEP_ABOVE = 100_000
+_next_sweep = 0.0
 
 
 # Rounding in sums of times must not refuse a request the limit admits (2.2 - 1.2 - 1.0 > 0 in
@@ -68,13 +72,23 @@ def check(caller: Caller, now: float | None = None) -> None:
                                       headers={"Retry-After": str(retry_after)})
             allowed.append((key, arrival))
         _arrivals.update(allowed)
-        if len(_arrivals) > 100_000:  # clients long gone: their buckets are full again
-            for key in [k for k, tat in _arrivals.items() if tat <= now]:
-                del _arrivals[key]
+        if len(_arrivals) > SWEEP_ABOVE and now >= _next_sweep:
+            _sweep(now)
+
+
+def _sweep(now: float) -> None:
+    """Forget buckets that are full again (their arrival time has passed): a new request of
+    theirs finds them as a client never seen. Under ``_lock``."""
+    global _next_sweep
+    for key in [k for k, tat in _arrivals.items() if tat <= now]:
+        del _arrivals[key]
+    _next_sweep = now + 1.0
 
 
 def reset() -> None:
     """Forget every count (settings changed, or a test starts afresh)."""
+    global _next_sweep
     with _lock:
         _arrivals.clear()
+        _next_sweep = 0.0
     _limits_of.cache_clear()

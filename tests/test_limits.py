@@ -228,6 +228,29 @@ def test_a_request_refused_by_one_limit_is_counted_by_none(monkeypatch):
         ratelimit.reset()
 
 
+def test_buckets_of_quiet_clients_are_forgotten_once_there_are_many_at_most_once_a_second(monkeypatch):
+    from app.auth.roles import Caller, Role
+
+    monkeypatch.setitem(get_settings().rate_limits, "checker", "2/second")  # a bucket is full 0.5 s after its request
+    monkeypatch.setattr(ratelimit, "SWEEP_ABOVE", 10)
+    ratelimit.reset()
+
+    def request(client: int, now: float) -> None:
+        ratelimit.check(Caller(client_id=client, name="c", role=Role.checker, region="150000"), now=now)
+
+    try:
+        for n in range(11):
+            request(n, 0.0)
+        assert len(ratelimit._arrivals) == 11  # swept at 0.0, but all were still filling
+        request(11, 0.6)
+        assert len(ratelimit._arrivals) == 12  # eleven are full again, but the next sweep is due at 1.0
+        request(12, 1.0)
+        assert sorted(principal for principal, _limit in ratelimit._arrivals) == ["client:11", "client:12"]
+    finally:
+        monkeypatch.undo()
+        ratelimit.reset()
+
+
 def test_the_checker_role_has_the_highest_default_limit():
     from limits import parse_many
 

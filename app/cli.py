@@ -192,6 +192,14 @@ def cmd_close_windows(args) -> int:
     return 0
 
 
+def cmd_recompute(_args) -> int:
+    from app.scoring import service as scoring
+
+    seen, moved = scoring.recompute_all()
+    print(f"{seen} practitioners recomputed; {moved} changed (each announced as a write would)", file=sys.stderr)
+    return 0
+
+
 def cmd_notices_publish(args) -> int:
     from app.notices import service as notices
 
@@ -284,6 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "(where the ruleset says so)")
     cw.add_argument("--today", type=date.fromisoformat, default=None, help="the day to close windows as of")
     cw.set_defaults(func=cmd_close_windows)
+    sc.add_parser("recompute", help="derive every practitioner's standing again under the current rules and "
+                  "announce every sanction created, changed or lifted (after an upgrade that changes the rules)"
+                  ).set_defaults(func=cmd_recompute)
 
     nt = sub.add_parser("notices", help="public notices").add_subparsers(dest="notices_command", required=True)
     pub = nt.add_parser("publish", help="freeze the year's notice for a region (a new revision if one exists)")

@@ -27,6 +27,7 @@ class Proposal(SQLModel, table=True):
     circumstances: str | None = Field(default=None, max_length=20)
     points: int
     suspension_months: int | None = None
+    act: str | None = Field(default=None, max_length=40)  # one act, several rules: counted once, at the highest
     ruleset_id: str = Field(max_length=60)
     status: str = Field(default="proposed", max_length=20, index=True)
     notified_on: date

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import AnyUrl, BaseModel, ConfigDict, Field, StringConstraints
 
-from app.scoring.schemas import SanctionOut, StandingOut
+from app.scoring.schemas import SanctionsMoved, StandingOut
 from app.textfields import LongText, Reason
 
 Channel = Literal["practitioner", "institution"]
@@ -48,6 +48,7 @@ class ProposalOut(BaseModel):
     violation_type: str
     tier: str | None
     circumstances: str | None
+    act: str | None = None
     points: int
     ruleset: str
     status: Literal["proposed", "defended", "confirmed", "withdrawn"]
@@ -61,13 +62,14 @@ class ProposalOut(BaseModel):
     entry_id: int | None = Field(description="the ledger entry, once confirmed")
 
 
-class ConfirmationOut(BaseModel):
+class ConfirmationOut(SanctionsMoved):
     proposal: ProposalOut
     effective_on: date
-    year_total: int
-    standing_before: StandingOut
-    standing_after: StandingOut
-    sanctions_created: list[SanctionOut]
+    year: int = Field(description="the year the entry counts in")
+    year_total: int = Field(description="that year's total after the confirmation")
+    year_totals: dict[str, int] = {}
+    standing_before: StandingOut = Field(description="on the effective date")
+    standing_after: StandingOut = Field(description="on the effective date")
 
 
 class ProposalPage(BaseModel):
@@ -104,11 +106,9 @@ class AppealDecisionIn(BaseModel):
     reason: Reason
 
 
-class AppealDecisionOut(BaseModel):
+class AppealDecisionOut(SanctionsMoved):
     appeal: AppealOut
     standing: StandingOut | None = None
-    sanctions_lifted: list[SanctionOut] = []
-    sanctions_created: list[SanctionOut] = []
 
 
 class AppealPage(BaseModel):

@@ -82,7 +82,7 @@ def proposal_out(session: Session, proposal: Proposal) -> ProposalOut:
     return ProposalOut(
         id=proposal.id, case_id=case.id, case_ref=case.case_ref, decision_number=case.decision_number,
         decision_date=case.decision_date, practitioner=code, violation_type=proposal.violation_type,
-        tier=proposal.tier, circumstances=proposal.circumstances, points=proposal.points,
+        tier=proposal.tier, circumstances=proposal.circumstances, act=proposal.act, points=proposal.points,
         ruleset=proposal.ruleset_id, status=proposal.status,
         allowed_actions=machine.allowed(machine.PROPOSAL, proposal.status), notified_on=proposal.notified_on,
         defence_deadline=proposal.defence_deadline, defence=_defence_out(defence) if defence else None,
@@ -172,11 +172,11 @@ def confirm(session: Session, caller: Caller | None, proposal_id: int, reason: s
     scoring.emit_recorded(session, person, case, row)
     person.emit_changes(f"proposal {proposal.id} confirmed")
     answer = ConfirmationOut(
-        proposal=proposal_out(session, proposal), effective_on=effective_on,
-        year_total=person.after.total_on(effective_on),
+        proposal=proposal_out(session, proposal), effective_on=effective_on, year=effective_on.year,
+        year_total=person.after.year_total(effective_on.year), year_totals=person.year_totals(effective_on.year),
         standing_before=person.standing_on(person.before, effective_on),
         standing_after=person.standing_on(person.after, effective_on),
-        sanctions_created=[scoring.sanction_out(s, r.id) for r, s in person.created if s.trigger_entry_id == row.id],
+        **person.sanctions_moved(),
     )
     session.commit()
     return answer
@@ -188,6 +188,7 @@ class _ProposedEntry:
     def __init__(self, proposal: Proposal):
         self.violation_type, self.tier = proposal.violation_type, proposal.tier
         self.circumstances, self.suspension_months = proposal.circumstances, proposal.suspension_months
+        self.act = proposal.act
 
 
 def withdraw(session: Session, caller: Caller, proposal_id: int, reason: str) -> ProposalOut:
@@ -307,8 +308,9 @@ def decide_appeal(session: Session, caller: Caller, appeal_id: int, outcome: str
                                            f"appeal {appeal.id} upheld: {reason}")
         appeal.reversal_id = reversal.id
         answer = AppealDecisionOut(appeal=appeal_out(session, appeal), standing=reversal.standing,
-                                   sanctions_lifted=reversal.sanctions_lifted,
-                                   sanctions_created=reversal.sanctions_created)
+                                   sanctions_created=reversal.sanctions_created,
+                                   sanctions_changed=reversal.sanctions_changed,
+                                   sanctions_lifted=reversal.sanctions_lifted)
     session.add(appeal)
     _emit(session, caller, "score.appeal_decided", owner, {
         "appeal_id": appeal.id, "entry_id": appeal.entry_id, "outcome": outcome, "reason": reason,

@@ -35,7 +35,8 @@ class Referral(SQLModel, table=True):
     summary: str = Field(max_length=4000)
     evidence: str = "[]"  # JSON: [{uri, sha256}]
     score_case_id: int | None = Field(default=None, foreign_key="score_cases.id")
-    # The sanction a joint-sanction notice reports: one notice per sanction and department.
+    # The ledger row a joint-sanction notice reports: a sanction, or the lift or change of one
+    # (clue_category joint_sanction_lift / joint_sanction_change); one notice per row and department.
     sanction_id: int | None = Field(default=None, foreign_key="ledger.id")
     # Who drew it up: an API client, or a person on the workbench (the other one is null).
     sender_client_id: int | None = Field(default=None, foreign_key="api_clients.id")

@@ -561,6 +561,48 @@ def notify_sanctions(session: Session, practitioner: Practitioner, created: Sequ
     return made
 
 
+def notify_lifts(session: Session, practitioner: Practitioner, moved: Sequence[tuple[int, object, LedgerRow, bool]]) -> list[Referral]:
+    """In the scoring transaction: the departments that were sent the joint-sanction notice of a
+    sanction hear of its lift (解除) or of its new dates (变更), each once, by a notice like the
+    first. ``moved``: (sanction row id, standing.Sanction as it now stands or as lifted, the ledger
+    row that lifted or changed it, lifted?)."""
+    made = []
+    if not moved:
+        return made
+    today = local_date()
+    told = session.exec(select(Referral).where(
+        Referral.kind == Kind.notification, Referral.clue_category == "joint_sanction",
+        col(Referral.sanction_id).in_([sanction_id for sanction_id, *_rest in moved]))).all()
+    departments_told = defaultdict(list)
+    for referral in told:
+        departments_told[referral.sanction_id].append(referral)
+    for sanction_id, sanction, row, lifted in moved:
+        if sanction.kind not in SANCTION_KINDS:
+            continue
+        what = SANCTION_KINDS[sanction.kind]
+        if lifted:
+            category, change = "joint_sanction_lift", f"{what}已撤销 (原自 {sanction.starts_on.isoformat()})"
+        else:
+            last = sanction.ends_on or sanction.imposed_until
+            category = "joint_sanction_change"
+            change = (f"{what}期间变更为 自 {sanction.starts_on.isoformat()}"
+                      + (f" 至 {last.isoformat()}" if last else "")
+                      + (f", 重新登记不早于 {sanction.bar_until.isoformat()}" if sanction.bar_until else ""))
+        summary = (f"联合惩戒变更通知: {practitioner.name[:1]}某 ({practitioner.code}) 医保支付资格{change}"
+                   f"; 原通知 {', '.join(str(r.id) for r in departments_told[sanction_id])}; 原因: {row.reason or ''}")
+        for first in departments_told[sanction_id]:
+            referral = Referral(
+                kind=Kind.notification, direction=Direction.outbound, department=first.department,
+                region=practitioner.region, status=State.sent, clue_category=category, summary=summary[:4000],
+                score_case_id=first.score_case_id, sanction_id=row.id, sender_client_id=row.client_id,
+                year=today.year, sent_on=today,
+            )
+            _insert(session, referral, [], [practitioner.code], row.client_id, today)
+            _history(session, referral, Action.send, State.draft, State.sent, Side.sender, row.client_id, today)
+            made.append(referral)
+    return made
+
+
 def for_practitioner(session: Session, caller: Caller, code: str) -> list[dict]:
     """The dossier's referrals: those about the person and those whose outcome names them."""
     rows = session.exec(

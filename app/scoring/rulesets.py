@@ -98,17 +98,27 @@ class SuspensionRule(_Model):
     min_months: int = Field(ge=1)
     max_months: int
     months_by_total: dict[int, int]
+    # A score that leaves the year total at or above the level while this year's suspension runs
+    # calls for the months of the new total from its own day: "extend" runs that beside the one in
+    # force (the later end wins); "stack" serves it after. There is no "ignore": a back-dated case
+    # could then move the suspension earlier and shorten it, and more points must never do that.
+    later_scores: Literal["extend", "stack"] = "extend"
 
     @model_validator(mode="after")
     def _check(self) -> SuspensionRule:
         if self.max_months < self.min_months:
             raise _At(("max_months",), f"{self.max_months} is below min_months {self.min_months}")
-        for total, months in self.months_by_total.items():
+        previous = None
+        for total, months in sorted(self.months_by_total.items()):
             if not self.min_months <= months <= self.max_months:
                 raise _At(
                     ("months_by_total", total),
                     f"{months} is outside {self.min_months}-{self.max_months} months",
                 )
+            if previous is not None and months < previous:
+                # More points must never mean a shorter suspension.
+                raise _At(("months_by_total", total), f"{months} is below the {previous} months of a lower total")
+            previous = months
         return self
 
 
@@ -182,6 +192,12 @@ class Ruleset(_Model):
                     f"(previous band {prev.code!r} ends at {prev.max})",
                 )
 
+        if self.suspension.max_months > 12 * self.reregistration.bar_years_after_accumulation:
+            # A termination ends the suspensions it supersedes; the bar must outlast what they had
+            # left, or more points (a termination, then a re-registration) would end a sanction sooner.
+            raise _At(("suspension", "max_months"),
+                      f"{self.suspension.max_months} months outlast the re-registration bar of "
+                      f"{self.reregistration.bar_years_after_accumulation} years after accumulation")
         wanted = set(range(self.thresholds.suspension, self.thresholds.termination))
         given = set(self.suspension.months_by_total)
         if extra := sorted(given - wanted):

@@ -26,6 +26,12 @@ class Basis(StrEnum):
 class ScoreEntryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     practitioner: PractitionerCode
+    act: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] | None = Field(
+        default=None,
+        description="the act this entry scores, named within the case (e.g. A1). One act is scored once, at "
+        "its highest rule: entries of one practitioner that share an act count as one. Required when a "
+        "practitioner has more than one entry in the case",
+        examples=["A1"])
     violation_type: Annotated[str, StringConstraints(max_length=40)]
     tier: Tier | None = Field(default=None, description="responsibility: general / important / primary")
     points: int | None = Field(default=None, ge=1, le=100, description="explicit points; must lie in the band")
@@ -82,6 +88,14 @@ class StandingOut(BaseModel):
     ruleset: str | None
 
 
+class PreviousTerms(BaseModel):
+    """A changed sanction's terms as last announced."""
+    starts_on: date
+    until: date | None
+    ends_on: date | None
+    bar_until: date | None
+
+
 class SanctionOut(BaseModel):
     id: int | None = None
     kind: Literal["warning", "suspension", "termination"]
@@ -96,23 +110,48 @@ class SanctionOut(BaseModel):
     ruleset: str
     lifted: bool = False
     lift_reason: str | None = None
+    previous: PreviousTerms | None = Field(default=None, description="changed only: the terms it replaces")
+
+
+class SanctionsMoved(BaseModel):
+    """Every sanction a write created, changed or lifted for a practitioner, whatever its date: a
+    back-dated case can move a sanction that another entry triggered, months later."""
+    sanctions_created: list[SanctionOut] = []
+    sanctions_changed: list[SanctionOut] = Field(default=[], description="same sanction, new dates")
+    sanctions_lifted: list[SanctionOut] = []
+
+
+class PractitionerOutcome(SanctionsMoved):
+    """What a write did to one practitioner."""
+    practitioner: str
+    year_totals: dict[str, int] = Field(description="after the write: the years it scored and every year whose total moved")
+    standing_before: StandingOut = Field(description="today, before the write")
+    standing_after: StandingOut = Field(description="today, after the write")
 
 
 class EntryResult(BaseModel):
     id: int | None = Field(description="the ledger entry; none while the entry is only proposed")
-    status: Literal["counted", "proposed"] = "counted"
+    status: Literal["counted", "absorbed", "proposed"] = Field(
+        default="counted", description="absorbed: another entry of the same act counts, at higher points")
     proposal_id: int | None = None
     defence_deadline: date | None = Field(default=None, description="proposed only: last day for a defence")
     practitioner: str
+    act: str | None = None
     violation_type: str
     tier: Tier | None
     circumstances: Circumstances | None
     points: int
-    year: int
-    year_total: int
-    standing_before: StandingOut
-    standing_after: StandingOut
-    sanctions_created: list[SanctionOut]
+    counts_from: Literal["decision", "confirmation"] = Field(
+        default="decision", description="the day the entry takes effect: the decision date, or (notified "
+        "entries under a ruleset that says so) the day it is confirmed")
+    year: int | None = Field(description="the year it counts in; none until a notified entry is confirmed "
+                             "when it counts from the confirmation")
+    year_total: int = Field(description="that year's total after the case (today's year while unknown)")
+    standing_before: StandingOut = Field(description="on the decision date")
+    standing_after: StandingOut = Field(description="on the decision date")
+    sanctions_created: list[SanctionOut] = Field(
+        description="the sanctions this entry triggered; the practitioner's first entry in the case also "
+        "lists those the case created through older entries (see outcomes)")
 
 
 class ScoreCaseOut(BaseModel):
@@ -127,6 +166,8 @@ class ScoreCaseOut(BaseModel):
     ruleset: str
     created_at: datetime
     entries: list[EntryResult]
+    outcomes: list[PractitionerOutcome] = Field(default=[], description="per practitioner: year totals and "
+                                                "every sanction the case created, changed or lifted")
 
 
 class ReversalIn(BaseModel):
@@ -134,16 +175,15 @@ class ReversalIn(BaseModel):
     reason: Reason
 
 
-class ReversalOut(BaseModel):
+class ReversalOut(SanctionsMoved):
     id: int
     entry_id: int
     practitioner: str
     reason: str
     effective_on: date
     year_total: int
+    year_totals: dict[str, int] = {}
     standing: StandingOut
-    sanctions_lifted: list[SanctionOut]
-    sanctions_created: list[SanctionOut]
 
 
 class RepairIn(BaseModel):
@@ -155,7 +195,7 @@ class RepairIn(BaseModel):
     )
 
 
-class RepairOut(BaseModel):
+class RepairOut(SanctionsMoved):
     id: int
     practitioner: str
     activity: str
@@ -172,7 +212,7 @@ class RegistrationIn(BaseModel):
     registered_on: Day
 
 
-class RegistrationOut(BaseModel):
+class RegistrationOut(SanctionsMoved):
     id: int
     practitioner: str
     registered_on: date

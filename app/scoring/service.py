@@ -31,6 +31,8 @@ from app.scoring import catalog, checks, ledger, standing
 from app.scoring.models import LedgerRow, ScoreCase, StandingRecord
 from app.scoring.rulesets import Ruleset, select_ruleset
 from app.scoring.schemas import (
+    PractitionerOutcome,
+    PreviousTerms,
     RegistrationIn,
     RegistrationOut,
     RepairIn,
@@ -43,8 +45,8 @@ from app.scoring.schemas import (
 )
 from app.timeutil import local_date, utcnow
 
-ENTRY, REVERSAL, REPAIR, REGISTRATION, SANCTION, LIFT = (
-    "entry", "reversal", "repair", "registration", "sanction", "sanction_lift"
+ENTRY, REVERSAL, REPAIR, REGISTRATION, SANCTION, CHANGE, LIFT = (
+    "entry", "reversal", "repair", "registration", "sanction", "sanction_change", "sanction_lift"
 )
 
 
@@ -54,25 +56,45 @@ ENTRY, REVERSAL, REPAIR, REGISTRATION, SANCTION, LIFT = (
 def facts_from_rows(registered_on: date, rows: Sequence[ledger.Row]) -> standing.Facts:
     reversed_ids = {r.target_id for r in rows if r.kind == REVERSAL}
     entries, repairs, registrations = [], [], []
+    for act in counting_acts(r for r in rows if r.kind == ENTRY and r.id not in reversed_ids).values():
+        entries.append(act)
     for r in rows:
-        if r.kind == ENTRY and r.id not in reversed_ids:
-            months = json.loads(r.details).get("suspension_months")
-            entries.append(standing.Entry(r.id, r.case_id, r.effective_on, r.points, r.ruleset_id, months))
-        elif r.kind == REPAIR:
+        if r.kind == REPAIR:
             repairs.append(standing.Repair(r.id, r.effective_on, r.points, r.ruleset_id))
         elif r.kind == REGISTRATION:
             registrations.append(r.effective_on)
     return standing.Facts(registered_on, tuple(entries), tuple(repairs), tuple(registrations))
 
 
+def counting_acts(entry_rows) -> dict[int, standing.Entry]:
+    """One act is scored once, at its highest rule: the entries of one case that name the same act
+    count as one, with the highest points (the lowest id among equals) and the longest suspension
+    any of them gave. By the id of the entry that counts."""
+    acts: dict[tuple, list] = {}
+    for r in entry_rows:
+        details = json.loads(r.details)
+        act = details.get("act")
+        acts.setdefault((r.case_id, act) if act is not None else ("entry", r.id), []).append((r, details))
+    counting = {}
+    for group in acts.values():
+        row, _details = max(group, key=lambda item: (item[0].points, -item[0].id))
+        given = [d.get("suspension_months") for _r, d in group if d.get("suspension_months")]
+        counting[row.id] = standing.Entry(row.id, row.case_id, row.effective_on, row.points, row.ruleset_id,
+                                          max(given) if given else None)
+    return counting
+
+
 def recorded_sanctions(rows: Sequence[ledger.Row]) -> dict[int, standing.Sanction]:
-    """Sanction rows not lifted, by row id."""
+    """Sanctions as the ledger last announced them (their latest change applied), not lifted,
+    by the id of the row that recorded them."""
     lifted = {r.target_id for r in rows if r.kind == LIFT}
-    return {
-        r.id: standing._sanction_from_json(json.loads(r.details))
-        for r in rows
-        if r.kind == SANCTION and r.id not in lifted
-    }
+    current = {}
+    for r in rows:
+        if r.kind == SANCTION and r.id not in lifted:
+            current[r.id] = standing._sanction_from_json(json.loads(r.details))
+        elif r.kind == CHANGE and r.target_id in current:
+            current[r.target_id] = standing._sanction_from_json(json.loads(r.details))
+    return current
 
 
 class Person:
@@ -86,10 +108,13 @@ class Person:
         self.session, self.practitioner, self.rulesets = session, practitioner, rulesets
         self.rows = ledger.rows_of(session, practitioner.id) if rows is None else rows
         self.standing_row: dict | None = None  # the standings row to write, set by ``settle``
+        self.standing_row_json: str | None = None
         self.before = standing.derive(facts_from_rows(practitioner.registered_on, self.rows), rulesets)
         self.after = self.before
         self.created: list[tuple[ledger.Row, standing.Sanction]] = []
-        self.lifted: list[tuple[int, standing.Sanction, str]] = []
+        # (sanction row id, new terms, terms as last announced, the change row)
+        self.changed: list[tuple[int, standing.Sanction, standing.Sanction, ledger.Row]] = []
+        self.lifted: list[tuple[int, standing.Sanction, str, ledger.Row]] = []  # (sanction row id, as lifted, why, the lift row)
         self._answers: dict[tuple[int, date], tuple[standing.Timeline, StandingOut]] = {}
 
     def stage(self, rows: list[ledger.Row]) -> list[ledger.Row]:
@@ -104,40 +129,76 @@ class Person:
         return ledger.insert(self.session, self.stage(rows))
 
     def settle(self, client_id: int | None, lift_reason: str, *, write: bool = True) -> list[ledger.Row]:
-        """Recompute from the ledger, record new sanctions, lift those that no longer hold,
-        store the timeline. The new rows are already appended (their ids known). Returns the
-        sanction and lift rows; with ``write=False`` they and the timeline are only staged, for the
-        caller to write (``ledger.insert``, ``store_timelines``) before reading the ids of ``created``
-        and ``lifted``."""
+        """Recompute from the ledger and announce what moved: record new sanctions, record the new
+        terms of those that changed, lift those that no longer hold, store the timeline. The new
+        facts are already appended (their ids known). Returns the rows it adds; with ``write=False``
+        they and the timeline are only staged, for the caller to write (``ledger.insert``,
+        ``store_timelines``) before reading the ids of ``created``, ``changed`` and ``lifted``."""
         self.after = standing.derive(facts_from_rows(self.practitioner.registered_on, self.rows), self.rulesets)
         recorded = recorded_sanctions(self.rows)
-        to_record, to_lift = standing.reconcile(recorded.values(), self.after.sanctions)
-        by_key = {s.key: row_id for row_id, s in recorded.items()}
+        by_key: dict[tuple, int] = {}
+        duplicates = []  # recorded twice under one name (ledgers written before names were kind and trigger)
+        for row_id, sanction in recorded.items():
+            (duplicates.append((row_id, sanction)) if sanction.key in by_key else by_key.__setitem__(sanction.key, row_id))
+        to_record, to_change, to_lift = standing.reconcile([recorded[i] for i in by_key.values()], self.after.sanctions)
         today = local_date()
+        person = self.practitioner.id
+        lifts = [(by_key[s.key], s) for s in to_lift] + duplicates
         lift_rows = [
-            ledger.Row(practitioner_id=self.practitioner.id, kind=LIFT, effective_on=today, target_id=by_key[s.key],
-                      ruleset_id=s.ruleset_id, reason=lift_reason, client_id=client_id,
-                      details=json.dumps({"kind": s.kind, "starts_on": s.starts_on.isoformat()}))
-            for s in to_lift
+            ledger.Row(practitioner_id=person, kind=LIFT, effective_on=today, target_id=row_id,
+                       ruleset_id=s.ruleset_id, reason=lift_reason, client_id=client_id,
+                       details=json.dumps({"kind": s.kind, "starts_on": s.starts_on.isoformat()}))
+            for row_id, s in lifts
+        ]
+        change_rows = [
+            ledger.Row(practitioner_id=person, kind=CHANGE, effective_on=today, target_id=by_key[s.key],
+                       ruleset_id=s.ruleset_id, reason=lift_reason, client_id=client_id,
+                       details=json.dumps(standing._sanction_json(s)))
+            for s in to_change
         ]
         sanction_rows = [
-            ledger.Row(practitioner_id=self.practitioner.id, kind=SANCTION, effective_on=s.starts_on,
-                      ruleset_id=s.ruleset_id, client_id=client_id, details=json.dumps(standing._sanction_json(s)))
+            ledger.Row(practitioner_id=person, kind=SANCTION, effective_on=s.starts_on,
+                       ruleset_id=s.ruleset_id, client_id=client_id, details=json.dumps(standing._sanction_json(s)))
             for s in to_record
         ]
-        self.stage(lift_rows + sanction_rows)
+        added = lift_rows + change_rows + sanction_rows
+        self.stage(added)
         if write:
-            ledger.insert(self.session, lift_rows + sanction_rows)
+            ledger.insert(self.session, added)
         for sanction in to_record:
             count_on_commit(self.session, SANCTIONS_CREATED, kind=sanction.kind)
-        self.lifted += [(row.target_id, s, lift_reason) for row, s in zip(lift_rows, to_lift)]
+        self.lifted += [(row.target_id, s, lift_reason, row) for row, (_id, s) in zip(lift_rows, lifts)]
+        self.changed += [(row.target_id, s, recorded[row.target_id], row) for row, s in zip(change_rows, to_change)]
         self.created += list(zip(sanction_rows, to_record))
         first_year, last_year = self.after.years() or (None, None)
-        self.standing_row = {"practitioner_id": self.practitioner.id, "timeline": json.dumps(self.after.to_json()),
+        self.standing_row_json = json.dumps(self.after.to_json())
+        self.standing_row = {"practitioner_id": self.practitioner.id, "timeline": self.standing_row_json,
                              "first_year": first_year, "last_year": last_year, "updated_at": utcnow()}
         if write:
             store_timelines(self.session, [self])
-        return lift_rows + sanction_rows
+        return added
+
+    def sanctions_moved(self) -> dict[str, list[SanctionOut]]:
+        """Every sanction this write created, changed or lifted, whatever its date."""
+        return {
+            "sanctions_created": [sanction_out(s, row.id) for row, s in self.created],
+            "sanctions_changed": [sanction_out(s, rid, was=was) for rid, s, was, _row in self.changed],
+            "sanctions_lifted": [sanction_out(s, rid, lifted=True, lift_reason=why) for rid, s, why, _row in self.lifted],
+        }
+
+    def year_totals(self, *years: int) -> dict[str, int]:
+        """The totals after this write of the given years and of every year whose total it moved."""
+        moved = {y for y in {*self.before.totals, *self.after.totals}
+                 if self.before.year_total(y) != self.after.year_total(y)}
+        return {str(y): self.after.year_total(y) for y in sorted(moved | set(years))}
+
+    def outcome(self, *years: int) -> PractitionerOutcome:
+        today = local_date()
+        return PractitionerOutcome(
+            practitioner=self.practitioner.code, year_totals=self.year_totals(*years),
+            standing_before=self.standing_on(self.before, today), standing_after=self.standing_on(self.after, today),
+            **self.sanctions_moved(),
+        )
 
     def standing_on(self, timeline: standing.Timeline, day: date) -> StandingOut:
         # Remembered: a case decided today asks the same of the same timeline for its answer and
@@ -149,24 +210,27 @@ class Person:
         return answer[1]
 
     def emit_changes(self, cause: str) -> None:
-        """``standing.changed`` when sanctions were created or lifted, or today's answer moved."""
+        """``standing.changed`` when sanctions were created, changed or lifted, or today's answer
+        moved; the partner departments hear of each in the same transaction (联合惩戒)."""
         today = local_date()
         before, after = self.standing_on(self.before, today), self.standing_on(self.after, today)
-        if not (self.created or self.lifted) and before.status == after.status:
+        if not (self.created or self.changed or self.lifted) and before.status == after.status:
             return
+        moved = self.sanctions_moved()
         events.emit(
             self.session, "standing.changed", subject=self.practitioner.code, region=self.practitioner.region,
             data={
                 "practitioner": self.practitioner.code, "cause": cause,
                 "before": before.model_dump(mode="json"), "after": after.model_dump(mode="json"),
-                "sanctions_created": [sanction_out(s, row.id).model_dump(mode="json") for row, s in self.created],
-                "sanctions_lifted": [
-                    sanction_out(s, rid, lifted=True, lift_reason=reason).model_dump(mode="json")
-                    for rid, s, reason in self.lifted
-                ],
+                **{k: [s.model_dump(mode="json") for s in v] for k, v in moved.items()},
             },
         )
-        referrals.notify_sanctions(self.session, self.practitioner, self.created)  # 联合惩戒, same transaction
+        referrals.notify_sanctions(self.session, self.practitioner, self.created)
+        # A suspension cut short by a termination needs no notice of its own: the termination's says it.
+        referrals.notify_lifts(self.session, self.practitioner,
+                               [(rid, s, row, True) for rid, s, _why, row in self.lifted]
+                               + [(rid, s, row, False) for rid, s, _was, row in self.changed
+                                  if s.end_reason != "superseded by termination"])
 
 
 def standing_out(
@@ -178,11 +242,13 @@ def standing_out(
 
 
 def sanction_out(s: standing.Sanction, row_id: int | None = None, *, lifted: bool = False,
-                 lift_reason: str | None = None) -> SanctionOut:
+                 lift_reason: str | None = None, was: standing.Sanction | None = None) -> SanctionOut:
     return SanctionOut(
         id=row_id, kind=s.kind, starts_on=s.starts_on, until=s.imposed_until, ends_on=s.ends_on,
         end_reason=s.end_reason, bar_until=s.bar_until, months=s.months, year_total=s.total,
         trigger_entry_id=s.trigger_entry_id, ruleset=s.ruleset_id, lifted=lifted, lift_reason=lift_reason,
+        previous=PreviousTerms(starts_on=was.starts_on, until=was.imposed_until, ends_on=was.ends_on,
+                               bar_until=was.bar_until) if was is not None else None,
     )
 
 
@@ -307,6 +373,7 @@ def _record_case(session: Session, caller: Caller, body: ScoreCaseIn, key: str |
             errors.append(field_error(
                 f"{where}.suspension_months",
                 f"must be {ruleset.suspension.min_months}-{ruleset.suspension.max_months} under {ruleset.id}"))
+    errors += _act_problems(body)
     today = local_date()
     notified_on = (body.notified_on or today) if body.procedure == "notify" else None
     if notified_on is not None and not body.decision_date <= notified_on <= today:
@@ -325,13 +392,14 @@ def _record_case(session: Session, caller: Caller, body: ScoreCaseIn, key: str |
     case.id = session.connection().execute(_INSERT_CASE, case.model_dump(exclude={"id"})).scalar_one()
 
     if notified_on is not None:
-        results = _propose(session, case, body, people, rulesets, ruleset, points, notified_on)
+        results, outcomes = _propose(session, case, body, people, rulesets, ruleset, points, notified_on), []
     else:
-        results = _count(session, caller, case, body, people, rulesets, ruleset, points)
+        results, outcomes = _count(session, caller, case, body, people, rulesets, ruleset, points)
     answer = ScoreCaseOut(
         id=case.id, case_ref=case.case_ref, basis=body.basis, decision_number=case.decision_number,
         decision_date=case.decision_date, institution=case.institution_code, region=region,
         amount_involved=body.amount_involved, ruleset=ruleset.id, created_at=case.created_at, entries=results,
+        outcomes=outcomes,
     )
     case.response = answer.model_dump_json()
     session.connection().execute(_STORE_ANSWER, {"case": case.id, "answer": case.response})
@@ -341,6 +409,33 @@ def _record_case(session: Session, caller: Caller, body: ScoreCaseIn, key: str |
                     for e, p in zip(body.entries, points)],
     })
     return case
+
+
+def _act_problems(body: ScoreCaseIn) -> list[dict]:
+    """One act is scored once: a practitioner with several entries in a case must say which act
+    each scores, so that rules broken by one act count once, at the highest, and separate acts add up."""
+    problems = []
+    by_person: dict[str, list[int]] = {}
+    for i, e in enumerate(body.entries):
+        by_person.setdefault(e.practitioner, []).append(i)
+    for code, indices in by_person.items():
+        if len(indices) < 2:
+            continue
+        seen: dict[tuple, int] = {}
+        for i in indices:
+            entry = body.entries[i]
+            if entry.act is None:
+                problems.append(field_error(
+                    f"body.entries.{i}.act",
+                    f"{code} has {len(indices)} entries in this case: name the act each one scores "
+                    "(entries of one act share it and count once, at the highest points)"))
+                continue
+            key = (entry.act, entry.violation_type)
+            if key in seen:
+                problems.append(field_error(f"body.entries.{i}.violation_type",
+                                            f"repeats entry {seen[key]}: the same rule for the same act"))
+            seen.setdefault(key, i)
+    return problems
 
 
 def entry_row(person: Practitioner, case: ScoreCase, entry, points: int, effective_on: date, client_id: int | None,
@@ -355,6 +450,8 @@ def entry_fields(person, case, entry, points: int, effective_on: date, client_id
     """``entry_row``'s fields as a dict (bench/generate.py writes millions of them without the model)."""
     details = {"suspension_months": entry.suspension_months, "decision_number": case.decision_number,
                "counted_from": counted_from.isoformat()}
+    if getattr(entry, "act", None) is not None:
+        details["act"] = entry.act
     if proposal_id is not None:
         details["proposal_id"] = proposal_id
     return dict(
@@ -374,13 +471,16 @@ def recorded_event(person: Person, case: ScoreCase, row: ledger.Row) -> dict:
     return {"type": "score.recorded", "subject": person.practitioner.code, "region": person.practitioner.region,
             "data": {"entry_id": row.id, "case_id": case.id, "case_ref": case.case_ref,
                      "practitioner": person.practitioner.code, "violation_type": row.violation_type,
-                     "points": row.points, "effective_on": row.effective_on,
-                     "year_total": person.after.total_on(row.effective_on)}}
+                     "points": row.points, "effective_on": row.effective_on, "year": row.effective_on.year,
+                     "year_total": person.after.year_total(row.effective_on.year)}}
 
 
 def _propose(session, case, body, people, rulesets, ruleset, points, notified_on) -> list[dict]:
-    """procedure "notify": the entries wait as proposals; nothing counts yet."""
+    """procedure "notify": the entries wait as proposals; nothing counts yet. Under a ruleset that
+    counts a confirmed entry from its confirmation, the year it will count in is not known yet."""
     deadline = machine.defence_deadline(notified_on, ruleset)
+    from_decision = ruleset.defence.effective_from == "decision"
+    year = body.decision_date.year if from_decision else None
     results = []
     for i, e in enumerate(body.entries):
         practitioner = people[e.practitioner]
@@ -388,17 +488,19 @@ def _propose(session, case, body, people, rulesets, ruleset, points, notified_on
             case_id=case.id, position=i, practitioner_id=practitioner.id, region=practitioner.region,
             violation_type=e.violation_type, tier=e.tier, circumstances=e.circumstances, points=points[i],
             suspension_months=e.suspension_months, ruleset_id=ruleset.id, notified_on=notified_on,
-            defence_deadline=deadline,
+            defence_deadline=deadline, act=e.act,
         )
         session.add(proposal)
         session.flush()
-        current = standing_out(practitioner, _stored_timeline(session, practitioner), body.decision_date, rulesets)
+        timeline = _stored_timeline(session, practitioner)
+        current = standing_out(practitioner, timeline, body.decision_date, rulesets)
         results.append({
             "id": None, "status": "proposed", "proposal_id": proposal.id, "defence_deadline": deadline,
-            "practitioner": e.practitioner, "violation_type": e.violation_type, "tier": e.tier,
-            "circumstances": e.circumstances, "points": points[i], "year": body.decision_date.year,
-            "year_total": current.points, "standing_before": current, "standing_after": current,
-            "sanctions_created": [],
+            "practitioner": e.practitioner, "act": e.act, "violation_type": e.violation_type, "tier": e.tier,
+            "circumstances": e.circumstances, "points": points[i],
+            "counts_from": ruleset.defence.effective_from, "year": year,
+            "year_total": timeline.year_total(year if year is not None else local_date().year),
+            "standing_before": current, "standing_after": current, "sanctions_created": [],
         })
         events.emit(session, "score.proposed", subject=e.practitioner, region=practitioner.region, data={
             "proposal_id": proposal.id, "case_id": case.id, "case_ref": case.case_ref,
@@ -408,8 +510,9 @@ def _propose(session, case, body, people, rulesets, ruleset, points, notified_on
     return results
 
 
-def _count(session, caller, case, body, practitioners, rulesets, ruleset, points) -> list[dict]:
-    """procedure "completed": the entries count at once from the decision date.
+def _count(session, caller, case, body, practitioners, rulesets, ruleset, points) -> tuple[list[dict], list]:
+    """procedure "completed": the entries count at once from the decision date. Returns the entry
+    results and each practitioner's outcome.
 
     Every person's ledger is read in one query and their new rows inserted in one statement per
     table: a case of 100 people is a handful of statements, not several per person."""
@@ -428,23 +531,30 @@ def _count(session, caller, case, body, practitioners, rulesets, ruleset, points
     ledger.insert(session, [row for rows in settled for row in rows])  # their ids, for the answer and the events
     store_timelines(session, list(persons.values()))
 
+    year = body.decision_date.year
     results = []
-    for i, e in enumerate(body.entries):
-        row, person = entry_rows[i], persons[e.practitioner]
-        created = [sanction_out(s, r.id) for r, s in person.created if s.trigger_entry_id == row.id]
-        results.append({
-            "id": row.id, "practitioner": e.practitioner, "violation_type": e.violation_type, "tier": e.tier,
-            "circumstances": e.circumstances, "points": row.points, "year": body.decision_date.year,
-            "year_total": person.after.total_on(body.decision_date),
-            "standing_before": person.standing_on(person.before, body.decision_date),
-            "standing_after": person.standing_on(person.after, body.decision_date),
-            "sanctions_created": created,
-        })
+    for code, person in persons.items():
+        counting = counting_acts(entry_rows[i] for i in indices[code])
+        mine = {entry_rows[i].id for i in indices[code]}
+        for n, i in enumerate(indices[code]):
+            row, e = entry_rows[i], body.entries[i]
+            # The person's first entry also carries what the case created through their older entries.
+            created = [sanction_out(s, r.id) for r, s in person.created
+                       if s.trigger_entry_id == row.id or (n == 0 and s.trigger_entry_id not in mine)]
+            results.append((i, {
+                "id": row.id, "status": "counted" if row.id in counting else "absorbed",
+                "practitioner": e.practitioner, "act": e.act, "violation_type": e.violation_type, "tier": e.tier,
+                "circumstances": e.circumstances, "points": row.points, "counts_from": "decision", "year": year,
+                "year_total": person.after.year_total(year),
+                "standing_before": person.standing_on(person.before, body.decision_date),
+                "standing_after": person.standing_on(person.after, body.decision_date),
+                "sanctions_created": created,
+            }))
     events.emit_many(session, [recorded_event(persons[e.practitioner], case, entry_rows[i])
                                for i, e in enumerate(body.entries)])
     for person in persons.values():
         person.emit_changes(f"case {case.id}")
-    return results
+    return [result for _i, result in sorted(results, key=lambda r: r[0])], [p.outcome(year) for p in persons.values()]
 
 
 def get_case(session: Session, caller: Caller, case_id: int) -> ScoreCaseOut:
@@ -471,7 +581,7 @@ def reverse_entry(session: Session, caller: Caller, entry_id: int, reason: str) 
     person = locked_person(session, caller, owner.code)
     previous = next((r for r in person.rows if r.kind == REVERSAL and r.target_id == entry_id), None)
     if previous is not None:
-        return _reversal_out(person, previous, entry_id, []), False
+        return _reversal_out(person, previous, entry_id), False
     answer = append_reversal(person, caller.client_id, entry_id, reason)
     audit.record(session, caller, "score_entry.reverse", "score_entry", entry_id, owner.region, {
         "practitioner": owner.code, "reason": reason, "year_total": answer.year_total})
@@ -486,7 +596,7 @@ def append_reversal(person: Person, client_id: int, entry_id: int, reason: str) 
                     reason=reason, client_id=client_id)
     person.append([row])
     person.settle(client_id, f"entry {entry_id} reversed: {reason}")
-    answer = _reversal_out(person, row, entry_id, person.created)
+    answer = _reversal_out(person, row, entry_id)
     events.emit(person.session, "score.reversed", subject=owner.code, region=owner.region, data={
         "reversal_id": row.id, "entry_id": entry_id, "practitioner": owner.code, "reason": reason,
         "year_total": answer.year_total,
@@ -495,14 +605,12 @@ def append_reversal(person: Person, client_id: int, entry_id: int, reason: str) 
     return answer
 
 
-def _reversal_out(person: Person, row: ledger.Row, entry_id: int, created) -> ReversalOut:
-    entry_day = next(r.effective_on for r in person.rows if r.id == entry_id)
+def _reversal_out(person: Person, row: ledger.Row, entry_id: int) -> ReversalOut:
+    year = next(r.effective_on for r in person.rows if r.id == entry_id).year
     return ReversalOut(
         id=row.id, entry_id=entry_id, practitioner=person.practitioner.code, reason=row.reason,
-        effective_on=row.effective_on, year_total=person.after.total_on(date(entry_day.year, 12, 31)),
-        standing=person.standing_on(person.after, local_date()),
-        sanctions_lifted=[sanction_out(s, rid, lifted=True, lift_reason=why) for rid, s, why in person.lifted],
-        sanctions_created=[sanction_out(s, r.id) for r, s in created],
+        effective_on=row.effective_on, year_total=person.after.year_total(year), year_totals=person.year_totals(year),
+        standing=person.standing_on(person.after, local_date()), **person.sanctions_moved(),
     )
 
 
@@ -548,7 +656,7 @@ def _repair_out(person: Person, row: ledger.Row) -> RepairOut:
         id=row.id, practitioner=person.practitioner.code, activity=json.loads(row.details)["activity"],
         occurred_on=row.effective_on, reference=row.reference, points_removed=person.after.repair_effect.get(row.id, 0),
         year_total=person.after.year_total(row.effective_on.year), ruleset=row.ruleset_id,
-        standing=person.standing_on(person.after, local_date()),
+        standing=person.standing_on(person.after, local_date()), **person.sanctions_moved(),
     )
 
 
@@ -568,7 +676,36 @@ def record_registration(session: Session, caller: Caller, code: str, body: Regis
                  {"registered_on": body.registered_on})
     session.commit()
     return RegistrationOut(id=row.id, practitioner=code, registered_on=body.registered_on,
-                           standing=person.standing_on(person.after, local_date()))
+                           standing=person.standing_on(person.after, local_date()), **person.sanctions_moved())
+
+
+def recompute_all(batch: int = 200) -> tuple[int, int]:
+    """Derive every practitioner's timeline again under the current rules and announce what moved,
+    as a write would: after an upgrade that changes the rules (docs/rules.md). One transaction per
+    practitioner, under their lock. Returns (practitioners read, practitioners whose sanctions or
+    stored standing changed)."""
+    from app.db import write_session  # a job, not a request: it opens its own sessions
+
+    last_id, seen, moved = 0, 0, 0
+    while True:
+        with write_session() as session:
+            ids = session.exec(select(Practitioner.id).where(Practitioner.id > last_id)
+                               .order_by(Practitioner.id).limit(batch)).all()
+        if not ids:
+            return seen, moved
+        last_id = ids[-1]
+        for practitioner_id in ids:
+            with write_session() as session:
+                code = session.get(Practitioner, practitioner_id).code
+                person = Person(session, lock_practitioners(session, [code])[code], catalog.rulesets(session))
+                stored = session.get(StandingRecord, practitioner_id)
+                person.settle(None, "recomputed under the current rules")
+                seen += 1
+                if person.created or person.changed or person.lifted or stored is None or (
+                        stored.timeline != person.standing_row_json):
+                    moved += 1
+                person.emit_changes("rules recomputed")
+                session.commit()
 
 
 # ---------------------------------------------------------------- reads
@@ -593,18 +730,23 @@ def dossier(session: Session, caller: Caller, code: str) -> dict:
     rows = ledger.rows_of(session, practitioner.id)
     timeline = standing.derive(facts_from_rows(practitioner.registered_on, rows), rulesets)
     reversed_by = {r.target_id: r for r in rows if r.kind == REVERSAL}
+    counting = counting_acts(r for r in rows if r.kind == ENTRY and r.id not in reversed_by)
     lifts = {r.target_id: r for r in rows if r.kind == LIFT}
     cases = {c.id: c for c in session.exec(
         select(ScoreCase).where(col(ScoreCase.id).in_({r.case_id for r in rows if r.case_id}))
     )}
     effective = {s.key: s for s in timeline.sanctions}
     sanctions = []
+    announced = {r.id: standing._sanction_from_json(json.loads(r.details)) for r in rows if r.kind == SANCTION}
+    for r in rows:  # the terms last announced, for a lifted one
+        if r.kind == CHANGE and r.target_id in announced:
+            announced[r.target_id] = standing._sanction_from_json(json.loads(r.details))
     for r in rows:
         if r.kind != SANCTION:
             continue
-        recorded = standing._sanction_from_json(json.loads(r.details))
-        current = effective.get(recorded.key, recorded)
         lift = lifts.get(r.id)
+        recorded = announced[r.id]
+        current = recorded if lift is not None else effective.get(recorded.key, recorded)
         sanctions.append(sanction_out(current, r.id, lifted=lift is not None, lift_reason=lift.reason if lift else None))
     entries = []
     for r in rows:
@@ -615,12 +757,15 @@ def dossier(session: Session, caller: Caller, code: str) -> dict:
             item.update(violation_type=r.violation_type, tier=r.tier, circumstances=r.circumstances,
                         case_id=case.id, case_ref=case.case_ref, decision_number=case.decision_number,
                         basis=case.basis, institution=case.institution_code,
+                        act=json.loads(r.details).get("act"), counts=r.id in counting,
                         reversed=r.id in reversed_by, reversal_reason=reversed_by[r.id].reason if r.id in reversed_by else None)
         elif r.kind == REPAIR:
             item.update(activity=json.loads(r.details)["activity"], reference=r.reference,
                         points_removed=timeline.repair_effect.get(r.id, 0))
         elif r.kind in (REVERSAL, LIFT):
             item.update(target_id=r.target_id, reason=r.reason)
+        elif r.kind == CHANGE:
+            item.update(target_id=r.target_id, reason=r.reason, terms=json.loads(r.details))
         entries.append(item)
     years = sorted(timeline.totals)
     return {

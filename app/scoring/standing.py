@@ -78,12 +78,28 @@ class Sanction:
 
     @property
     def key(self) -> tuple:
-        """What identifies a sanction as imposed; the effective end is derived, not part of it."""
-        return (self.kind, self.trigger_entry_id, self.starts_on, self.imposed_until, self.bar_until)
+        """What names a sanction across recomputations: its kind and the score that triggered it.
+        Its dates may change (a back-dated case, a repair, a reversal): see ``terms``."""
+        return (self.kind, self.trigger_entry_id)
+
+    @property
+    def terms(self) -> tuple:
+        """What a partner acts on: when it starts, runs to as imposed, bars until, and ends."""
+        return (self.starts_on, self.imposed_until, self.bar_until, self.ends_on)
+
+    @property
+    def last_day(self) -> date | None:
+        """The last day it applies (None: open-ended); before ``starts_on`` when it never applied."""
+        return self.ends_on if self.ends_on is not None else self.imposed_until
 
     def applies_on(self, day: date) -> bool:
-        last = self.ends_on if self.ends_on is not None else self.imposed_until
+        last = self.last_day
         return self.starts_on <= day and (last is None or day <= last)
+
+    def live_after(self, day: date) -> bool:
+        """In force on ``day`` or due to start after it."""
+        last = self.last_day
+        return (last is None or last >= day) and (last is None or last >= self.starts_on)
 
 
 @dataclass
@@ -168,112 +184,142 @@ def add_years(day: date, years: int) -> date:
 
 
 def derive(facts: Facts, rulesets: Mapping[str, Ruleset]) -> Timeline:
+    """The timeline implied by the facts: a pure function of the set of facts, whatever order they
+    were recorded in (same-day entries are taken together; ids only name which entry triggered)."""
     timeline = Timeline(registered_on=facts.registered_on)
-    # Same day: entries, then repairs (a repair cannot pre-empt the day's points), then registration.
-    order = {"entry": 0, "repair": 1, "registration": 2}
-    events: list[tuple[date, int, int, object]] = []
-    events += [(e.on, order["entry"], e.id, e) for e in facts.entries]
-    events += [(r.on, order["repair"], r.id, r) for r in facts.repairs]
-    events += [(d, order["registration"], i, d) for i, d in enumerate(facts.reregistrations)]
-    events.sort(key=lambda ev: ev[:3])
+    entries: dict[date, list[Entry]] = defaultdict(list)
+    repairs: dict[date, list[Repair]] = defaultdict(list)
+    for e in sorted(facts.entries, key=lambda e: e.id):
+        entries[e.on].append(e)
+    for r in sorted(facts.repairs, key=lambda r: r.id):
+        repairs[r.on].append(r)
+    registrations = sorted(facts.reregistrations)
+    days = sorted({*entries, *repairs, *registrations})
 
     totals: dict[int, int] = defaultdict(int)
     case_points: dict[int, int] = defaultdict(int)
     warned_years: set[int] = set()
-    suspension: Sanction | None = None  # the running one
-    termination: Sanction | None = None  # in force until re-registration
     sanctions: list[Sanction] = []
+    terminated: int | None = None  # index of the termination in force until a re-registration
 
-    def end(sanction: Sanction, last_day: date, reason: str) -> Sanction:
-        index = sanctions.index(sanction)
-        ended = _replace(sanction, ends_on=last_day, end_reason=reason)
-        sanctions[index] = ended
-        return ended
+    def end(index: int, last_day: date, reason: str) -> None:
+        sanctions[index] = _replace(sanctions[index], ends_on=last_day, end_reason=reason)
 
-    for on, _kind, _id, fact in events:
-        year = on.year
-        if suspension is not None and suspension.imposed_until < on:
-            suspension = None
-        if isinstance(fact, Entry):
-            rules = rulesets[fact.ruleset_id]
-            before = totals[year]
-            totals[year] += fact.points
-            case_points[fact.case_id] += fact.points
-            after = totals[year]
-            timeline.totals.setdefault(year, []).append((on, after))
-            if termination is not None:
-                continue  # not registered: points count, no new sanction
-            crossed = lambda threshold: before < threshold <= after  # noqa: E731
-            if crossed(rules.thresholds.termination):
-                single = case_points[fact.case_id] >= rules.thresholds.termination
-                bar_years = (
-                    rules.reregistration.bar_years_after_single_case
-                    if single
-                    else rules.reregistration.bar_years_after_accumulation
-                )
-                for running in [x for x in sanctions if x.kind == SUSPENSION and x.applies_on(on)]:
-                    end(running, on - timedelta(days=1), "superseded by termination")
-                for queued in [x for x in sanctions if x.kind == SUSPENSION and x.starts_on > on]:
-                    end(queued, queued.starts_on - timedelta(days=1), "superseded by termination")
-                suspension = None
-                termination = Sanction(
-                    kind=TERMINATION, trigger_entry_id=fact.id, starts_on=on, imposed_until=None,
-                    bar_until=add_years(on, bar_years), year=year, total=after, ruleset_id=rules.id,
-                )
-                sanctions.append(termination)
-            elif crossed(rules.thresholds.suspension):
-                months = fact.suspension_months or rules.suspension_months(after)
-                # One still running (from last year, across 1 January) is served first.
-                starts = on if suspension is None else suspension.imposed_until + timedelta(days=1)
-                suspension = Sanction(
-                    kind=SUSPENSION, trigger_entry_id=fact.id, starts_on=starts,
-                    imposed_until=months_last_day(starts, months), bar_until=None,
-                    year=year, total=after, ruleset_id=rules.id, months=months,
-                )
-                sanctions.append(suspension)
-            elif (
-                rules.thresholds.warning is not None
-                and crossed(rules.thresholds.warning)
-                and year not in warned_years
-                and after < rules.thresholds.suspension
-            ):
-                warned_years.add(year)
-                sanctions.append(
-                    Sanction(
-                        kind=WARNING, trigger_entry_id=fact.id, starts_on=on, imposed_until=date(year, 12, 31),
-                        bar_until=None, year=year, total=after, ruleset_id=rules.id,
-                    )
-                )
-        elif isinstance(fact, Repair):
-            rules = rulesets[fact.ruleset_id]
+    def running_suspensions(day: date) -> list[int]:
+        """Suspensions in force on ``day`` or queued to start after it."""
+        return [i for i, s in enumerate(sanctions) if s.kind == SUSPENSION and s.live_after(day)]
+
+    for day in days:
+        year = day.year
+        # Entries of the day (same day: entries, then repairs, then a re-registration).
+        group = entries.get(day, [])
+        if group:
+            running = totals[year]
+            first: dict[str, Entry] = {}  # per threshold, the first entry (by id) that reaches it
+            for e in group:
+                running += e.points
+                case_points[e.case_id] += e.points
+                t = rulesets[e.ruleset_id].thresholds
+                for kind, level in ((WARNING, t.warning), (SUSPENSION, t.suspension), (TERMINATION, t.termination)):
+                    if level is not None and running >= level:
+                        first.setdefault(kind, e)
+            after = totals[year] = running
+            timeline.totals.setdefault(year, []).append((day, after))
+
+            def calling(kind: str) -> list[Entry]:
+                """The day's entries that leave the year total at or above their ruleset's level."""
+                level = {WARNING: lambda t: t.warning, SUSPENSION: lambda t: t.suspension,
+                         TERMINATION: lambda t: t.termination}[kind]
+                return [e for e in group
+                        if level(rulesets[e.ruleset_id].thresholds) is not None
+                        and after >= level(rulesets[e.ruleset_id].thresholds)]
+
+            for_termination = calling(TERMINATION)
+            if for_termination:
+                bar = max(add_years(day, _bar_years(rulesets[e.ruleset_id], case_points[e.case_id]))
+                          for e in for_termination)
+                if terminated is not None:
+                    # Points while terminated: the bar runs from the latest score that reaches the level.
+                    if bar > sanctions[terminated].bar_until:
+                        sanctions[terminated] = _replace(sanctions[terminated], bar_until=bar)
+                else:
+                    for i in running_suspensions(day):
+                        s = sanctions[i]
+                        end(i, max(s.starts_on, day) - timedelta(days=1), "superseded by termination")
+                    trigger = first.get(TERMINATION, for_termination[-1])
+                    sanctions.append(Sanction(
+                        kind=TERMINATION, trigger_entry_id=trigger.id, starts_on=day, imposed_until=None,
+                        bar_until=bar, year=year, total=after, ruleset_id=trigger.ruleset_id,
+                    ))
+                    terminated = len(sanctions) - 1
+            if terminated is None:
+                for_warning = calling(WARNING)
+                if for_warning and year not in warned_years:
+                    warned_years.add(year)
+                    trigger = first.get(WARNING, for_warning[-1])
+                    sanctions.append(Sanction(
+                        kind=WARNING, trigger_entry_id=trigger.id, starts_on=day, imposed_until=date(year, 12, 31),
+                        bar_until=None, year=year, total=after, ruleset_id=trigger.ruleset_id,
+                    ))
+                for_suspension = calling(SUSPENSION)
+                if for_suspension:
+                    suspension = _suspension(for_suspension, first.get(SUSPENSION, for_suspension[-1]), day, after,
+                                             [sanctions[i] for i in running_suspensions(day)], rulesets)
+                    if suspension is not None:
+                        sanctions.append(suspension)
+
+        for r in repairs.get(day, []):
+            rules = rulesets[r.ruleset_id]
             room = rules.repair.yearly_cap - timeline.repaired.get(year, 0)
-            effect = max(0, min(fact.points, room, totals[year]))
-            timeline.repair_effect[fact.id] = effect
-            if effect:
-                totals[year] -= effect
-                timeline.repaired[year] = timeline.repaired.get(year, 0) + effect
-                timeline.totals.setdefault(year, []).append((on, totals[year]))
-                if (
-                    suspension is not None
-                    and suspension.year == year  # only the total that imposed it can drop below
-                    and rules.repair.lifts_sanction
-                    and totals[year] < rulesets[suspension.ruleset_id].thresholds.suspension
-                ):
-                    end(suspension, on - timedelta(days=1), "repaired below the threshold")
-                    # If it was queued behind last year's, that one still runs: new ones queue behind it.
-                    suspension = next(
-                        (s for s in reversed(sanctions)
-                         if s.kind == SUSPENSION and s.ends_on is None and s.imposed_until >= on),
-                        None,
-                    )
-        else:  # a re-registration
-            timeline.reregistrations.append(fact)
-            if termination is not None and termination.bar_until <= fact:
-                end(termination, fact - timedelta(days=1), "re-registered")
-                termination = None
+            effect = max(0, min(r.points, room, totals[year]))
+            timeline.repair_effect[r.id] = effect
+            if not effect:
+                continue
+            totals[year] -= effect
+            timeline.repaired[year] = timeline.repaired.get(year, 0) + effect
+            timeline.totals.setdefault(year, []).append((day, totals[year]))
+            if rules.repair.lifts_sanction:
+                for i in running_suspensions(day):
+                    s = sanctions[i]
+                    # Only the year total that imposed a suspension can drop below its level.
+                    if s.year == year and totals[year] < rulesets[s.ruleset_id].thresholds.suspension:
+                        end(i, max(s.starts_on, day) - timedelta(days=1), "repaired below the threshold")
+
+        for registered in (d for d in registrations if d == day):
+            timeline.reregistrations.append(registered)
+            if terminated is not None and sanctions[terminated].bar_until <= day:
+                end(terminated, day - timedelta(days=1), "re-registered")
+                terminated = None
 
     timeline.sanctions = sanctions
     return timeline
+
+
+def _bar_years(rules: Ruleset, case_points: int) -> int:
+    """Years barred from re-registration: longer when one case alone gave the termination total."""
+    bar = rules.reregistration
+    single = case_points >= rules.thresholds.termination
+    return bar.bar_years_after_single_case if single else bar.bar_years_after_accumulation
+
+
+def _suspension(calling: Sequence[Entry], trigger: Entry, day: date, total: int, running: Sequence[Sanction],
+                rulesets: Mapping[str, Ruleset]) -> Sanction | None:
+    """The suspension the day's scores call for, or None when one in force already covers it.
+
+    Every score that leaves the year total at or above the level calls for a suspension from its
+    day, for the months its bureau gave or the ruleset gives for the total. One still running from
+    an earlier year is served first. With ``later_scores = "extend"`` a call overlapping this
+    year's suspension runs beside it, so the later end wins; with ``"stack"`` it is served after it."""
+    rules = rulesets[trigger.ruleset_id]
+    months = max(e.suspension_months or rulesets[e.ruleset_id].suspension_months(total) for e in calling)
+    stack = rules.suspension.later_scores == "stack"
+    ahead = [s for s in running if stack or s.year != day.year]
+    starts = max([day, *(s.last_day + timedelta(days=1) for s in ahead)])
+    until = months_last_day(starts, months)
+    if any(s.starts_on <= starts and s.last_day >= until for s in running):
+        return None  # adds no day
+    return Sanction(kind=SUSPENSION, trigger_entry_id=trigger.id, starts_on=starts, imposed_until=until,
+                    bar_until=None, year=day.year, total=total, ruleset_id=rules.id, months=months)
 
 
 def _replace(sanction: Sanction, **changes) -> Sanction:
@@ -299,20 +345,21 @@ def evaluate(timeline: Timeline, day: date, rulesets: Mapping[str, Ruleset]) -> 
     """The standing on ``day``: what a settlement system needs for one claim."""
     in_force = [s for s in timeline.sanctions if s.applies_on(day)]
     termination = next((s for s in in_force if s.kind == TERMINATION), None)
-    suspension = next((s for s in in_force if s.kind == SUSPENSION), None)
+    suspensions = [s for s in in_force if s.kind == SUSPENSION]
     warning = next((s for s in in_force if s.kind == WARNING), None)
     if day < timeline.registered_on:
         status = NOT_REGISTERED
     elif termination is not None:
         status = TERMINATED
-    elif suspension is not None:
+    elif suspensions:
         status = SUSPENDED
     else:
         status = ACTIVE
-    binding = termination or suspension
+    binding = termination or (suspensions[0] if suspensions else None)
     emergency = status == ACTIVE or (
         binding is not None and rulesets[binding.ruleset_id].emergency_exemption
     )
+    suspended = _suspended_span(timeline.sanctions, suspensions) if suspensions and not termination else None
     return Standing(
         on=day,
         status=status,
@@ -321,20 +368,43 @@ def evaluate(timeline: Timeline, day: date, rulesets: Mapping[str, Ruleset]) -> 
         year=day.year,
         points=timeline.total_on(day),
         focused_supervision=warning is not None and status == ACTIVE,
-        suspended_from=suspension.starts_on if suspension else None,
-        suspended_until=(suspension.ends_on or suspension.imposed_until) if suspension else None,
+        suspended_from=suspended[0] if suspended else None,
+        suspended_until=suspended[1] if suspended else None,
         terminated_on=termination.starts_on if termination else None,
         reregistration_barred_until=termination.bar_until if termination else None,
     )
 
 
-def reconcile(recorded: Iterable[Sanction], derived: Iterable[Sanction]) -> tuple[list[Sanction], list[Sanction]]:
-    """(to record, to lift): derived sanctions the ledger lacks, recorded ones that no longer hold."""
-    recorded = list(recorded)
+def _suspended_span(sanctions: Sequence[Sanction], in_force: Sequence[Sanction]) -> tuple[date, date]:
+    """First and last day of the unbroken run of suspensions around the ones in force: suspensions
+    that overlap or follow one another without a gap are one period for a claim."""
+    first = min(s.starts_on for s in in_force)
+    last = max(s.last_day for s in in_force)
+    spans = sorted((s.starts_on, s.last_day) for s in sanctions
+                   if s.kind == SUSPENSION and s.last_day is not None and s.last_day >= s.starts_on)
+    grown = True
+    while grown:
+        grown = False
+        for starts, ends in spans:
+            if starts <= last + timedelta(days=1) and ends > last and ends >= first - timedelta(days=1):
+                last, grown = ends, True
+            if ends >= first - timedelta(days=1) and starts < first and starts <= last + timedelta(days=1):
+                first, grown = starts, True
+    return first, last
+
+
+def reconcile(recorded: Iterable[Sanction], derived: Iterable[Sanction]
+              ) -> tuple[list[Sanction], list[Sanction], list[Sanction]]:
+    """(to record, changed, to lift): derived sanctions the ledger lacks; derived ones the ledger
+    holds with other terms (their new form); recorded ones that no longer hold."""
+    recorded = {s.key: s for s in recorded}
     derived = list(derived)
-    recorded_keys = {s.key for s in recorded}
     derived_keys = {s.key for s in derived}
-    return [s for s in derived if s.key not in recorded_keys], [s for s in recorded if s.key not in derived_keys]
+    return (
+        [s for s in derived if s.key not in recorded],
+        [s for s in derived if s.key in recorded and s.terms != recorded[s.key].terms],
+        [s for s in recorded.values() if s.key not in derived_keys],
+    )
 
 
 def reregistration_problem(timeline: Timeline, day: date) -> str | None:

@@ -22,7 +22,8 @@ STEP_ORDER = ["receive", "file", "conclude", "extend", "decline", "send", "close
 DEADLINES = {"receipt": "签收", "filing": "立案决定", "conclusion": "结案"}
 CLUE_CATEGORIES = {
     "licence_renting": "出租出借执业证书（挂证）", "unlicensed_practice": "非法执业", "medical_conduct": "医疗行为",
-    "joint_sanction": "联合惩戒", "pricing": "价格违法", "drug_traceability": "药品追溯", "fraud": "欺诈骗保",
+    "joint_sanction": "联合惩戒", "joint_sanction_lift": "联合惩戒撤销", "joint_sanction_change": "联合惩戒变更",
+    "pricing": "价格违法", "drug_traceability": "药品追溯", "fraud": "欺诈骗保",
     "other": "其他",
 }
 PENALTIES = {

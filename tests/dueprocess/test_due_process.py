@@ -312,3 +312,21 @@ def test_a_regions_queue_is_not_hidden_behind_other_regions_rows(due, scoring, c
     tianjin = make_key("bureau", "120000")
     page = api.get("/v1/score-proposals", params={"limit": 2}, headers=tianjin).json()
     assert [p["id"] for p in page["items"]] == [mine] and page["next_cursor"] is None
+
+
+def test_a_notified_entry_confirmed_in_january_counts_in_the_new_year_everywhere(due, scoring, api, clock):
+    """Decided on 26 December, confirmed in January under a ruleset that counts from the
+    confirmation: the case answer does not claim the old year; confirmation, dossier and count
+    all say the new one."""
+    clock.set("2025-12-26")
+    code = scoring.register()
+    proposed = due.notify(code, "dec", "2025-12-26", points=4)
+    assert (proposed["year"], proposed["counts_from"]) == (None, "confirmation")
+    clock.set("2026-01-05")
+    answer = due.act(proposed["proposal_id"], "confirm").json()
+    assert (answer["effective_on"], answer["year"], answer["year_total"]) == ("2026-01-05", 2026, 4)
+    assert answer["year_totals"] == {"2026": 4}
+    dossier = api.get(f"/v1/practitioners/{code}/dossier", headers=scoring.headers).json()
+    assert dossier["points_by_year"] == {"2026": {"points": 4, "repaired": 0}}
+    assert scoring.standing(code, "2025-12-31")["points"] == 0
+    assert scoring.standing(code, "2026-01-05")["points"] == 4

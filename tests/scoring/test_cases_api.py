@@ -58,7 +58,8 @@ def test_nine_points_suspend_for_the_rulesets_months(scoring, ruleset):
     assert entry["year_total"] == 9
     assert entry["standing_before"]["status"] == "active"
     assert entry["standing_after"]["status"] == "suspended"
-    [sanction] = entry["sanctions_created"]
+    # Tianjin's warning level (6) is reached on the way: a warning record beside the suspension.
+    [sanction] = [s for s in entry["sanctions_created"] if s["kind"] == "suspension"]
     assert (sanction["kind"], sanction["months"], sanction["starts_on"]) == ("suspension", EXPECTED[ruleset]["months_at_9"], "2025-03-10")
     last_day = date.fromisoformat(sanction["until"])
     assert last_day == date(2025, 3, 10) + relativedelta(months=EXPECTED[ruleset]["months_at_9"]) - timedelta(days=1)
@@ -75,10 +76,20 @@ def test_eight_then_nine_then_eleven_then_twelve(scoring):
     assert (e9["year_total"], e9["standing_after"]["status"]) == (9, "suspended")
     assert e9["sanctions_created"][0]["until"] == "2025-04-02"  # 2 months, inclusive
     e11 = scoring.score(code, "d", "2025-02-04", points=2, violation="RECORDS-MISSING")
-    assert (e11["year_total"], e11["sanctions_created"]) == (11, [])  # no second suspension
-    e12 = scoring.score(code, "e", "2025-02-05", points=1, violation="RECORDS-MISSING")
+    # A later score at or above the level: 6 months (for 11) from its own day, beside the first.
+    [longer] = e11["sanctions_created"]
+    assert (e11["year_total"], longer["starts_on"], longer["until"], longer["months"]) == (
+        11, "2025-02-04", "2025-08-03", 6)
+    assert scoring.standing(code, "2025-04-03")["suspended_until"] == "2025-08-03"
+    case = scoring.post("e", [{"practitioner": code, "violation_type": "RECORDS-MISSING", "points": 1}],
+                        day="2025-02-05").json()
+    e12 = case["entries"][0]
     assert e12["standing_after"]["status"] == "terminated"
     [termination] = e12["sanctions_created"]
+    # Both suspensions are cut short by the termination: changes, announced in the same answer.
+    assert {(s["ends_on"], s["end_reason"]) for s in case["outcomes"][0]["sanctions_changed"]} == {
+        ("2025-02-04", "superseded by termination")}
+    assert case["outcomes"][0]["year_totals"] == {"2025": 12}
     assert (termination["kind"], termination["bar_until"]) == ("termination", "2026-02-05")
     standing = scoring.standing(code, "2025-06-01")
     assert standing["billing_allowed"] is False and standing["emergency_allowed"] is True

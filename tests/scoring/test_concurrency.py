@@ -26,11 +26,16 @@ def test_twenty_concurrent_cases_cross_nine_then_twelve_exactly_once(live_server
     sanctions = rows(engine, "SELECT details FROM ledger WHERE kind = 'sanction'")
     kinds = sorted(__import__("json").loads(d)["kind"] for (d,) in sanctions)
     assert kinds == ["suspension", "termination"]
-    assert rows(engine, "SELECT COUNT(*) FROM ledger WHERE kind = 'sanction_lift'")[0][0] == 0
+
     recorded = rows(engine, "SELECT payload FROM events WHERE type = 'score.recorded'")
     entry_ids = [__import__("json").loads(p)["entry_id"] for (p,) in recorded]
     assert len(entry_ids) == len(set(entry_ids)) == 20
-    assert rows(engine, "SELECT COUNT(*) FROM events WHERE type = 'standing.changed'")[0][0] == 2
+    # The day's total reaches 9 (a suspension), 10 and 11 (the same suspension, longer), 12 (a
+    # termination: a day whose total is 12 suspends no one, so the suspension is lifted): each
+    # change announced once, and nothing after 12.
+    assert rows(engine, "SELECT COUNT(*) FROM ledger WHERE kind = 'sanction_change'")[0][0] == 2
+    assert rows(engine, "SELECT COUNT(*) FROM ledger WHERE kind = 'sanction_lift'")[0][0] == 1
+    assert rows(engine, "SELECT COUNT(*) FROM events WHERE type = 'standing.changed'")[0][0] == 4
     # the chain is intact: one seq per row, no gaps
     seqs = [s for (s,) in rows(engine, "SELECT seq FROM ledger ORDER BY seq")]
     assert seqs == list(range(1, len(seqs) + 1))

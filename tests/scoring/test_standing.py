@@ -94,9 +94,9 @@ SUSPENSIONS = [
 @pytest.mark.parametrize(("rs", "total", "months", "until"), SUSPENSIONS)
 def test_suspension_months_by_year_total(rs, total, months, until):
     t = timeline(entry(1, D(2025, 2, 3), 4, rs), entry(2, D(2025, 3, 10), total - 4, rs))
-    # 4 -> 9+ jumps over Tianjin's warning level too: no warning record then.
-    assert kinds(t) == [SUSPENSION]
-    s = t.sanctions[0]
+    # 4 -> 9+ also reaches Tianjin's warning level: focused supervision once the suspension ends.
+    assert kinds(t) == ([WARNING, SUSPENSION] if rs == TIANJIN else [SUSPENSION])
+    s = only(t, SUSPENSION)
     assert (s.trigger_entry_id, s.starts_on, s.imposed_until, s.months, s.total, s.year) == (
         2, D(2025, 3, 10), until, months, total, 2025)
     assert s.ends_on is None and s.bar_until is None
@@ -136,8 +136,8 @@ def test_bureau_given_months_override_the_table(rs, months, until):
 ])
 def test_twelve_by_accumulation_while_suspended(rs, imposed_until):
     t = timeline(entry(1, D(2025, 2, 3), 5, rs), entry(2, D(2025, 3, 10), 4, rs), entry(3, D(2025, 4, 7), 3, rs))
-    assert kinds(t) == [SUSPENSION, TERMINATION]
-    suspension, termination = t.sanctions
+    assert [k for k in kinds(t) if k != WARNING] == [SUSPENSION, TERMINATION]
+    suspension, termination = only(t, SUSPENSION), only(t, TERMINATION)
     assert suspension.imposed_until == imposed_until  # as imposed: the key does not change
     assert (suspension.ends_on, suspension.end_reason) == (D(2025, 4, 6), "superseded by termination")
     assert (termination.trigger_entry_id, termination.starts_on, termination.imposed_until) == (3, D(2025, 4, 7), None)
@@ -228,11 +228,14 @@ def test_warning_once_a_year_and_again_next_year():
     ]
 
 
-@pytest.mark.parametrize(("jump", "expected"), [(10, [SUSPENSION]), (12, [TERMINATION]), (6, [WARNING])])
-def test_tianjin_no_warning_when_the_jump_goes_past_suspension(jump, expected):
+@pytest.mark.parametrize(("jump", "expected"), [(10, [WARNING, SUSPENSION]), (12, [TERMINATION]), (6, [WARNING])])
+def test_tianjin_warning_from_the_day_the_total_reaches_it_even_past_suspension(jump, expected):
+    # Reaching 10 also reaches 6: once the suspension ends the person is under focused supervision
+    # for the rest of the year. A termination imposes nothing more.
     t = timeline(entry(1, D(2025, 3, 10), jump, TIANJIN))
     assert kinds(t) == expected
     assert evaluate(t, D(2025, 3, 10), RULESETS).focused_supervision is (expected == [WARNING])
+    assert evaluate(t, D(2025, 12, 31), RULESETS).focused_supervision is (WARNING in expected)
 
 
 # ---------------------------------------------------------------- natural years
@@ -247,7 +250,7 @@ def test_points_count_in_the_year_of_their_date(rs):
     assert evaluate(split, D(2026, 1, 1), RULESETS).status == ACTIVE
 
     same_year = timeline(entry(1, D(2025, 12, 30), 5, rs), entry(2, D(2025, 12, 31), 5, rs))
-    assert kinds(same_year) == [SUSPENSION]
+    assert [k for k in kinds(same_year) if k != WARNING] == [SUSPENSION]
     assert evaluate(same_year, D(2026, 1, 1), RULESETS).points == 0
 
 
@@ -272,26 +275,28 @@ def test_suspension_runs_across_new_year_and_the_next_one_queues(rs, first_until
     assert (s.status, s.points, s.suspended_from, s.suspended_until) == (SUSPENDED, 0, D(2025, 12, 1), first_until)
 
     t = across_years(rs, entry(3, D(2026, 1, 12), 9, rs))
-    first, second = t.sanctions
+    first, second = [s for s in t.sanctions if s.kind == SUSPENSION]
     assert (first.starts_on, first.imposed_until, first.year, first.total) == (D(2025, 12, 1), first_until, 2025, 10)
     assert (second.trigger_entry_id, second.starts_on, second.imposed_until, second.year, second.total) == (
         3, second_from, second_until, 2026, 9)
+    # One unbroken period for a claim: from the first day of the first to the last of the second.
     expected = [
-        (D(2026, 1, 12), SUSPENDED, D(2025, 12, 1)),
-        (first_until, SUSPENDED, D(2025, 12, 1)),
-        (second_from, SUSPENDED, second_from),
-        (second_until, SUSPENDED, second_from),
-        (D.fromordinal(second_until.toordinal() + 1), ACTIVE, None),
+        (D(2026, 1, 12), SUSPENDED, D(2025, 12, 1), second_until),
+        (first_until, SUSPENDED, D(2025, 12, 1), second_until),
+        (second_from, SUSPENDED, D(2025, 12, 1), second_until),
+        (second_until, SUSPENDED, D(2025, 12, 1), second_until),
+        (D.fromordinal(second_until.toordinal() + 1), ACTIVE, None, None),
     ]
-    for day, status, since in expected:
+    for day, status, since, until in expected:
         s = evaluate(t, day, RULESETS)
-        assert (s.status, s.suspended_from) == (status, since), day
+        assert (s.status, s.suspended_from, s.suspended_until) == (status, since, until), day
 
 
 @pytest.mark.parametrize(("rs", "first_until", "second_from", "second_until"), ACROSS_YEARS)
 def test_termination_cuts_running_and_queued_suspensions(rs, first_until, second_from, second_until):
     t = across_years(rs, entry(3, D(2026, 1, 12), 9, rs), entry(4, D(2026, 1, 20), 3, rs))
-    first, second, termination = t.sanctions
+    first, second = [s for s in t.sanctions if s.kind == SUSPENSION]
+    termination = only(t, TERMINATION)
     assert (first.imposed_until, first.ends_on, first.end_reason) == (
         first_until, D(2026, 1, 19), "superseded by termination")
     assert (second.starts_on, second.ends_on, second.end_reason) == (
@@ -307,8 +312,8 @@ def test_termination_cuts_running_and_queued_suspensions(rs, first_until, second
 def test_reversed_entry_lifts_the_suspension(rs):
     e1, e2 = entry(1, D(2025, 2, 3), 5, rs), entry(2, D(2025, 3, 10), 4, rs)
     old, new = timeline(e1, e2), timeline(e1)  # entry 2 reversed: simply absent
-    assert kinds(old) == [SUSPENSION] and kinds(new) == []
-    assert reconcile(recorded=old.sanctions, derived=new.sanctions) == ([], old.sanctions)
+    assert SUSPENSION in kinds(old) and SUSPENSION not in kinds(new)
+    assert reconcile(recorded=old.sanctions, derived=new.sanctions) == ([], [], old.sanctions)
     s = evaluate(new, D(2025, 3, 10), RULESETS)
     assert (s.status, s.billing_allowed, s.points) == (ACTIVE, True, 5)
 
@@ -317,10 +322,12 @@ def test_reversed_entry_lifts_the_suspension(rs):
 def test_reversed_entry_lifts_the_termination_and_restores_the_suspension(rs):
     e1, e2, e3 = entry(1, D(2025, 2, 3), 5, rs), entry(2, D(2025, 3, 10), 4, rs), entry(3, D(2025, 4, 7), 3, rs)
     old, new = timeline(e1, e2, e3), timeline(e1, e2)
-    to_record, to_lift = reconcile(recorded=old.sanctions, derived=new.sanctions)
-    assert to_record == []  # the suspension as imposed is unchanged; only its effective end differs
+    to_record, changed, to_lift = reconcile(recorded=old.sanctions, derived=new.sanctions)
+    assert to_record == []
+    # The suspension is the same sanction; it now runs to its imposed end: a change to announce.
+    assert [(s.kind, s.trigger_entry_id, s.ends_on) for s in changed] == [(SUSPENSION, 2, None)]
     assert [(s.kind, s.trigger_entry_id) for s in to_lift] == [(TERMINATION, 3)]
-    assert new.sanctions[0].ends_on is None
+    assert only(new, SUSPENSION).ends_on is None
     s = evaluate(new, D(2025, 4, 7), RULESETS)
     assert (s.status, s.suspended_from, s.terminated_on) == (SUSPENDED, D(2025, 3, 10), None)
 
@@ -328,7 +335,7 @@ def test_reversed_entry_lifts_the_termination_and_restores_the_suspension(rs):
 @pytest.mark.parametrize("rs", ALL)
 def test_reconcile_identical_timelines_is_empty(rs):
     facts = [entry(1, D(2025, 2, 3), 5, rs), entry(2, D(2025, 3, 10), 4, rs), entry(3, D(2025, 4, 7), 3, rs)]
-    assert reconcile(recorded=timeline(*facts).sanctions, derived=timeline(*facts).sanctions) == ([], [])
+    assert reconcile(recorded=timeline(*facts).sanctions, derived=timeline(*facts).sanctions) == ([], [], [])
 
 
 # 1 + 10 = 11 on 2025-03-10; reversing the 1 leaves 10: fewer months, same start and trigger.
@@ -337,13 +344,14 @@ def test_reconcile_identical_timelines_is_empty(rs):
     (TIANJIN, 6, D(2025, 9, 9), 4, D(2025, 7, 9)),
     (INNER_MONGOLIA, 3, D(2025, 6, 9), 2, D(2025, 5, 9)),
 ])
-def test_reversal_changing_the_months_lifts_old_and_records_new(rs, old_months, old_until, new_months, new_until):
+def test_reversal_changing_the_months_changes_the_suspension(rs, old_months, old_until, new_months, new_until):
     e1, e2 = entry(1, D(2025, 2, 3), 1, rs), entry(2, D(2025, 3, 10), 10, rs)
     old, new = timeline(e1, e2), timeline(e2)
-    (was,), (now,) = old.sanctions, new.sanctions
+    was, now = only(old, SUSPENSION), only(new, SUSPENSION)
     assert (was.months, was.imposed_until) == (old_months, old_until)
     assert (now.months, now.imposed_until, now.starts_on) == (new_months, new_until, D(2025, 3, 10))
-    assert reconcile(recorded=old.sanctions, derived=new.sanctions) == ([now], [was])
+    # Same trigger, shorter: one sanction changed, not one lifted and another imposed.
+    assert reconcile(recorded=[was], derived=[now]) == ([], [now], [])
     assert evaluate(new, D.fromordinal(new_until.toordinal() + 1), RULESETS).status == ACTIVE
 
 
@@ -432,7 +440,8 @@ def test_inner_mongolia_repair_cancels_the_queued_suspension_not_the_running_one
     # Still imposed while last year's runs: it starts the day after that one ends.
     assert (again.trigger_entry_id, again.starts_on, again.imposed_until) == (4, D(2026, 3, 1), D(2026, 3, 31))
     assert evaluate(t, D(2026, 1, 25), RULESETS).suspended_from == D(2025, 12, 1)
-    assert evaluate(t, D(2026, 3, 1), RULESETS).suspended_from == D(2026, 3, 1)
+    # Back to back with last year's: one period for a claim.
+    assert evaluate(t, D(2026, 3, 1), RULESETS).suspended_from == D(2025, 12, 1)
 
 
 # ---------------------------------------------------------------- re-registration
@@ -473,7 +482,8 @@ def test_reregistration_after_the_bar_restores_active(rs):
     assert reregistration_problem(t, D(2026, 6, 1)) == (
         "the practitioner is not terminated: there is nothing to re-register from")
     # The same termination as imposed: reconcile against the un-re-registered timeline is empty.
-    assert reconcile(recorded=terminated(rs).sanctions, derived=t.sanctions) == ([], [])
+    # The same termination, now ended: a change of terms.
+    assert reconcile(recorded=terminated(rs).sanctions, derived=t.sanctions) == ([], [termination], [])
 
 
 @pytest.mark.parametrize("rs", ALL)
@@ -542,6 +552,7 @@ def test_json_round_trip_preserves_evaluation(rs):
         TIANJIN: [
             (WARNING, D(2025, 9, 1), D(2025, 12, 31), None),
             (SUSPENSION, D(2025, 12, 1), D(2026, 2, 28), D(2026, 2, 1)),
+            (WARNING, D(2026, 1, 12), D(2026, 12, 31), None),  # 2026 reaches 6 too
             (SUSPENSION, D(2026, 3, 1), D(2026, 5, 31), D(2026, 2, 28)),
             (TERMINATION, D(2026, 2, 2), None, D(2027, 2, 1)),
         ],

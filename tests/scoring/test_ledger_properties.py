@@ -80,3 +80,27 @@ def test_the_stored_standing_is_the_ledgers_and_every_sanction_is_announced_once
         assert (stored.first_year, stored.last_year) == (derived.years() or (None, None))
     in_events = [s["id"] for e in events for s in e["sanctions_created"]]
     assert sorted(announced) == sorted(in_events) == sorted(recorded)
+
+
+cases = st.lists(st.tuples(st.integers(0, 500), st.integers(1, 12)), min_size=1, max_size=6)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(facts=cases, order=st.randoms(use_true_random=False))
+def test_the_same_cases_in_another_order_give_the_same_standing_every_day(scoring, api, facts, order):
+    first, second = scoring.register(code=next(CODES)), scoring.register(code=next(CODES))
+    shuffled = list(facts)
+    order.shuffle(shuffled)
+    for code, sequence in ((first, facts), (second, shuffled)):
+        for n, (offset, points) in enumerate(sequence):
+            response = scoring.post(f"{code}-{n}", [{"practitioner": code, "points": points,
+                                                     "violation_type": violation_with(points, "national-2024")}],
+                                    day=(START + timedelta(days=offset)).isoformat())
+            assert response.status_code == 201, response.text
+    for offset in range(0, 800, 9):
+        day = (START + timedelta(days=offset)).isoformat()
+        answers = api.post("/v1/standings/query", json={"codes": [first, second], "at": day},
+                           headers=scoring.headers).json()["results"]
+        a, b = ({k: v for k, v in r["standing"].items() if k != "code"} for r in answers)
+        assert a == b, day

@@ -13,7 +13,7 @@ from app.openapi import problems
 from app.paging import RowId
 from app.db import ReadSession, WriteSession
 from app.responses import mark_created
-from app.errors import Invalid, NotFound
+from app.errors import Invalid, NotFound, field_error
 from app.practitioners.schemas import PractitionerCode, RegionCode
 from app.scoring import catalog, checks, service
 from app.scoring.models import RulesetRecord
@@ -35,7 +35,7 @@ from app.scoring.schemas import (
     ViolationCatalogOut,
     ViolationTypeOut,
 )
-from app.timeutil import Day, local_date, parse_instant_or_date
+from app.timeutil import DateRefused, Day, local_date, parse_instant_or_date
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
 
@@ -52,8 +52,8 @@ def _day(at: str | None, field: str) -> date:
         return local_date()
     try:
         return parse_instant_or_date(at)
-    except ValueError:
-        raise Invalid("must be a date (2025-12-31) or an ISO 8601 instant with offset", field=field) from None
+    except DateRefused as refused:
+        raise Invalid(refused.message, errors=[field_error(field, refused.message, refused.kind)]) from None
 
 
 def _json(content: dict) -> Response:
@@ -65,7 +65,9 @@ def _json(content: dict) -> Response:
 # The check's optional ``at``, documented here and read from the query string by the route: as a
 # FastAPI parameter its extraction and validation were a tenth of the check's time (bench/RESULTS.md).
 AT_MAX_LENGTH = 40
-_AT = {"name": "at", "in": "query", "required": False, "description": "date or ISO 8601 instant; default now",
+_AT = {"name": "at", "in": "query", "required": False,
+       "description": "a date (2025-12-31), or an ISO 8601 instant with offset read as its date in Asia/Shanghai; "
+                      "default now",
        "schema": {"type": "string", "maxLength": AT_MAX_LENGTH}}
 
 

@@ -182,7 +182,8 @@ class RegistrationOut(BaseModel):
 class StandingQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     codes: list[Annotated[str, StringConstraints(max_length=20)]] = Field(min_length=1, max_length=_settings.max_batch_size)
-    at: str | None = Field(default=None, description="date or ISO 8601 instant; default now")
+    at: str | None = Field(default=None, description="a date (2025-12-31), or an ISO 8601 instant with offset "
+                           "read as its date in Asia/Shanghai; default now")
 
 
 class StandingAnswer(BaseModel):

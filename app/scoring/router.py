@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from sqlmodel import select
+from starlette.concurrency import run_in_threadpool
 
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
@@ -13,9 +14,9 @@ from app.openapi import problems
 from app.paging import RowId
 from app.db import ReadSession, WriteSession
 from app.responses import mark_created
-from app.errors import Invalid, NotFound
+from app.errors import Invalid, NotFound, field_error
 from app.practitioners.schemas import PractitionerCode, RegionCode
-from app.scoring import catalog, checks, service
+from app.scoring import catalog, checks, known, service
 from app.scoring.models import RulesetRecord
 from app.scoring.rulesets import select_ruleset
 from app.scoring.schemas import (
@@ -35,7 +36,7 @@ from app.scoring.schemas import (
     ViolationCatalogOut,
     ViolationTypeOut,
 )
-from app.timeutil import Day, local_date, parse_instant_or_date
+from app.timeutil import DateRefused, Day, local_date, parse_instant, parse_instant_or_date, utcnow
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
 
@@ -52,8 +53,8 @@ def _day(at: str | None, field: str) -> date:
         return local_date()
     try:
         return parse_instant_or_date(at)
-    except ValueError:
-        raise Invalid("must be a date (2025-12-31) or an ISO 8601 instant with offset", field=field) from None
+    except DateRefused as refused:
+        raise Invalid(refused.message, errors=[field_error(field, refused.message, refused.kind)]) from None
 
 
 def _json(content: dict) -> Response:
@@ -65,7 +66,9 @@ def _json(content: dict) -> Response:
 # The check's optional ``at``, documented here and read from the query string by the route: as a
 # FastAPI parameter its extraction and validation were a tenth of the check's time (bench/RESULTS.md).
 AT_MAX_LENGTH = 40
-_AT = {"name": "at", "in": "query", "required": False, "description": "date or ISO 8601 instant; default now",
+_AT = {"name": "at", "in": "query", "required": False,
+       "description": "a date (2025-12-31), or an ISO 8601 instant with offset read as its date in Asia/Shanghai; "
+                      "default now",
        "schema": {"type": "string", "maxLength": AT_MAX_LENGTH}}
 
 
@@ -76,11 +79,51 @@ def _at(request: Request) -> date:
     return _day(at, "query.at")
 
 
+# ``known_at``: the standing as the ledger stood at that instant (app/scoring/known.py), read by
+# the route like ``at``; the check without it never reads it.
+_KNOWN_AT = {"name": "known_at", "in": "query", "required": False,
+             "description": "an ISO 8601 instant with offset, not in the future: answer as the ledger stood then "
+                            "(rows recorded at or before it; a person registered later is not found); "
+                            "`at` then defaults to its date in Asia/Shanghai",
+             "schema": {"type": "string", "format": "date-time", "maxLength": AT_MAX_LENGTH}}
+
+
+def _known_at(value: str, field: str) -> datetime:
+    if len(value) > AT_MAX_LENGTH:
+        raise Invalid(f"must be at most {AT_MAX_LENGTH} characters", field=field)
+    try:
+        instant = parse_instant(value)
+    except DateRefused as refused:
+        raise Invalid(refused.message, errors=[field_error(field, refused.message, refused.kind)]) from None
+    return _not_in_the_future(instant, field)
+
+
+def _not_in_the_future(instant: datetime, field: str) -> datetime:
+    if instant > utcnow():
+        raise Invalid("is in the future: the ledger as it stands now is the answer without known_at", field=field)
+    return instant
+
+
+async def _standing_known_at(code: str, caller: Caller, request: Request) -> Response:
+    at = request.query_params.get("at")
+    if at is not None and len(at) > AT_MAX_LENGTH:
+        raise Invalid(f"must be at most {AT_MAX_LENGTH} characters", field="query.at")
+    day = _day(at, "query.at") if at is not None else None
+    known_at = _known_at(request.query_params["known_at"], "query.known_at")
+    answer = (await run_in_threadpool(known.answers, caller, [code], day, known_at)).get(code)
+    if answer is None:
+        raise NotFound(f"No practitioner {code} in your region known at {known.echo(known_at)}")
+    return _json(answer)
+
+
 # The hot path first: FastAPI tries routes in order, and every route tried costs time per request.
 @router.get("/practitioners/{code}/standing", response_model=StandingOut, responses=problems(404),
-            openapi_extra={"parameters": [_AT]})
+            openapi_extra={"parameters": [_AT, _KNOWN_AT]})
 async def get_standing(code: Code, caller: StandingReader, request: Request):
-    """May this practitioner bill the fund? The per-claim check (app/scoring/checks.py: the hot path)."""
+    """May this practitioner bill the fund? The per-claim check (app/scoring/checks.py: the hot path).
+    With ``known_at``, as the ledger stood at that instant (app/scoring/known.py)."""
+    if request.scope["query_string"] and "known_at" in request.query_params:
+        return await _standing_known_at(code, caller, request)
     answer = await checks.standing_of(caller, code, _at(request))
     if answer is None:
         raise NotFound(f"No practitioner {code} in your region")
@@ -89,8 +132,17 @@ async def get_standing(code: Code, caller: StandingReader, request: Request):
 
 @router.post("/standings/query", response_model=StandingQueryOut)
 async def query_standings(body: StandingQuery, caller: StandingReader):
-    """Up to 1,000 codes at once; unknown codes are answered with found=false."""
+    """Up to 1,000 codes at once; unknown codes are answered with found=false. With ``known_at``,
+    as the ledger stood at that instant (a person registered later is not found)."""
+    if body.known_at is not None:
+        return await _standings_known_at(body, caller)
     return _json({"results": await checks.standings(caller, body.codes, _day(body.at, "body.at"))})
+
+
+async def _standings_known_at(body: StandingQuery, caller: Caller) -> Response:
+    day = _day(body.at, "body.at") if body.at is not None else None
+    known_at = _not_in_the_future(body.known_at, "body.known_at")
+    return _json({"results": await run_in_threadpool(known.results, caller, body.codes, day, known_at)})
 
 
 @router.post("/score-cases", response_model=ScoreCaseOut, status_code=201,

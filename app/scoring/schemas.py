@@ -11,7 +11,7 @@ from app.practitioners.schemas import InstitutionCode, PractitionerCode
 from app.scoring.rulesets import Circumstances, Tier
 from app.settings import get_settings
 from app.textfields import Reason
-from app.timeutil import Day
+from app.timeutil import Day, Instant
 
 _settings = get_settings()
 
@@ -86,6 +86,10 @@ class StandingOut(BaseModel):
     terminated_on: date | None
     reregistration_barred_until: date | None = Field(description="first day a new registration is possible")
     ruleset: str | None
+    # Only in an answer to a check with known_at: left out, not null, everywhere else (case answers, events).
+    known_at: datetime | None = Field(
+        default=None, exclude_if=lambda v: v is None,
+        description="the check's known_at, in UTC: answered as the ledger stood at this instant")
 
 
 class PreviousTerms(BaseModel):
@@ -222,7 +226,12 @@ class RegistrationOut(SanctionsMoved):
 class StandingQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     codes: list[Annotated[str, StringConstraints(max_length=20)]] = Field(min_length=1, max_length=_settings.max_batch_size)
-    at: str | None = Field(default=None, description="date or ISO 8601 instant; default now")
+    at: str | None = Field(default=None, description="a date (2025-12-31), or an ISO 8601 instant with offset "
+                           "read as its date in Asia/Shanghai; default now")
+    known_at: Instant | None = Field(
+        default=None, description="an ISO 8601 instant with offset, not in the future: answer as the ledger stood "
+        "then (rows recorded at or before it; a person registered later is not found); `at` then defaults to its "
+        "date in Asia/Shanghai")
 
 
 class StandingAnswer(BaseModel):

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.events import EVENT_TYPES
-from app.timeutil import iso_text
+from app.timeutil import Instant
 
 EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
 
@@ -80,7 +80,7 @@ class DeliveryPage(BaseModel):
 class RecoverIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    since: Annotated[AwareDatetime, BeforeValidator(iso_text)]
+    since: Instant
 
 
 class RecoverOut(BaseModel):

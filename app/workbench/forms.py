@@ -23,6 +23,7 @@ _MESSAGES = {
     "string_too_long": "过长",
     "date_from_datetime_parsing": "日期格式应为 YYYY-MM-DD",
     "date_parsing": "日期格式应为 YYYY-MM-DD",
+    "timezone_aware": "时刻须带时区偏移，如 +08:00",
     "decimal_parsing": "应为金额，如 5000.00",
     "decimal_max_places": "最多两位小数",
     "greater_than_equal": "不能为负数",

@@ -107,7 +107,7 @@ def test_new_year_in_asia_shanghai(scoring):
     code = scoring.register()
     scoring.score(code, "dec", "2025-12-31", points=6)
     scoring.score(code, "jan", "2026-01-01", points=6)
-    # 2025-12-31T16:30Z is still 31 December in Shanghai; 17:00Z is already 1 January
+    # 2025-12-31T15:59:59Z is still 31 December in Shanghai; 16:00Z is already 1 January
     assert scoring.standing(code, "2025-12-31T15:59:59Z")["points"] == 6
     late = scoring.standing(code, "2025-12-31T16:30:00Z")
     assert (late["year"], late["points"]) == (2026, 6)

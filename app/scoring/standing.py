@@ -211,7 +211,15 @@ def derive(facts: Facts, rulesets: Mapping[str, Ruleset]) -> Timeline:
 
     for day in days:
         year = day.year
-        # Entries of the day (same day: entries, then repairs, then a re-registration).
+        # Same day: a re-registration first (the person is registered again from that day, and
+        # the day's scores apply to them as registered), then the entries, then repairs (a repair
+        # cannot pre-empt the day's points).
+        for registered in (d for d in registrations if d == day):
+            timeline.reregistrations.append(registered)
+            if terminated is not None and sanctions[terminated].bar_until <= day:
+                end(terminated, day - timedelta(days=1), "re-registered")
+                terminated = None
+
         group = entries.get(day, [])
         if group:
             running = totals[year]
@@ -252,7 +260,11 @@ def derive(facts: Facts, rulesets: Mapping[str, Ruleset]) -> Timeline:
                         bar_until=bar, year=year, total=after, ruleset_id=trigger.ruleset_id,
                     ))
                     terminated = len(sanctions) - 1
-            if terminated is None:
+            # A termination in force outranks what the day calls for below it, but does not erase
+            # it: a re-registration before that runs out leaves the person suspended or warned, as
+            # they would be had they not also been terminated. A day that reaches the termination
+            # level calls for nothing less: its bar outlasts any suspension (rulesets.py).
+            if not for_termination:
                 for_warning = calling(WARNING)
                 if for_warning and year not in warned_years:
                     warned_years.add(year)
@@ -284,12 +296,6 @@ def derive(facts: Facts, rulesets: Mapping[str, Ruleset]) -> Timeline:
                     # Only the year total that imposed a suspension can drop below its level.
                     if s.year == year and totals[year] < rulesets[s.ruleset_id].thresholds.suspension:
                         end(i, max(s.starts_on, day) - timedelta(days=1), "repaired below the threshold")
-
-        for registered in (d for d in registrations if d == day):
-            timeline.reregistrations.append(registered)
-            if terminated is not None and sanctions[terminated].bar_until <= day:
-                end(terminated, day - timedelta(days=1), "re-registered")
-                terminated = None
 
     timeline.sanctions = sanctions
     return timeline

@@ -184,18 +184,40 @@ def test_twelve_at_once_bars_for_three_years(rs, case, rows, trigger, bar_until)
 
 
 @pytest.mark.parametrize("rs", ALL)
-def test_entries_while_terminated_add_points_but_no_sanction(rs):
+def test_entries_while_terminated_count_and_what_they_call_for_waits_behind_the_termination(rs):
     t = timeline(
         entry(1, D(2025, 3, 10), 12, rs),
-        entry(2, D(2025, 5, 5), 5, rs),  # 17 in 2025
-        entry(3, D(2026, 2, 2), 7, rs),  # would warn in Tianjin
-        entry(4, D(2026, 3, 2), 3, rs),  # would suspend (10)
-        entry(5, D(2026, 4, 1), 2, rs),  # would terminate again (12)
+        entry(2, D(2025, 5, 5), 5, rs),  # 17 in 2025: the bar runs from here if that is later
+        entry(3, D(2026, 2, 2), 7, rs),  # warns in Tianjin
+        entry(4, D(2026, 3, 2), 3, rs),  # suspends (10)
+        entry(5, D(2026, 4, 1), 2, rs),  # 12 again: the bar from here (2027-04-01) is earlier: unchanged
     )
-    assert kinds(t) == [TERMINATION]
+    assert [k for k in kinds(t) if k != WARNING] == [TERMINATION, SUSPENSION]
+    assert (WARNING in kinds(t)) is (rs == TIANJIN)
+    assert only(t, TERMINATION).bar_until == D(2028, 3, 10)  # 12 in one case
     assert t.year_total(2025) == 17 and t.year_total(2026) == 12
     s = evaluate(t, D(2026, 4, 1), RULESETS)
     assert (s.status, s.points, s.terminated_on, s.focused_supervision) == (TERMINATED, 12, D(2025, 3, 10), False)
+    assert (s.suspended_from, s.suspended_until) == (None, None)
+
+
+def test_a_score_at_the_level_while_terminated_extends_the_bar():
+    rs = NATIONAL
+    t = timeline(entry(1, D(2025, 3, 10), 6, rs), entry(2, D(2025, 3, 10), 6, rs, case=2),  # 12: bar 1 year
+                 entry(3, D(2025, 9, 1), 1, rs))  # 13: the bar runs a year from here
+    assert only(t, TERMINATION).bar_until == D(2026, 9, 1)
+
+
+def test_a_suspension_called_while_terminated_applies_after_the_re_registration():
+    # Terminated on 2025-11-03 (two cases of 6: a bar of 1 year); 9 points on 2026-10-01 call for
+    # 2 months, which still run when the person registers again on 2026-11-03.
+    rs = NATIONAL
+    t = timeline(entry(1, D(2025, 11, 3), 6, rs, case=1), entry(2, D(2025, 11, 3), 6, rs, case=2),
+                 entry(3, D(2026, 10, 1), 9, rs), reregistrations=[D(2026, 11, 3)])
+    assert evaluate(t, D(2026, 11, 2), RULESETS).status == TERMINATED
+    s = evaluate(t, D(2026, 11, 3), RULESETS)
+    assert (s.status, s.suspended_until) == (SUSPENDED, D(2026, 11, 30))
+    assert evaluate(t, D(2026, 12, 1), RULESETS).status == ACTIVE
 
 
 # ---------------------------------------------------------------- warning (Tianjin only)

@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app import errors, hotread, observability, openapi
 from app.bodysize import BodySizeLimitMiddleware
+from app.nulchars import NulCharacterMiddleware
 from app.audit.router import router as audit_router
 from app.dueprocess.router import router as dueprocess_router
 from app.notices.router import router as notices_router
@@ -85,6 +86,8 @@ def create_app() -> FastAPI:
                       responses={200: {"description": "Prometheus text exposition format"}})
     openapi.declare_common_problems(app)
     metrics.register()
+    # NUL characters are refused alike on both databases, within the size limit.
+    app.add_middleware(NulCharacterMiddleware)
     # Before any body is parsed; inside the request context so a refusal is logged with its id.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     # Outermost: the request id exists before anything else runs, and the log line and the request

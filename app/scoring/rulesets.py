@@ -295,6 +295,8 @@ def parse_ruleset(text: str, source: str = "<draft>") -> Ruleset:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RulesetError(source, [("", f"invalid TOML: {exc}")]) from exc
+    except RecursionError:
+        raise RulesetError(source, [("", "invalid TOML: nested too deep")]) from None
     try:
         return Ruleset.model_validate(data)
     except ValidationError as exc:

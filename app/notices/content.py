@@ -18,6 +18,7 @@ from datetime import date
 
 import orjson
 
+from app.csvsafe import cell
 from app.scoring.rulesets import Ruleset
 from app.scoring.standing import Timeline
 
@@ -156,9 +157,10 @@ def csv_chunks(rows: Iterable[dict], region_names: dict[str, str]) -> Iterator[s
         # A download writes a million of these: lists rather than generators, no joins of nothing.
         sanctions = row["sanctions"]
         writer.writerow([
-            n, row["name"], row["code"], CATEGORY_NAMES.get(row["category"], row["category"]),
+            # Names are the only text the bureaus typed: the rest is codes and the service's own words.
+            n, cell(row["name"]), row["code"], CATEGORY_NAMES.get(row["category"], row["category"]),
             region_names.get(row["region"], row["region"]),
-            "；".join([f"{i['name'] or ''}({i['code']})" for i in row["institutions"]]),
+            cell("；".join([f"{i['name'] or ''}({i['code']})" for i in row["institutions"]])),
             row["points"], row["repaired"], "；".join([sanction_text(s) for s in sanctions]) if sanctions else "",
         ])
         if n % 1000 == 0:

@@ -9,6 +9,7 @@ import json
 from collections.abc import Iterable, Iterator
 from html import escape
 
+from app.csvsafe import cell
 from app import regions
 from app.notices.content import SANCTION_NAMES, mask_code
 
@@ -53,7 +54,7 @@ def _csv(columns: list[str], rows: Iterable[list]) -> Iterator[str]:
     buffer.write("\ufeff")
     writer.writerow(columns)
     for n, row in enumerate(rows, 1):
-        writer.writerow([n, *row])
+        writer.writerow([n, *map(cell, row)])
         if n % 1000 == 0:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -7,6 +7,7 @@ import json
 
 from app.cli import main as cli
 from tests.notices.conftest import PEOPLE
+from tests.conftest import practitioner_body
 
 
 def download(api, notice_id, fmt):
@@ -156,3 +157,19 @@ def test_a_suspension_running_into_the_next_year_is_in_that_years_notice(api, no
     assert by_code["D150402****04"]["points"] == 0
     assert [(s["kind"], s["starts_on"], s["ends_on"]) for s in by_code["D150402****04"]["sanctions"]] == [
         ("suspension", "2025-12-01", "2026-01-31")]
+
+
+def test_csv_cells_that_would_start_a_formula_are_written_as_text(api, notice_world):
+    """OWASP CSV injection: a name or institution name beginning with = + - @, a tab or a CR."""
+    code = "D150428000101"
+    for name, institution in [("=HYPERLINK(\"http://x\")", "+cmd|' /C calc'!A0"), ("@SUM(1)", "-2+3"),
+                              ("-Minus", "=1+1")]:
+        body = practitioner_body(name=name, id_number="150428198001010014", region="150428",
+                                 institutions=[{"code": "H15042800001", "name": institution}], registered_on="2020-01-01")
+        assert api.put(f"/v1/practitioners/{code}", json=body, headers=notice_world.headers).status_code == 200
+        rows = list(csv.reader(io.StringIO(download(api, notice_world.publish()["id"], "csv").content.decode("utf-8-sig"))))
+        wang = next(r for r in rows if r[2] == "D150428****01")
+        assert wang[1].startswith("'" + name[0]), wang[1]
+        assert wang[5] == f"'{institution}(H15042800001)", wang[5]
+    # An ordinary name is unchanged.
+    assert next(r for r in rows if r[2] == "D150428****02")[1] == "李**"

@@ -20,7 +20,7 @@ import orjson
 
 from app.csvsafe import cell
 from app.scoring.rulesets import Ruleset
-from app.scoring.standing import Timeline
+from app.scoring.standing import Timeline, outranked
 
 CATEGORY_NAMES = {
     "physician": "医师", "nurse": "护士", "pharmacist": "药师", "technician": "技师",
@@ -64,7 +64,7 @@ def row_for(code: str, name: str, category: str, region: str, institutions: Iter
     sanctions = [
         s for s in timeline.sanctions
         if s.starts_on <= last_day and s.starts_on.year <= year
-        and (_last_day(s) is None or _last_day(s) >= date(year, 1, 1))
+        and (_last_day(s) is None or _last_day(s) >= date(year, 1, 1)) and not outranked(timeline, s)
     ] if timeline.sanctions else []
     if not points and not repaired and not sanctions:
         return None

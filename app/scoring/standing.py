@@ -399,6 +399,18 @@ def _suspended_span(sanctions: Sequence[Sanction], in_force: Sequence[Sanction])
     return first, last
 
 
+def outranked(timeline: Timeline, sanction: Sanction) -> bool:
+    """Whether a suspension or warning never applies on its own: a termination is in force on
+    every one of its days (it was called while the person was terminated and ends before they
+    could register again). Notices and what-if summaries leave such a one out."""
+    if sanction.kind == TERMINATION:
+        return False
+    last = sanction.last_day
+    return any(t.kind == TERMINATION and t.starts_on <= sanction.starts_on
+               and (t.last_day is None or (last is not None and last <= t.last_day))
+               for t in timeline.sanctions)
+
+
 def reconcile(recorded: Iterable[Sanction], derived: Iterable[Sanction]
               ) -> tuple[list[Sanction], list[Sanction], list[Sanction]]:
     """(to record, changed, to lift): derived sanctions the ledger lacks; derived ones the ledger

@@ -289,9 +289,10 @@ def _repoint_repair(repair: standing.Repair, row: LedgerFact, plan: Plan, unplac
 def _side(timeline: standing.Timeline, rulesets: Mapping[str, Ruleset], plan: Plan) -> Side:
     st = standing.evaluate(timeline, plan.as_of, rulesets)
     # Sanctions the year's total triggered and that applied for at least a day (a queued one lifted
-    # before it began never did).
+    # before it began never did, nor one a termination outranked throughout).
     sanctions = [s for s in timeline.sanctions
-                 if s.year == plan.year and (s.ends_on is None or s.ends_on >= s.starts_on)]
+                 if s.year == plan.year and (s.ends_on is None or s.ends_on >= s.starts_on)
+                 and not standing.outranked(timeline, s)]
     outcome = max((s.kind for s in sanctions), key=OUTCOMES.index, default=NONE)
     return Side(
         points=timeline.total_on(plan.as_of), repaired=timeline.repaired.get(plan.year, 0), status=st.status,

@@ -50,7 +50,8 @@ def test_a_lower_suspension_threshold_suspends_exactly_the_people_at_7_and_8(led
     assert rows[D]["draft"]["sanctions"][0]["starts_on"] == "2025-05-10"
     assert rows[D]["change"] == "unchanged" and rows[D]["terms_changed"] is True
     assert not any(rows[x]["terms_changed"] for x in (A, B, C, E, G))
-    # G was terminated in 2024: the draft's lower threshold imposes nothing more in 2025.
+    # G was terminated in 2024: under the draft the 2025 points call for a suspension, which the
+    # termination outranks on every one of its days: no outcome of its own.
     assert rows[G]["live"]["status"] == rows[G]["draft"]["status"] == "terminated"
     assert rows[G]["draft"]["outcome"] == "none" and rows[G]["draft"]["points"] == 8
 

@@ -32,7 +32,7 @@ run: setup serve
 # The production command (Dockerfile, docker-compose.yml and bench/run.py say the same): uvloop and
 # httptools; no access log in Python (it cost a tenth of a standing check: log at the load balancer).
 serve:
-	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --workers $(WORKERS) --loop uvloop --http httptools --no-access-log --timeout-graceful-shutdown 25
+	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --workers $(WORKERS) --loop uvloop --http httptools --no-access-log --no-proxy-headers --timeout-graceful-shutdown 25
 
 worker: setup
 	$(BIN)/python -m app worker

@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from app import errors, hotread, observability, openapi
 from app.bodysize import BodySizeLimitMiddleware
 from app.nulchars import NulCharacterMiddleware
@@ -94,6 +95,9 @@ def create_app() -> FastAPI:
     # metrics see the status.
     app.add_middleware(observability.RequestContextMiddleware, log_requests=settings.request_log,
                        observe=metrics.RequestMetrics().observe)
+    if settings.trusted_proxies:
+        # The client's address and scheme from the forwarding headers, only from these peers.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     return app
 
 

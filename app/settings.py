@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     # Masters being rotated out: they still decrypt and still find until `python -m app secrets
     # rekey` has rewritten every stored value under the current one (app/keyring.py).
     id_encryption_previous_keys: list[str] = Field(default_factory=list)
+    # Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (IP addresses or CIDR
+    # blocks). Empty: no forwarding header is believed, and the client is the peer of the socket.
+    # The server is started with --no-proxy-headers so that this is the one place that decides.
+    trusted_proxies: list[str] = Field(default_factory=list)
     # Hosts (exact names, "*.example.cn" wildcards, IP addresses or CIDR blocks) that webhook
     # endpoints may use even when they resolve to private, loopback or link-local addresses.
     webhook_allowed_hosts: list[str] = Field(default_factory=list)

@@ -9,6 +9,7 @@ from html import escape
 from urllib.parse import urlencode
 
 from app.notices.content import CATEGORY_NAMES, sanction_text
+from app.pageheaders import page_headers
 
 STYLE = """
 body{font-family:"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif;margin:2rem auto;max-width:72rem;
@@ -38,6 +39,11 @@ document.getElementById('q').addEventListener('input', function () {
 });
 """
 
+
+
+# The page's only inline style and script, admitted by hash; it loads nothing from elsewhere.
+def headers() -> dict[str, str]:
+    return page_headers(scripts=(FILTER_SCRIPT,), styles=(STYLE,))
 
 def render(described: dict, rows: list[dict], *, query: str, sort: str, page: int, pages: int,
            matching: int, first_number: int) -> str:

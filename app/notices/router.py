@@ -88,4 +88,4 @@ def notice_page(notice_id: RowId, session: ReadSession,
     ]
     html = page.render(described, rows, query=query, sort=sort, page=page_number, pages=pages,
                        matching=matching, first_number=(page_number - 1) * PAGE_SIZE + 1)
-    return HTMLResponse(html, headers=_hash_headers(notice))
+    return HTMLResponse(html, headers={**_hash_headers(notice), **page.headers()})

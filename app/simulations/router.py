@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
 
+from app.pageheaders import page_headers
+from app.simulations import report
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
 from app.db import ReadSession, WriteSession
@@ -67,7 +69,8 @@ def get_report(
     simulation = service.get(session, caller, simulation_id)
     reveal = service.reveals_codes(caller)
     if format == "html":
-        return HTMLResponse(service.html_page(session, simulation, reveal))
+        return HTMLResponse(service.html_page(session, simulation, reveal),
+                            headers=page_headers(styles=(report.STYLE,), private=True))
     service.finished(simulation)
     name = f"simulation-{simulation.id}-{simulation.region}-{simulation.year}"
     if format == "json":

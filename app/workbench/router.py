@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi_problem.error import Problem
 from sqlmodel import Session
 
+from app import keyring
 from app.auth.roles import Action, Caller, Role
 from app.auth.service import names_of
 from app.db import ReadSession, WriteSession
@@ -45,6 +46,12 @@ DONE = {**{a: f"已{labels.ACTIONS[a]}" for a in labels.ACTIONS}, "conclude": "�
 # ---------------------------------------------------------------- sign-in and sign-out
 
 
+def sign_in_key() -> bytes:
+    # Derived from the master secret like every other key (app/keyring.py); rotating it only makes
+    # an open sign-in form ask to be reloaded.
+    return keyring.derive(get_settings().id_encryption_key, b"workbench sign-in form")
+
+
 def _safe_next(target: str | None) -> str:
     """Only a path of the workbench itself: never an open redirect to another site."""
     if target and target.startswith(PREFIX + "/") and not target.startswith("//") and "\\" not in target:
@@ -54,7 +61,7 @@ def _safe_next(target: str | None) -> str:
 
 def _sign_in_page(request: Request, status_code: int = 200, *, name: str = "", next_: str = "",
                   message: str | None = None, headers: dict | None = None):
-    token = rules.new_token()
+    token = rules.signed_token(sign_in_key())
     response = render(request, "login.html", status_code, csrf_token=token, name=name, next=next_,
                       message=message, signed_out="signed_out" in request.query_params)
     set_cookie(response, request, SIGN_IN_COOKIE, token, max_age=3600)
@@ -74,8 +81,8 @@ def sign_in_form(request: Request, next: Annotated[str, Query(max_length=500)] =
 @router.post("/login")
 def sign_in(request: Request, session: WriteSession,
             name: Annotated[str, Form(max_length=100)] = "", password: Annotated[str, Form(max_length=1000)] = "",
-            csrf_token: Annotated[str, Form(max_length=100)] = "", next: Annotated[str, Form(max_length=500)] = ""):
-    if not tokens_match(csrf_token, request.cookies.get(SIGN_IN_COOKIE)):
+            csrf_token: Annotated[str, Form(max_length=200)] = "", next: Annotated[str, Form(max_length=500)] = ""):
+    if not (tokens_match(csrf_token, request.cookies.get(SIGN_IN_COOKIE)) and rules.is_signed(csrf_token, sign_in_key())):
         return error_page(request, 403, "请求被拒绝", "登录表单已过期或不是从本系统页面提交的，请刷新登录页后重试。")
     address = request.client.host if request.client else "unknown"
     try:

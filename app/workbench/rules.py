@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,6 +14,22 @@ PASSWORD_MIN_LENGTH = 12  # people type these: length is what makes them hard to
 def new_token() -> str:
     """A session token or CSRF token: 256 random bits."""
     return secrets.token_urlsafe(32)
+
+
+def signed_token(key: bytes) -> str:
+    """A sign-in form's CSRF token: a random nonce and the server's HMAC of it. The form and a
+    cookie both carry it; one someone else planted in the cookie is refused, for they cannot sign."""
+    nonce = secrets.token_urlsafe(32)
+    return f"{nonce}.{_mac(key, nonce)}"
+
+
+def is_signed(token: str | None, key: bytes) -> bool:
+    nonce, _, mac = (token or "").partition(".")
+    return bool(nonce) and hmac.compare_digest(mac.encode(), _mac(key, nonce).encode())
+
+
+def _mac(key: bytes, nonce: str) -> str:
+    return hmac.new(key, nonce.encode(), hashlib.sha256).hexdigest()
 
 
 def hash_token(token: str) -> str:

@@ -24,6 +24,7 @@ from starlette.responses import RedirectResponse, Response
 from app.auth.roles import Action
 from app.db import read_session, write_session
 from app.errors import Forbidden
+from app.pageheaders import is_production, page_headers
 from app.workbench import labels, service
 from app.workbench.service import Current
 
@@ -36,14 +37,9 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 labels.install(templates.env)
 
 # Pages carry personal data and act on the user's behalf: no caching, no framing, no third parties.
-SECURITY_HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
-                               "form-action 'self'; base-uri 'none'",
-}
+# Their styles and scripts are files under static/, nothing inline.
+def security_headers() -> dict[str, str]:
+    return page_headers(private=True)
 
 
 class SignInRequired(Exception):
@@ -55,8 +51,10 @@ class CsrfRefused(Exception):
 
 
 def is_https(request: Request) -> bool:
-    # uvicorn sets the scheme from X-Forwarded-Proto when the proxy is trusted (--forwarded-allow-ips).
-    return request.url.scheme == "https"
+    """Whether cookies are marked Secure: always in production, where the service is reached over
+    TLS whatever the proxy in front says; elsewhere when the request came over HTTPS (the scheme
+    comes from X-Forwarded-Proto only from a trusted proxy, APP_TRUSTED_PROXIES)."""
+    return is_production() or request.url.scheme == "https"
 
 
 def set_cookie(response: Response, request: Request, name: str, value: str, max_age: int | None = None) -> None:
@@ -71,7 +69,7 @@ def clear_cookie(response: Response, request: Request, name: str) -> None:
 def render(request: Request, template: str, status_code: int = 200, **context) -> Response:
     current = getattr(request.state, "workbench", None)
     response = templates.TemplateResponse(request, template, {"me": current, **context}, status_code=status_code)
-    response.headers.update(SECURITY_HEADERS)
+    response.headers.update(security_headers())
     return response
 
 
@@ -159,7 +157,7 @@ class WorkbenchRoute(APIRoute):
                 return error_page(request, 422, "请求参数有误", "地址或表单中的参数无效。", f"Invalid fields: {fields}")
             except Problem as exc:
                 return _problem_page(request, exc)
-            response.headers.update(SECURITY_HEADERS)
+            response.headers.update(security_headers())
             return response
 
         return route

@@ -173,3 +173,18 @@ def test_csv_cells_that_would_start_a_formula_are_written_as_text(api, notice_wo
         assert wang[5] == f"'{institution}(H15042800001)", wang[5]
     # An ordinary name is unchanged.
     assert next(r for r in rows if r[2] == "D150428****02")[1] == "李**"
+
+
+def test_the_notice_page_admits_only_its_own_script_and_style_and_no_framing(api, notice_world):
+    import re
+
+    from app.pageheaders import inline_hash
+
+    meta = notice_world.publish()
+    response = api.get(f"/notices/{meta['id']}")
+    csp = response.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp and response.headers["x-frame-options"] == "DENY"
+    for tag in ("script", "style"):
+        for body in re.findall(rf"<{tag}>(.*?)</{tag}>", response.text, re.S):
+            assert inline_hash(body) in csp, tag
+    assert "'unsafe-inline'" not in csp

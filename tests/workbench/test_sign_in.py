@@ -193,3 +193,28 @@ def test_the_password_policy():
     assert rules.password_problem("long enough pass") is None
     generated = {rules.new_password() for _ in range(20)}
     assert len(generated) == 20 and all(rules.password_problem(p) is None for p in generated)
+
+
+def test_a_sign_in_token_planted_in_the_cookie_is_refused(browser, make_user):
+    """A double-submit token the client chose (a cookie set from a sibling site) is not enough: the
+    token must carry the server's signature."""
+    user = make_user()
+    b = browser()
+    planted = "attacker-chosen-token"
+    b.client.cookies.set("wb_sign_in", planted, path="/workbench")
+    response = b.client.post("/workbench/login", data={"name": user.name, "password": PASSWORD, "csrf_token": planted})
+    assert response.status_code == 403
+    assert not any(c.startswith("wb_session=") for c in response.headers.get_list("set-cookie"))
+
+
+def test_in_production_cookies_are_secure_and_pages_send_hsts(browser, make_user, monkeypatch):
+    from app.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "environment", "production")
+    page = browser().client.get("/workbench/login")  # plain http, as a proxy may forward it
+    cookie = next(c for c in page.headers.get_list("set-cookie") if c.startswith("wb_sign_in="))
+    assert "Secure" in cookie
+    assert page.headers["strict-transport-security"].startswith("max-age=")
+    user = make_user()
+    response = browser(base_url="https://testserver").sign_in(user.name)
+    assert "Secure" in next(c for c in response.headers.get_list("set-cookie") if c.startswith("wb_session="))

@@ -103,6 +103,9 @@ class EntryResult(BaseModel):
     status: Literal["counted", "proposed"] = "counted"
     proposal_id: int | None = None
     defence_deadline: date | None = Field(default=None, description="proposed only: last day for a defence")
+    defence_deadline_provisional: bool | None = Field(
+        default=None, description="proposed only: the deadline was counted with weekends only across a year "
+                                  "whose official holidays are not loaded yet (recomputed, never earlier, once they are)")
     practitioner: str
     violation_type: str
     tier: Tier | None

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app import audit, events
+from app.calendar import current as working_calendar
 from app.observability import SANCTIONS_CREATED, count_on_commit
 from app.idempotency import request_hash
 from app.auth.roles import Caller
@@ -380,7 +381,7 @@ def recorded_event(person: Person, case: ScoreCase, row: ledger.Row) -> dict:
 
 def _propose(session, case, body, people, rulesets, ruleset, points, notified_on) -> list[dict]:
     """procedure "notify": the entries wait as proposals; nothing counts yet."""
-    deadline = machine.defence_deadline(notified_on, ruleset)
+    due = machine.defence_deadline(notified_on, ruleset, working_calendar.for_storing(session))
     results = []
     for i, e in enumerate(body.entries):
         practitioner = people[e.practitioner]
@@ -388,13 +389,14 @@ def _propose(session, case, body, people, rulesets, ruleset, points, notified_on
             case_id=case.id, position=i, practitioner_id=practitioner.id, region=practitioner.region,
             violation_type=e.violation_type, tier=e.tier, circumstances=e.circumstances, points=points[i],
             suspension_months=e.suspension_months, ruleset_id=ruleset.id, notified_on=notified_on,
-            defence_deadline=deadline,
+            defence_deadline=due.day, defence_deadline_provisional=due.provisional,
         )
         session.add(proposal)
         session.flush()
         current = standing_out(practitioner, _stored_timeline(session, practitioner), body.decision_date, rulesets)
         results.append({
-            "id": None, "status": "proposed", "proposal_id": proposal.id, "defence_deadline": deadline,
+            "id": None, "status": "proposed", "proposal_id": proposal.id, "defence_deadline": due.day,
+            "defence_deadline_provisional": due.provisional,
             "practitioner": e.practitioner, "violation_type": e.violation_type, "tier": e.tier,
             "circumstances": e.circumstances, "points": points[i], "year": body.decision_date.year,
             "year_total": current.points, "standing_before": current, "standing_after": current,
@@ -403,7 +405,8 @@ def _propose(session, case, body, people, rulesets, ruleset, points, notified_on
         events.emit(session, "score.proposed", subject=e.practitioner, region=practitioner.region, data={
             "proposal_id": proposal.id, "case_id": case.id, "case_ref": case.case_ref,
             "practitioner": e.practitioner, "violation_type": e.violation_type, "points": points[i],
-            "notified_on": notified_on, "defence_deadline": deadline,
+            "notified_on": notified_on, "defence_deadline": due.day,
+            "defence_deadline_provisional": due.provisional,
         })
     return results
 

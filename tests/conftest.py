@@ -26,6 +26,7 @@ from sqlalchemy import text  # noqa: E402
 from app import migrate, ratelimit  # noqa: E402
 from app.audit.service import system_caller  # noqa: E402
 from app.calendar import current as current_calendar  # noqa: E402
+from app.calendar import files as calendar_files  # noqa: E402
 from app.calendar import service as calendars  # noqa: E402
 from app.calendar.service import BUNDLED  # noqa: E402
 from app.auth import service as client_service  # noqa: E402
@@ -40,6 +41,7 @@ with write_session() as _session:
     calendars.sync_bundled(_session, system_caller("tests"))
 
 pytest_plugins = ["tests.shared_fixtures"]
+_BUNDLED_YEARS = {y.year for y in calendar_files.bundled()}
 
 # Seed data that every test shares; a test that loads a calendar year is undone (below).
 KEEP_TABLES = {"rulesets", "calendar_years", "calendar_days"}
@@ -75,11 +77,12 @@ def _restore_bundled_calendar(engine) -> None:
     """Back to the bundled years after a test loaded or corrected one (before the tables are
     emptied: restoring writes audit records)."""
     with engine.begin() as conn:
-        loaded = [y for (y,) in conn.execute(text("SELECT year FROM calendar_years WHERE source <> :b"), {"b": BUNDLED})]
+        stored = dict(conn.execute(text("SELECT year, source FROM calendar_years")).all())
+        loaded = [year for year, source in stored.items() if source != BUNDLED]
         for year in loaded:
             conn.execute(text("DELETE FROM calendar_days WHERE year = :y"), {"y": year})
             conn.execute(text("DELETE FROM calendar_years WHERE year = :y"), {"y": year})
-    if loaded:
+    if loaded or len(stored) != len(_BUNDLED_YEARS):
         with write_session() as session:
             calendars.sync_bundled(session, system_caller("tests"))
     current_calendar.forget()

@@ -454,7 +454,16 @@ def get_case(session: Session, caller: Caller, case_id: int) -> ScoreCaseOut:
     case = session.get(ScoreCase, case_id)
     if case is None or not caller.covers(case.region):
         raise NotFound(f"No score case {case_id} in your region")
-    return ScoreCaseOut.model_validate_json(case.response)
+    out = ScoreCaseOut.model_validate_json(case.response)
+    # The answer as recorded, but with the defence deadlines in force: loading a calendar year
+    # may have settled or extended them since (app/dueprocess/service.py recompute_deadlines).
+    if any(e.proposal_id is not None for e in out.entries):
+        deadlines = {p.id: (p.defence_deadline, p.defence_deadline_provisional)
+                     for p in session.exec(select(Proposal).where(Proposal.case_id == case.id))}
+        for entry in out.entries:
+            if entry.proposal_id in deadlines:
+                entry.defence_deadline, entry.defence_deadline_provisional = deadlines[entry.proposal_id]
+    return out
 
 
 # ---------------------------------------------------------------- reversals, repairs, registrations

@@ -47,9 +47,12 @@ def test_loading_the_year_extends_a_provisional_deadline_and_records_it(scoring,
     assert event == {"practitioner": code, "proposal_id": proposal_id, "before": "2027-01-04",
                      "after": "2027-01-05", "provisional": False, "calendar_year": 2027}
     assert practitioner_audit(engine, code)[-1][0] == "score.defence_deadline_recomputed"
-    # the dossier and the bureau's queue show the settled deadline
+    # the dossier and the case show the settled deadline
     dossier = due.get(f"/v1/practitioners/{code}/dossier")
     assert dossier["proposals"][0]["defence_deadline_provisional"] is False
+    case = due.get(f"/v1/score-cases/{proposal(due, proposal_id)['case_id']}")
+    assert (case["entries"][0]["defence_deadline"], case["entries"][0]["defence_deadline_provisional"]) == (
+        "2027-01-05", False)
 
 
 def test_a_provisional_deadline_is_never_shortened(scoring, due, clock, admin_calendar):

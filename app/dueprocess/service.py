@@ -133,7 +133,7 @@ def submit_defence(session: Session, caller: Caller, proposal_id: int, body: Def
     if today > proposal.defence_deadline:
         raise Conflict(
             f"The defence window of proposal {proposal.id} closed on {proposal.defence_deadline.isoformat()}",
-            deadline=proposal.defence_deadline.isoformat(),
+            deadline=proposal.defence_deadline.isoformat(), provisional=proposal.defence_deadline_provisional,
         )
     session.add(Defence(proposal_id=proposal.id, channel=body.channel, text=body.text,
                         evidence=json.dumps(evidence, ensure_ascii=False), submitted_on=today,

@@ -82,3 +82,14 @@ def test_the_help_explains_provisional_deadlines(capsys):
     except SystemExit:
         pass
     assert "provisional" in capsys.readouterr().out
+
+
+def test_a_bad_bundled_year_stops_setup_naming_file_and_field(tmp_path, monkeypatch, capsys):
+    from app.calendar import files
+
+    (tmp_path / "2026.toml").write_text('year = 2026\ndays = [{ date = 2026-01-06, kind = "workday", name = "元旦" }]\n',
+                                        encoding="utf-8")
+    monkeypatch.setattr(files, "BUNDLED_DIR", tmp_path)
+    assert main(["setup"]) == 2
+    err = capsys.readouterr().err
+    assert "2026.toml: days.0.date: 2026-01-06 is a Tuesday" in err and "Traceback" not in err

@@ -48,6 +48,7 @@ def load(session: Session, caller: Caller, data: YearData, source: str) -> Loade
     stored = session.get(CalendarYear, data.year)
     digest = data.sha256()
     if stored is not None and stored.sha256 == digest:
+        session.rollback()  # nothing to do: release the lock at once
         return Loaded(stored, created=False, changed=False, recomputed=dueprocess.Recomputed())
     before = {d.day: (d.kind, d.name) for d in session.exec(select(CalendarDay).where(CalendarDay.year == data.year))}
     created = stored is None

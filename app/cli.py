@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 from datetime import date
+from pathlib import Path
 
 from sqlmodel import Session
 
@@ -16,6 +17,7 @@ from app.audit.service import cli_caller
 from app.auth import service as clients
 from app.db import get_engine, write_session
 from fastapi_problem.error import Problem
+from app.calendar.files import CalendarFileError
 from app.scoring.rulesets import RulesetError
 from app.settings import get_settings
 from app.workbench import service as users
@@ -28,7 +30,9 @@ def cmd_migrate(_args) -> int:
 
 
 def cmd_setup(args) -> int:
-    """Everything ``make run`` needs before serving: schema at head, rulesets, a first key."""
+    """Everything ``make run`` needs before serving: schema at head, rulesets, the bundled
+    working-day calendar, a first key."""
+    from app.calendar import service as calendars
     from app.scoring import catalog
 
     settings = get_settings()
@@ -37,6 +41,12 @@ def cmd_setup(args) -> int:
         added = catalog.sync_bundled(session)
         if added:
             print(f"rulesets loaded: {', '.join(added)}", file=sys.stderr)
+        years, kept = calendars.sync_bundled(session, cli_caller())
+        if years:
+            print(f"calendar years loaded: {', '.join(map(str, years))}", file=sys.stderr)
+        if kept:
+            print(f"calendar years kept as an administrator loaded them (the bundled file differs): "
+                  f"{', '.join(map(str, kept))}", file=sys.stderr)
         if clients.count_clients(session) == 0 and settings.environment == "development":
             client, key = clients.create_client(
                 session, role="bureau", region=settings.dev_bureau_region, name="development bureau"
@@ -235,8 +245,6 @@ def cmd_secrets_rekey(args) -> int:
 
 def cmd_rulesets_simulate(args) -> int:
     """Replay a region's year under a draft ruleset, here and now; the summary on stdout."""
-    from pathlib import Path
-
     from pydantic import ValidationError
 
     from app.scoring.rulesets import parse_ruleset
@@ -265,6 +273,43 @@ def cmd_rulesets_simulate(args) -> int:
     return 0
 
 
+def cmd_calendar_load(args) -> int:
+    """A year's official days from a file, as a first version or a correction."""
+    from app.calendar import files
+    from app.calendar import service as calendars
+
+    try:
+        data = files.read(args.file)  # a bad file stops here, naming each field
+    except OSError as exc:
+        print(f"error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    with write_session() as session:
+        loaded = calendars.load(session, cli_caller(), data, calendars.CLI)
+        out = calendars.load_out(session, loaded)
+    print(out.model_dump_json(exclude={"days"}))
+    what = ("unchanged: the same days were already in force" if not out.changed
+            else f"loaded {data.year} (revision {out.revision}); deadlines recomputed: "
+                 f"{out.recomputed.proposals} proposals, {out.recomputed.appeals} appeals")
+    print(what, file=sys.stderr)
+    if out.recomputed.confirmed_before_deadline:
+        print("confirmed by themselves before the deadline this version gives them (review): proposals "
+              + ", ".join(map(str, out.recomputed.confirmed_before_deadline)), file=sys.stderr)
+    return 0
+
+
+def cmd_calendar_list(_args) -> int:
+    from app.calendar import service as calendars
+
+    with Session(get_engine()) as session:
+        listed = calendars.years(session)
+    for y in listed.items:
+        print(y.model_dump_json(exclude={"days"}))
+    through = listed.covered_through
+    print(f"covered through {through}" if through else f"{listed.today.year} is not covered: deadlines are "
+          "provisional (weekends only)", file=sys.stderr)
+    return 0
+
+
 def cmd_referrals_emit_overdue(args) -> int:
     from app.referrals import jobs
 
@@ -277,7 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("migrate", help="apply database migrations up to head").set_defaults(func=cmd_migrate)
-    setup = sub.add_parser("setup", help="migrate, load rulesets, create a development key on a new database")
+    setup = sub.add_parser("setup", help="migrate, load rulesets and the bundled calendar years, create a "
+                           "development key on a new database")
     setup.add_argument("--port", type=int, default=8000, help="port shown in the curl example")
     setup.set_defaults(func=cmd_setup)
 
@@ -318,6 +364,19 @@ def build_parser() -> argparse.ArgumentParser:
     overdue = rf.add_parser("emit-overdue", help="emit referral.overdue once per newly missed deadline; prints how many")
     overdue.add_argument("--today", type=date.fromisoformat, help="judge deadlines on this date (YYYY-MM-DD); default today")
     overdue.set_defaults(func=cmd_referrals_emit_overdue)
+
+    cal = sub.add_parser(
+        "calendar", help="the working-day calendar: official holidays and adjusted working days by year",
+        description="Deadlines are counted in Chinese working days. A year without official days loaded is "
+                    "counted with weekends only and its deadlines are provisional; loading the year recomputes "
+                    "the stored ones, never to an earlier day.").add_subparsers(dest="calendar_command", required=True)
+    cload = cal.add_parser("load", help="load a year's file (YEAR.toml, the format of app/calendar/years/), or "
+                           "replace a loaded year with a corrected one; prints the result as JSON")
+    cload.add_argument("file", type=Path, help="e.g. 2027.toml: year, optional notice, and days = [{date, kind "
+                       "(holiday|workday), name}]")
+    cload.set_defaults(func=cmd_calendar_load)
+    cal.add_parser("list", help="the covered years as JSON lines (source, revision, who loaded them)").set_defaults(
+        func=cmd_calendar_list)
 
     sk = sub.add_parser("secrets", help="the master secret").add_subparsers(dest="secrets_command", required=True)
     rekey = sk.add_parser("rekey", help="after a rotation, rewrite stored ID numbers and webhook secrets under "
@@ -363,6 +422,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except RulesetError as exc:
         print(f"error: invalid ruleset\n{exc}", file=sys.stderr)
+        return 2
+    except CalendarFileError as exc:
+        print(f"error: invalid calendar year\n{exc}", file=sys.stderr)
         return 2
     except Problem as exc:
         errors = exc.extras.get("errors") or []

@@ -49,14 +49,6 @@ class IllegalTransition(StatusProblem):
         super().__init__(detail, state=state, action=action, allowed=allowed, **kw)
 
 
-class CalendarNotCovered(StatusProblem):
-    """A deadline needs a year the working-day calendar has no official data for yet."""
-
-    status = 422
-    title = "Date outside the working-day calendar"
-    type_ = "calendar-not-covered"
-
-
 class Unauthenticated(StatusProblem):
     status = 401
     title = "Missing or invalid API key"

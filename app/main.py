@@ -15,6 +15,7 @@ from app import errors, hotread, observability, openapi
 from app.bodysize import BodySizeLimitMiddleware
 from app.nulchars import NulCharacterMiddleware
 from app.audit.router import router as audit_router
+from app.calendar.router import router as calendar_router
 from app.dueprocess.router import router as dueprocess_router
 from app.notices.router import router as notices_router
 from app.ops import metrics
@@ -80,6 +81,7 @@ def create_app() -> FastAPI:
     app.include_router(webhooks_router)
     app.include_router(referrals_router)
     app.include_router(audit_router)
+    app.include_router(calendar_router)
     app.include_router(workbench_router)
     app.mount(f"{workbench_web.PREFIX}/static", StaticFiles(directory=workbench_web.HERE / "static"),
               name="workbench-static")

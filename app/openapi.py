@@ -107,7 +107,7 @@ def declare_common_problems(app: FastAPI) -> None:
 def problem_components(schema: dict) -> dict:
     """The problem shapes as the service writes them: validation errors are ``{field, message, type}``."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    # Other 422 problems (a date beyond the working-day calendar) carry no field list.
+    # A 422 problem need not carry a field list (the schema keeps it optional for clients).
     components["HTTPValidationError"]["required"] = ["type", "title", "status"]
     components["HTTPValidationError"]["properties"]["detail"] = {"type": "string"}
     components["ValidationError"] = {

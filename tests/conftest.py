@@ -24,6 +24,11 @@ from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from app import migrate, ratelimit  # noqa: E402
+from app.audit.service import system_caller  # noqa: E402
+from app.calendar import current as current_calendar  # noqa: E402
+from app.calendar import files as calendar_files  # noqa: E402
+from app.calendar import service as calendars  # noqa: E402
+from app.calendar.service import BUNDLED  # noqa: E402
 from app.auth import service as client_service  # noqa: E402
 from app.db import get_engine, write_session  # noqa: E402
 from app.scoring import catalog  # noqa: E402
@@ -33,11 +38,13 @@ from app.models import metadata  # noqa: E402
 migrate.upgrade(_DATABASE_URL)
 with write_session() as _session:
     catalog.sync_bundled(_session)
+    calendars.sync_bundled(_session, system_caller("tests"))
 
 pytest_plugins = ["tests.shared_fixtures"]
+_BUNDLED_YEARS = {y.year for y in calendar_files.bundled()}
 
-# Seed data that every test shares and none changes.
-KEEP_TABLES = {"rulesets"}
+# Seed data that every test shares; a test that loads a calendar year is undone (below).
+KEEP_TABLES = {"rulesets", "calendar_years", "calendar_days"}
 
 
 def pytest_unconfigure(config):
@@ -54,6 +61,7 @@ def engine():
 def _clean_tables(engine):
     """Each test starts from empty tables (the schema stays at head)."""
     yield
+    _restore_bundled_calendar(engine)
     names = [t.name for t in reversed(metadata.sorted_tables) if t.name not in KEEP_TABLES]
     # DELETE, children first, rather than TRUNCATE: on PostgreSQL a TRUNCATE of every table costs
     # tens of milliseconds of file work even when the tables hold a few rows, after each of a
@@ -63,6 +71,21 @@ def _clean_tables(engine):
             conn.execute(text(f'DELETE FROM "{name}"'))
     # Client ids come round again once the rows are gone (SQLite): forget their request counts too.
     ratelimit.reset()
+
+
+def _restore_bundled_calendar(engine) -> None:
+    """Back to the bundled years after a test loaded or corrected one (before the tables are
+    emptied: restoring writes audit records)."""
+    with engine.begin() as conn:
+        stored = dict(conn.execute(text("SELECT year, source FROM calendar_years")).all())
+        loaded = [year for year, source in stored.items() if source != BUNDLED]
+        for year in loaded:
+            conn.execute(text("DELETE FROM calendar_days WHERE year = :y"), {"y": year})
+            conn.execute(text("DELETE FROM calendar_years WHERE year = :y"), {"y": year})
+    if loaded or len(stored) != len(_BUNDLED_YEARS):
+        with write_session() as session:
+            calendars.sync_bundled(session, system_caller("tests"))
+    current_calendar.forget()
 
 
 @pytest.fixture(scope="session")

@@ -79,3 +79,25 @@ def clock(monkeypatch):
             monkeypatch.setattr(timeutil, "utcnow", lambda: noon_shanghai_in_utc)
 
     return Clock()
+
+
+@pytest.fixture
+def admin_calendar(api, make_key):
+    """Loads calendar years as an administrator: ``admin_calendar.load(2027, [(date, kind, name), ...])``.
+    tests/conftest.py puts the bundled calendar back after the test."""
+
+    class AdminCalendar:
+        headers = make_key("admin", "100000")
+
+        def put(self, year, body, headers=None):
+            return api.put(f"/v1/calendar/years/{year}", json=body, headers=headers or self.headers)
+
+        def load(self, year, days, notice=None):
+            body = {"days": [{"date": d, "kind": k, "name": n} for d, k, n in days]}
+            if notice:
+                body["notice"] = notice
+            response = self.put(year, body)
+            assert response.status_code in (200, 201), response.text
+            return response.json()
+
+    return AdminCalendar()

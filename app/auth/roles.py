@@ -31,6 +31,8 @@ class Action(StrEnum):
     referrals_write = "referrals:write"
     referrals_stats = "referrals:stats"
     audit_read = "audit:read"
+    calendar_read = "calendar:read"
+    calendar_load = "calendar:load"
 
 
 PERMISSIONS: dict[Action, frozenset[Role]] = {
@@ -53,6 +55,10 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.referrals_stats: frozenset({Role.bureau}),
     # Admins read the whole trail; a bureau the records of objects in its region.
     Action.audit_read: frozenset({Role.bureau, Role.admin}),
+    # Which years have official holidays loaded: everyone whose deadlines depend on it.
+    Action.calendar_read: frozenset({Role.bureau, Role.partner, Role.checker, Role.admin}),
+    # Loading or correcting a year moves deadlines nationwide: administrators only.
+    Action.calendar_load: frozenset({Role.admin}),
 }
 
 

@@ -1,7 +1,8 @@
 """Due process as data: who may do what to a proposed entry or an appeal, and the deadlines.
 
 Pure: the service asks ``step`` for the next state and turns a refusal into a 409 that lists
-the allowed actions; deadlines are counted in Chinese working days from the ruleset.
+the allowed actions; deadlines are counted in Chinese working days from the ruleset, over the
+calendar the service passes in (provisional across a year without official data).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from app.scoring.rulesets import Ruleset
-from app.workdays import add_working_days
+from app.workdays import Calendar, Due
 
 # A notified entry (procedure "notify"): counts only once confirmed.
 PROPOSAL: dict[str, dict[str, str]] = {
@@ -44,14 +45,20 @@ def step(machine: dict[str, dict[str, str]], state: str, action: str) -> str:
         raise NotAllowed(state, action, allowed(machine, state)) from None
 
 
-def defence_deadline(notified_on: date, ruleset: Ruleset) -> date:
+def defence_deadline(notified_on: date, ruleset: Ruleset, calendar: Calendar) -> Due:
     """Last day a statement of defence is accepted (the notification day is not counted)."""
-    return add_working_days(notified_on, ruleset.defence.window_working_days)
+    return calendar.add_working_days(notified_on, ruleset.defence.window_working_days)
 
 
-def appeal_deadline(counted_from: date, ruleset: Ruleset) -> date:
+def appeal_deadline(counted_from: date, ruleset: Ruleset, calendar: Calendar) -> Due:
     """Last day an appeal is accepted against an entry counting since ``counted_from``."""
-    return add_working_days(counted_from, ruleset.appeal.window_working_days)
+    return calendar.add_working_days(counted_from, ruleset.appeal.window_working_days)
+
+
+def never_shorter(stored: date, recounted: Due) -> Due:
+    """A stored deadline counted again with a newer calendar: a deadline once given is never
+    shortened (people plan by it), only extended or settled."""
+    return Due(max(stored, recounted.day), recounted.provisional)
 
 
 def auto_confirmation_day(deadline: date) -> date:

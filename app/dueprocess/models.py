@@ -32,6 +32,9 @@ class Proposal(SQLModel, table=True):
     status: str = Field(default="proposed", max_length=20, index=True)
     notified_on: date
     defence_deadline: date = Field(index=True)
+    # Counted across a year without official holiday data (weekends only): recomputed, never
+    # shortened, when that year is loaded (app/calendar/service.py).
+    defence_deadline_provisional: bool = False
     decided_on: date | None = None
     decision_reason: str | None = Field(default=None, max_length=2000)
     decided_by: int | None = Field(default=None, foreign_key="api_clients.id")  # none: confirmed by itself
@@ -70,6 +73,7 @@ class Appeal(SQLModel, table=True):
     evidence: str = "[]"
     filed_on: date
     deadline: date  # the last day it could be filed
+    deadline_provisional: bool = False  # as Proposal.defence_deadline_provisional
     decided_on: date | None = None
     decision_reason: str | None = Field(default=None, max_length=2000)
     decided_by: int | None = Field(default=None, foreign_key="api_clients.id")

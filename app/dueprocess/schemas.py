@@ -55,6 +55,9 @@ class ProposalOut(BaseModel):
     allowed_actions: list[str]
     notified_on: date
     defence_deadline: date = Field(description="last day a statement of defence is accepted")
+    defence_deadline_provisional: bool = Field(
+        description="counted with weekends only across a year whose official holidays are not loaded yet; "
+                    "recomputed when they are, never to an earlier day")
     defence: DefenceOut | None
     decided_on: date | None
     decision_reason: str | None
@@ -94,7 +97,10 @@ class AppealOut(BaseModel):
     grounds: str
     evidence: list[Evidence]
     filed_on: date
-    deadline: date
+    deadline: date = Field(description="the last day the appeal could be filed")
+    deadline_provisional: bool = Field(
+        description="counted with weekends only across a year whose official holidays are not loaded yet; "
+                    "recomputed when they are, never to an earlier day")
     decided_on: date | None
     decision_reason: str | None
     reversal_id: int | None

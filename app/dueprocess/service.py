@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlmodel import Session, col, select
 
 from app import audit, events, regions
+from app.calendar import current as working_calendar
 from app.auth.roles import Caller
 from app.db import read_session, write_session
 from app.dueprocess import machine
@@ -38,7 +40,7 @@ from app.scoring import catalog
 from app.scoring import service as scoring
 from app.scoring.models import LedgerRow, ScoreCase
 from app.timeutil import local_date, utcnow
-from app.workdays import add_working_days
+from app.workdays import Calendar
 
 logger = logging.getLogger("app.dueprocess")
 
@@ -85,7 +87,9 @@ def proposal_out(session: Session, proposal: Proposal) -> ProposalOut:
         tier=proposal.tier, circumstances=proposal.circumstances, act=proposal.act, points=proposal.points,
         ruleset=proposal.ruleset_id, status=proposal.status,
         allowed_actions=machine.allowed(machine.PROPOSAL, proposal.status), notified_on=proposal.notified_on,
-        defence_deadline=proposal.defence_deadline, defence=_defence_out(defence) if defence else None,
+        defence_deadline=proposal.defence_deadline,
+        defence_deadline_provisional=proposal.defence_deadline_provisional,
+        defence=_defence_out(defence) if defence else None,
         decided_on=proposal.decided_on, decision_reason=proposal.decision_reason,
         confirmed_automatically=proposal.status == "confirmed" and proposal.decided_by is None,
         entry_id=proposal.entry_id,
@@ -109,9 +113,10 @@ def list_proposals(session: Session, caller: Caller, *, status: str | None, clos
         query = query.where(Proposal.status == status)
     if closing_within is not None:
         today = local_date()
+        last = (working_calendar.calendar(session).add_working_days(today, closing_within).day
+                if closing_within else today)
         query = query.where(Proposal.status == "proposed", Proposal.defence_deadline >= today,
-                            Proposal.defence_deadline <= add_working_days(today, closing_within)
-                            if closing_within else Proposal.defence_deadline <= today)
+                            Proposal.defence_deadline <= last)
     page, next_cursor = keyset_page(session, query, Proposal.id, limit, cursor)
     return ProposalPage(items=[proposal_out(session, p) for p in page], next_cursor=next_cursor)
 
@@ -128,7 +133,7 @@ def submit_defence(session: Session, caller: Caller, proposal_id: int, body: Def
     if today > proposal.defence_deadline:
         raise Conflict(
             f"The defence window of proposal {proposal.id} closed on {proposal.defence_deadline.isoformat()}",
-            deadline=proposal.defence_deadline.isoformat(),
+            deadline=proposal.defence_deadline.isoformat(), provisional=proposal.defence_deadline_provisional,
         )
     session.add(Defence(proposal_id=proposal.id, channel=body.channel, text=body.text,
                         evidence=json.dumps(evidence, ensure_ascii=False), submitted_on=today,
@@ -211,6 +216,10 @@ def close_windows(today: date | None = None, batch: int = 100) -> int:
     Each proposal is its own transaction, so one failure does not hold back the rest. Returns
     how many were confirmed; the worker runs this hourly and ``python -m app scoring close-windows``
     on demand. Confirmed on the first day after the window, whenever this runs.
+
+    A provisional window (counted across a year without official holiday data) is left alone:
+    once that year is loaded the window may turn out longer, and a confirmation cannot be taken
+    back. The bureau may still confirm such a proposal itself.
     """
     today = today or local_date()
     confirmed = 0
@@ -219,6 +228,7 @@ def close_windows(today: date | None = None, batch: int = 100) -> int:
         automatic = [r.id for r in rulesets.values() if r.defence.auto_confirm]
         due = session.exec(
             select(Proposal.id).where(Proposal.status == "proposed", Proposal.defence_deadline < today,
+                                      col(Proposal.defence_deadline_provisional).is_(False),
                                       col(Proposal.ruleset_id).in_(automatic))
             .order_by(Proposal.id).limit(batch)
         ).all()
@@ -255,7 +265,8 @@ def appeal_out(session: Session, appeal: Appeal) -> AppealOut:
         id=appeal.id, entry_id=appeal.entry_id, practitioner=code, status=appeal.status,
         allowed_actions=machine.allowed(machine.APPEAL, appeal.status), channel=appeal.channel,
         grounds=appeal.grounds, evidence=json.loads(appeal.evidence), filed_on=appeal.filed_on,
-        deadline=appeal.deadline, decided_on=appeal.decided_on, decision_reason=appeal.decision_reason,
+        deadline=appeal.deadline, deadline_provisional=appeal.deadline_provisional,
+        decided_on=appeal.decided_on, decision_reason=appeal.decision_reason,
         reversal_id=appeal.reversal_id,
     )
 
@@ -273,21 +284,26 @@ def file_appeal(session: Session, caller: Caller, entry_id: int, body: AppealIn)
                                 "appeal", [])
     if any(r.kind == scoring.REVERSAL and r.target_id == entry_id for r in person.rows):
         raise IllegalTransition(f"Entry {entry_id}", "reversed", "appeal", [])
-    details = json.loads(row.details)
-    counted_from = date.fromisoformat(details["counted_from"]) if "counted_from" in details else local_date(row.created_at)
-    deadline = machine.appeal_deadline(counted_from, person.rulesets[row.ruleset_id])
+    due = machine.appeal_deadline(_counted_from(row), person.rulesets[row.ruleset_id],
+                                  working_calendar.for_storing(session))
     today = local_date()
-    if today > deadline:
-        raise Conflict(f"The appeal window of entry {entry_id} closed on {deadline.isoformat()}",
-                       deadline=deadline.isoformat())
+    if today > due.day:
+        raise Conflict(f"The appeal window of entry {entry_id} closed on {due.day.isoformat()}",
+                       deadline=due.day.isoformat(), provisional=due.provisional)
     appeal = Appeal(entry_id=entry_id, practitioner_id=owner.id, region=owner.region, channel=body.channel,
                     grounds=body.grounds, evidence=json.dumps(evidence, ensure_ascii=False), filed_on=today,
-                    deadline=deadline, client_id=caller.client_id)
+                    deadline=due.day, deadline_provisional=due.provisional, client_id=caller.client_id)
     session.add(appeal)
     session.flush()
     _emit(session, caller, "score.appealed", owner, {"appeal_id": appeal.id, "entry_id": entry_id, "filed_on": today})
     session.commit()
     return appeal_out(session, appeal), True
+
+
+def _counted_from(row: LedgerRow) -> date:
+    """The day an entry began to count here, from which its appeal window runs."""
+    details = json.loads(row.details)
+    return date.fromisoformat(details["counted_from"]) if "counted_from" in details else local_date(row.created_at)
 
 
 def decide_appeal(session: Session, caller: Caller, appeal_id: int, outcome: str, reason: str) -> AppealDecisionOut:
@@ -364,3 +380,71 @@ def dossier_section(session: Session, practitioner: Practitioner) -> dict[str, l
         "appeals": [appeal_out(session, a).model_dump(mode="json") for a in appeals],
         "statements": [_statement_out(s, practitioner.code).model_dump(mode="json") for s in statements],
     }
+
+
+# ---------------------------------------------------------------- a calendar year loaded or corrected
+
+
+@dataclass
+class Recomputed:
+    proposals: list[int] = field(default_factory=list)  # open proposals whose stored deadline changed
+    appeals: list[int] = field(default_factory=list)
+    # Confirmed by themselves before the deadline the new version gives them: for the bureau to review.
+    confirmed_early: list[int] = field(default_factory=list)
+
+
+def recompute_deadlines(session: Session, caller: Caller, calendar: Calendar, year: int,
+                        corrected: bool) -> Recomputed:
+    """In the transaction that loads the official days of ``year``: count again the stored
+    deadlines that counted that year, never shortening one (``machine.never_shorter``).
+
+    A first load settles the provisional deadlines (counted with weekends only); a correction
+    also recounts those counted with the version it replaces. Only open proposals change: the
+    window of a decided one governs nothing any more. A proposal confirmed by itself before the
+    deadline a correction gives it is not undone (it is in the ledger) but listed. Appeals are
+    already filed, so theirs is a record of the window and is updated whatever their state.
+    Each change is an event and an audit record on the practitioner.
+    """
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    rulesets = catalog.rulesets(session)
+    done = Recomputed()
+    proposals = select(Proposal).where(Proposal.notified_on < last, Proposal.defence_deadline >= first,
+                                       col(Proposal.status).in_(("proposed", "confirmed")))
+    if not corrected:
+        proposals = proposals.where(col(Proposal.defence_deadline_provisional).is_(True))
+    for proposal in session.exec(proposals.order_by(Proposal.id).with_for_update()).all():
+        due = machine.never_shorter(proposal.defence_deadline, machine.defence_deadline(
+            proposal.notified_on, rulesets[proposal.ruleset_id], calendar))
+        if proposal.status == "confirmed":
+            if proposal.decided_by is None and proposal.decided_on <= due.day:
+                done.confirmed_early.append(proposal.id)
+            continue
+        if (due.day, due.provisional) == (proposal.defence_deadline, proposal.defence_deadline_provisional):
+            continue
+        _emit(session, caller, "score.defence_deadline_recomputed", session.get(Practitioner, proposal.practitioner_id),
+              {"proposal_id": proposal.id, "before": proposal.defence_deadline, "after": due.day,
+               "provisional": due.provisional, "calendar_year": year})
+        proposal.defence_deadline, proposal.defence_deadline_provisional = due.day, due.provisional
+        proposal.updated_at = utcnow()
+        session.add(proposal)
+        done.proposals.append(proposal.id)
+    appeals = select(Appeal).where(Appeal.deadline >= first)
+    if not corrected:
+        appeals = appeals.where(col(Appeal.deadline_provisional).is_(True))
+    for appeal in session.exec(appeals.order_by(Appeal.id).with_for_update()).all():
+        row = session.get(LedgerRow, appeal.entry_id)
+        counted_from = _counted_from(row)
+        if counted_from >= last:
+            continue
+        due = machine.never_shorter(appeal.deadline, machine.appeal_deadline(
+            counted_from, rulesets[row.ruleset_id], calendar))
+        if (due.day, due.provisional) == (appeal.deadline, appeal.deadline_provisional):
+            continue
+        _emit(session, caller, "score.appeal_deadline_recomputed", session.get(Practitioner, appeal.practitioner_id),
+              {"appeal_id": appeal.id, "entry_id": appeal.entry_id, "before": appeal.deadline, "after": due.day,
+               "provisional": due.provisional, "calendar_year": year})
+        appeal.deadline, appeal.deadline_provisional = due.day, due.provisional
+        appeal.updated_at = utcnow()
+        session.add(appeal)
+        done.appeals.append(appeal.id)
+    return done

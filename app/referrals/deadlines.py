@@ -2,8 +2,14 @@
 
 Receipt within N working days of sending; the filing decision within N working days of
 receipt, extendable once by N more; a filed case concluded within N calendar days of filing
-(the administrative-penalty norm). The day a period starts from is not counted. A year the
-calendar has no official data for raises ``CalendarNotCovered`` (from app.workdays).
+(the administrative-penalty norm). The day a period starts from is not counted.
+
+Counted over the calendar the service passes in; across a year without official holiday data a
+deadline is provisional (weekends only). Referral deadlines are not stored but counted when
+shown, so once that year is loaded they follow its official days: between two administrations
+the official deadline is the one that binds, even where an adjusted weekend workday brings it a
+day before the provisional one. (Deadlines owed to a practitioner are stored and never
+shortened: app/dueprocess/service.py.)
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from app.referrals.machine import Kind, State
-from app.workdays import add_working_days, is_working_day
+from app.workdays import Calendar, Due
 
 RECEIPT, FILING, CONCLUSION = "receipt", "filing", "conclusion"
 
@@ -29,26 +35,24 @@ class Limits:
 class Deadline:
     kind: str  # receipt | filing | conclusion
     due_on: date  # the last day the step is in time
+    provisional: bool = False  # counted across a year without official holiday data
 
     def missed(self, today: date) -> bool:
         return today > self.due_on
 
 
-def receipt_due(sent_on: date, limits: Limits) -> date:
-    return add_working_days(sent_on, limits.receipt_working_days)
+def receipt_due(sent_on: date, limits: Limits, calendar: Calendar) -> Due:
+    return calendar.add_working_days(sent_on, limits.receipt_working_days)
 
 
-def filing_due(received_on: date, extended: bool, limits: Limits) -> date:
+def filing_due(received_on: date, extended: bool, limits: Limits, calendar: Calendar) -> Due:
     days = limits.filing_working_days + (limits.extension_working_days if extended else 0)
-    return add_working_days(received_on, days)
+    return calendar.add_working_days(received_on, days)
 
 
-def conclusion_due(filed_on: date, limits: Limits) -> date:
+def conclusion_due(filed_on: date, limits: Limits, calendar: Calendar) -> Due:
     # A period in calendar days that ends on a rest day runs on to the next working day (顺延).
-    due = filed_on + timedelta(days=limits.conclusion_days)
-    while not is_working_day(due):
-        due += timedelta(days=1)
-    return due
+    return calendar.on_or_after(filed_on + timedelta(days=limits.conclusion_days))
 
 
 def running(kind: Kind, state: State) -> str | None:
@@ -63,13 +67,14 @@ def running(kind: Kind, state: State) -> str | None:
 
 
 def current(kind: Kind, state: State, *, sent_on: date | None, received_on: date | None,
-            filed_on: date | None, extended: bool, limits: Limits) -> Deadline | None:
+            filed_on: date | None, extended: bool, limits: Limits, calendar: Calendar) -> Deadline | None:
     """The deadline now running for the recipient, or None when it owes no step."""
     which = running(kind, state)
+    due = None
     if which == RECEIPT and sent_on is not None:
-        return Deadline(RECEIPT, receipt_due(sent_on, limits))
-    if which == FILING and received_on is not None:
-        return Deadline(FILING, filing_due(received_on, extended, limits))
-    if which == CONCLUSION and filed_on is not None:
-        return Deadline(CONCLUSION, conclusion_due(filed_on, limits))
-    return None
+        due = receipt_due(sent_on, limits, calendar)
+    elif which == FILING and received_on is not None:
+        due = filing_due(received_on, extended, limits, calendar)
+    elif which == CONCLUSION and filed_on is not None:
+        due = conclusion_due(filed_on, limits, calendar)
+    return Deadline(which, due.day, due.provisional) if due is not None else None

@@ -112,8 +112,10 @@ class EventOut(BaseModel):
 
 class DeadlineOut(BaseModel):
     kind: str
-    due_on: date | None = Field(description="null when the working-day calendar does not cover it yet")
-    problem: str | None = None
+    due_on: date
+    provisional: bool = Field(description="counted with weekends only across a year whose official holidays are "
+                                          "not loaded yet; follows them once they are")
+    problem: str | None = Field(default=None, description="when provisional: which year's holidays are missing")
 
 
 class ReferralOut(BaseModel):
@@ -143,7 +145,7 @@ class ReferralOut(BaseModel):
     concluded_on: date | None
     outcome: OutcomeOut | None
     deadline: DeadlineOut | None
-    overdue: bool | None = Field(description="a deadline has passed; null when the calendar cannot tell")
+    overdue: bool = Field(description="the running deadline has passed")
     your_side: Side
     allowed_actions: list[str] = Field(description="what you may post now")
     created_at: datetime

@@ -19,9 +19,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app import audit, events, regions
+from app.calendar import current as working_calendar
 from app.idempotency import request_hash
 from app.auth.roles import Caller, Role
-from app.errors import CalendarNotCovered, Conflict, Forbidden, IllegalTransition, Invalid, NotFound, field_error
+from app.errors import Conflict, Forbidden, IllegalTransition, Invalid, NotFound, field_error
 from app.practitioners import identity
 from app.practitioners.models import Practitioner
 from app.referrals import deadlines, machine
@@ -46,7 +47,7 @@ from app.referrals.schemas import (
 from app.scoring.models import LedgerRow, ScoreCase
 from app.settings import Department, get_settings
 from app.timeutil import local_date, utcnow
-from app.workdays import is_working_day
+from app.workdays import Calendar
 
 
 
@@ -353,25 +354,18 @@ def _outcome_json(outcome: OutcomeIn) -> dict:
 # ---------------------------------------------------------------- reads
 
 
-def _deadline(referral: Referral, today: date) -> tuple[DeadlineOut | None, bool | None]:
+def _deadline(referral: Referral, today: date, calendar: Calendar) -> tuple[DeadlineOut | None, bool]:
     kind, state = Kind(referral.kind), State(referral.status)
-    which = deadlines.running(kind, state)
-    if which is None:
+    due = deadlines.current(kind, state, sent_on=referral.sent_on, received_on=referral.received_on,
+                            filed_on=referral.filed_on, extended=referral.extended_on is not None,
+                            limits=limits(), calendar=calendar)
+    if due is None:
         return None, False
-    try:
-        due = deadlines.current(kind, state, sent_on=referral.sent_on, received_on=referral.received_on,
-                                filed_on=referral.filed_on, extended=referral.extended_on is not None,
-                                limits=limits())
-    except CalendarNotCovered as exc:
-        # Counting ran into a year without official data: the deadline lies after the last covered
-        # day, so it has not passed while today is still covered.
-        try:
-            is_working_day(today)
-            overdue: bool | None = False
-        except CalendarNotCovered:
-            overdue = None
-        return DeadlineOut(kind=which, due_on=None, problem=exc.detail), overdue
-    return DeadlineOut(kind=due.kind, due_on=due.due_on), due.missed(today)
+    problem = None
+    if due.provisional:  # a window is months long at most: the year it ends in, or the one before
+        year = due.due_on.year if not calendar.covers(due.due_on.year) else due.due_on.year - 1
+        problem = f"the official holidays of {year} are not loaded yet: counted with weekends only"
+    return DeadlineOut(kind=due.kind, due_on=due.due_on, provisional=due.provisional, problem=problem), due.missed(today)
 
 
 def _subjects(session: Session, ids: Sequence[int]) -> dict[int, dict[tuple[str, str], list[str]]]:
@@ -388,7 +382,7 @@ def describe(session: Session, caller: Caller, referral: Referral, today: date, 
     side = side_of(referral, caller)
     subjects = subjects if subjects is not None else _subjects(session, [referral.id])
     own = subjects.get(referral.id, {})
-    deadline, overdue = _deadline(referral, today)
+    deadline, overdue = _deadline(referral, today, working_calendar.calendar(session))
     used = frozenset({Action.extend}) if referral.extended_on else frozenset()
     outbound = referral.direction == Direction.outbound
     dept = get_settings().department_catalog.get(referral.department)
@@ -430,7 +424,8 @@ def awaiting_recipient(session: Session, caller: Caller, today: date | None = No
     towards_caller = Direction.inbound if caller.role == Role.bureau else Direction.outbound
     rows = session.exec(select(Referral).where(*_scope_clause(caller), Referral.direction == towards_caller,
                                                col(Referral.status).in_(machine.PENDING))).all()
-    due = {r.id: _deadline(r, today) for r in rows}
+    calendar = working_calendar.calendar(session)
+    due = {r.id: _deadline(r, today, calendar) for r in rows}
 
     def urgency(r: Referral):
         deadline, overdue = due[r.id]
@@ -474,7 +469,8 @@ def list_referrals(session: Session, caller: Caller, *, direction: str | None = 
     if overdue is None:
         rows = list(session.exec(stmt.limit(limit + 1)))
     else:
-        rows = [r for r in session.exec(stmt) if bool(_deadline(r, today)[1]) == overdue][: limit + 1]
+        calendar = working_calendar.calendar(session)
+        rows = [r for r in session.exec(stmt) if _deadline(r, today, calendar)[1] == overdue][: limit + 1]
     next_cursor = rows[limit - 1].id if len(rows) > limit else None
     rows = rows[:limit]
     subjects = _subjects(session, [r.id for r in rows])
@@ -496,6 +492,7 @@ def stats(session: Session, caller: Caller, year: int, region: str | None = None
     rows = session.exec(select(Referral).where(*_scope_clause(caller), regions.within(Referral.region, region),
                                                Referral.year == year)).all()
     catalog = get_settings().department_catalog
+    calendar = working_calendar.calendar(session)
     codes = list(departments()) + sorted({r.department for r in rows} - set(departments()))
     table: dict[tuple[str, str], dict] = {}
     for code in codes:
@@ -521,7 +518,7 @@ def stats(session: Session, caller: Caller, year: int, region: str | None = None
             t["confiscated_amount"] += Decimal(outcome["confiscated_amount"] or "0")
         if r.status in machine.PENDING:
             t["pending"] += 1
-            t["overdue"] += bool(_deadline(r, as_of)[1])
+            t["overdue"] += _deadline(r, as_of, calendar)[1]
         t["returned"] += r.status == State.returned
         t["withdrawn"] += r.status == State.withdrawn
     return StatsOut(year=year, region=region, region_name=regions.division_name(region), as_of=as_of,
@@ -635,7 +632,8 @@ def emit_overdue(session: Session, today: date | None = None, batch: int = 500) 
     today = today or local_date()
     pending = session.exec(select(Referral).where(col(Referral.status).in_(machine.PENDING))
                            .order_by(Referral.id)).all()
-    missed = [(r, d) for r in pending for d, overdue in [_deadline(r, today)] if overdue]
+    calendar = working_calendar.calendar(session)
+    missed = [(r, d) for r in pending for d, overdue in [_deadline(r, today, calendar)] if overdue]
     reported = set(session.exec(
         select(ReferralOverdue.referral_id, ReferralOverdue.deadline, ReferralOverdue.due_on)
         .where(col(ReferralOverdue.referral_id).in_([r.id for r, _d in missed]))
@@ -652,7 +650,8 @@ def emit_overdue(session: Session, today: date | None = None, batch: int = 500) 
                             department=referral.department, data={
                                 "referral_id": referral.id, "kind": referral.kind, "direction": referral.direction,
                                 "department": referral.department, "status": referral.status,
-                                "deadline": deadline.kind, "due_on": deadline.due_on, "as_of": today,
+                                "deadline": deadline.kind, "due_on": deadline.due_on,
+                                "provisional": deadline.provisional, "as_of": today,
                             })
         except IntegrityError:
             continue

@@ -139,6 +139,9 @@ class EntryResult(BaseModel):
         default="counted", description="absorbed: another entry of the same act counts, at higher points")
     proposal_id: int | None = None
     defence_deadline: date | None = Field(default=None, description="proposed only: last day for a defence")
+    defence_deadline_provisional: bool | None = Field(
+        default=None, description="proposed only: the deadline was counted with weekends only across a year "
+                                  "whose official holidays are not loaded yet (recomputed, never earlier, once they are)")
     practitioner: str
     act: str | None = None
     violation_type: str

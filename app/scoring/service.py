@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app import audit, events
+from app.calendar import current as working_calendar
 from app.observability import SANCTIONS_CREATED, count_on_commit
 from app.idempotency import request_hash
 from app.auth.roles import Caller
@@ -478,7 +479,7 @@ def recorded_event(person: Person, case: ScoreCase, row: ledger.Row) -> dict:
 def _propose(session, case, body, people, rulesets, ruleset, points, notified_on) -> list[dict]:
     """procedure "notify": the entries wait as proposals; nothing counts yet. Under a ruleset that
     counts a confirmed entry from its confirmation, the year it will count in is not known yet."""
-    deadline = machine.defence_deadline(notified_on, ruleset)
+    due = machine.defence_deadline(notified_on, ruleset, working_calendar.for_storing(session))
     from_decision = ruleset.defence.effective_from == "decision"
     year = body.decision_date.year if from_decision else None
     results = []
@@ -488,14 +489,15 @@ def _propose(session, case, body, people, rulesets, ruleset, points, notified_on
             case_id=case.id, position=i, practitioner_id=practitioner.id, region=practitioner.region,
             violation_type=e.violation_type, tier=e.tier, circumstances=e.circumstances, points=points[i],
             suspension_months=e.suspension_months, ruleset_id=ruleset.id, notified_on=notified_on,
-            defence_deadline=deadline, act=e.act,
+            defence_deadline=due.day, defence_deadline_provisional=due.provisional, act=e.act,
         )
         session.add(proposal)
         session.flush()
         timeline = _stored_timeline(session, practitioner)
         current = standing_out(practitioner, timeline, body.decision_date, rulesets)
         results.append({
-            "id": None, "status": "proposed", "proposal_id": proposal.id, "defence_deadline": deadline,
+            "id": None, "status": "proposed", "proposal_id": proposal.id, "defence_deadline": due.day,
+            "defence_deadline_provisional": due.provisional,
             "practitioner": e.practitioner, "act": e.act, "violation_type": e.violation_type, "tier": e.tier,
             "circumstances": e.circumstances, "points": points[i],
             "counts_from": ruleset.defence.effective_from, "year": year,
@@ -505,7 +507,8 @@ def _propose(session, case, body, people, rulesets, ruleset, points, notified_on
         events.emit(session, "score.proposed", subject=e.practitioner, region=practitioner.region, data={
             "proposal_id": proposal.id, "case_id": case.id, "case_ref": case.case_ref,
             "practitioner": e.practitioner, "violation_type": e.violation_type, "points": points[i],
-            "notified_on": notified_on, "defence_deadline": deadline,
+            "notified_on": notified_on, "defence_deadline": due.day,
+            "defence_deadline_provisional": due.provisional,
         })
     return results
 
@@ -561,7 +564,16 @@ def get_case(session: Session, caller: Caller, case_id: int) -> ScoreCaseOut:
     case = session.get(ScoreCase, case_id)
     if case is None or not caller.covers(case.region):
         raise NotFound(f"No score case {case_id} in your region")
-    return ScoreCaseOut.model_validate_json(case.response)
+    out = ScoreCaseOut.model_validate_json(case.response)
+    # The answer as recorded, but with the defence deadlines in force: loading a calendar year
+    # may have settled or extended them since (app/dueprocess/service.py recompute_deadlines).
+    if any(e.proposal_id is not None for e in out.entries):
+        deadlines = {p.id: (p.defence_deadline, p.defence_deadline_provisional)
+                     for p in session.exec(select(Proposal).where(Proposal.case_id == case.id))}
+        for entry in out.entries:
+            if entry.proposal_id in deadlines:
+                entry.defence_deadline, entry.defence_deadline_provisional = deadlines[entry.proposal_id]
+    return out
 
 
 # ---------------------------------------------------------------- reversals, repairs, registrations

@@ -14,7 +14,7 @@ from app import keyring
 from app.auth.roles import Action, Caller, Role
 from app.auth.service import names_of
 from app.db import ReadSession, WriteSession
-from app.errors import CalendarNotCovered, Conflict, IllegalTransition, Invalid
+from app.errors import Conflict, IllegalTransition, Invalid
 from app.notices import service as notices
 from app.practitioners import identity
 from app.referrals import service as referrals
@@ -151,7 +151,7 @@ def referral_list(
             department=_blank_to_none(department), status=_choice(status, State, "status"),
             kind=_choice(kind, Kind, "kind"), region=_blank_to_none(region), year=_year(year),
             overdue={"true": True, "false": False}.get(overdue), limit=100, cursor=cursor)
-    except (Invalid, CalendarNotCovered) as exc:
+    except Invalid as exc:
         problem = exc
     more = f"?{urlencode({**{k: v for k, v in filters.items() if v}, 'cursor': next_cursor})}" if next_cursor else None
     return render(request, "referrals.html", 422 if problem else 200, items=items, filters=filters, more=more,
@@ -225,7 +225,7 @@ def create_referral(request: Request, current: Writer, form: CheckedForm, sessio
     except forms.FormErrors as exc:
         session.rollback()
         return _new_referral_page(request, caller, 422, values=_values(form), errors=exc.errors)
-    except (Invalid, CalendarNotCovered) as exc:
+    except Invalid as exc:
         session.rollback()
         return _new_referral_page(request, caller, 422, values=_values(form), errors=forms.problem_errors(exc.extras.get("errors")),
                                   message=exc.detail)
@@ -265,7 +265,7 @@ def referral_step(request: Request, referral_id: int, current: Writer, form: Che
     except Conflict as exc:
         session.rollback()
         return _referral_page(request, session, caller, referral_id, 409, stale=exc)
-    except (Invalid, CalendarNotCovered) as exc:
+    except Invalid as exc:
         session.rollback()
         return _referral_page(request, session, caller, referral_id, 422, values=_values(form), failed=action,
                               errors=forms.problem_errors(exc.extras.get("errors")), problem=exc)
@@ -314,7 +314,7 @@ def _stats_page(request: Request, session: Session, caller: Caller, year: str, r
         year_number = _year(year) or today.year
         figures = referrals.stats(session, caller, year_number, _blank_to_none(region))
         latest = notices.latest(session, figures.region, year_number)
-    except (Invalid, CalendarNotCovered) as exc:
+    except Invalid as exc:
         problem = exc
         status_code = 422 if status_code == 200 else status_code  # a refused publication keeps its own
         year_number = today.year

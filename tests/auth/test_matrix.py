@@ -300,6 +300,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/audit"): Rule(frozenset({"bureau", "admin"}), lambda w, r, h: Call(
         "GET", "/v1/audit", params={"object": f"practitioner:{w.practitioner()}"}, marker=w.code),
         outside="absent"),
+    # The working-day calendar: everyone reads it, administrators load a year (nationwide, so unscoped).
+    ("GET", "/v1/calendar/years"): Rule(ANY_ROLE, lambda w, r, h: Call("GET", "/v1/calendar/years"), None),
+    ("GET", "/v1/calendar/years/{year}"): Rule(ANY_ROLE, lambda w, r, h: Call("GET", "/v1/calendar/years/2025"), None),
+    ("PUT", "/v1/calendar/years/{year}"): Rule(frozenset({"admin"}), lambda w, r, h: Call(
+        "PUT", "/v1/calendar/years/2027", {"days": [{"date": "2027-01-01", "kind": "holiday", "name": "元旦"}]}),
+        None),
     # Webhooks: each client manages only its own endpoints.
     ("POST", "/v1/webhook-endpoints"): Rule(WEBHOOKS, lambda w, r, h: Call(
         "POST", "/v1/webhook-endpoints", _endpoint_body()), None),

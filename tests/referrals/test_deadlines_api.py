@@ -12,7 +12,7 @@ def test_receipt_deadline_across_the_spring_festival(referrals, api):
     referral = referrals.create(on="2025-01-20")
     sent = referrals.step(referral["id"], "send", referrals.bureau, on="2025-01-24")
     # Sun 26 and Mon 27 Jan worked, 28 Jan - 4 Feb off, then 5, 6, 7 Feb
-    assert sent["deadline"] == {"kind": "receipt", "due_on": "2025-02-07", "problem": None}
+    assert sent["deadline"] == {"kind": "receipt", "due_on": "2025-02-07", "provisional": False, "problem": None}
     listed = lambda day: [r["id"] for r in api.get("/v1/referrals", params={"overdue": True, "as_of": day},
                                                    headers=referrals.bureau).json()["items"]]
     assert listed("2025-02-07") == [] and listed("2025-02-08") == [referral["id"]]
@@ -36,17 +36,23 @@ def test_filing_deadline_across_national_day_and_the_extension_once(referrals):
     assert again.status_code == 409
     assert again.json()["allowed"] == ["decline", "file", "return"]
     filed = referrals.step(referral["id"], "file", referrals.health, on="2025-11-03")
-    assert filed["deadline"] == {"kind": "conclusion", "due_on": "2026-02-02", "problem": None}  # 1 Feb is a Sunday
+    assert filed["deadline"] == {"kind": "conclusion", "due_on": "2026-02-02", "provisional": False, "problem": None}  # 1 Feb is a Sunday
 
 
-def test_a_deadline_beyond_the_calendar_is_shown_as_unknown_not_guessed(referrals, engine):
+def test_a_deadline_beyond_the_calendar_is_provisional_and_follows_the_year_once_loaded(referrals, admin_calendar):
     referral = referrals.create(on="2026-11-20")
     referrals.step(referral["id"], "send", referrals.bureau, on="2026-11-20")
     referrals.step(referral["id"], "receive", referrals.health, on="2026-11-20")
     referrals.step(referral["id"], "file", referrals.health, on="2026-11-20")
     with read_session() as session:
         caller = authenticate(session, referrals.bureau["Authorization"].split()[1])
-        # 2027 has no official holiday data in the calendar package yet
+        # 2027 has no official holiday data yet: 18 Feb 2027 (a Thursday) counted with weekends only
         later = service.get(session, caller, referral["id"], today=date(2026, 12, 1))
-    assert later.deadline.kind == "conclusion" and later.deadline.due_on is None
-    assert "2027" in later.deadline.problem and later.overdue is False
+    assert later.deadline.kind == "conclusion" and later.deadline.due_on == date(2027, 2, 18)
+    assert later.deadline.provisional and "2027" in later.deadline.problem and later.overdue is False
+    # The year arrives with 18 February inside the Spring Festival: the deadline runs on past it.
+    admin_calendar.load(2027, [("2027-02-18", "holiday", "春节"), ("2027-02-19", "holiday", "春节")])
+    with read_session() as session:
+        settled = service.get(session, caller, referral["id"], today=date(2026, 12, 1))
+    assert settled.deadline.due_on == date(2027, 2, 22) and not settled.deadline.provisional
+    assert settled.deadline.problem is None

@@ -205,3 +205,17 @@ def test_what_people_typed_is_shown_as_text_never_as_markup(browser, make_user, 
     # and the pages tell the browser not to keep them, frame them or run anything from elsewhere
     assert page.headers["cache-control"] == "no-store" and page.headers["x-frame-options"] == "DENY"
     assert "default-src 'self'" in page.headers["content-security-policy"]
+
+
+def test_a_provisional_deadline_is_marked_on_the_pages(browser, make_user, referrals, clock):
+    clock.set("2026-12-28")
+    referral = _sent(referrals, "2026-12-28")  # receipt due 4 January 2027, counted with weekends only
+    user = browser(make_user("partner", "150428", "health"))
+    inbox = user.get("/workbench/inbox")
+    row = next(r for r in inbox.text.split("<tr") if f'/workbench/referrals/{referral["id"]}"' in r)
+    assert "2027-01-04" in row and "暂按周末计算" in row
+    printed = user.get(f"/workbench/referrals/{referral['id']}/print")
+    assert "2027-01-04（暂按周末计算）" in printed.text
+    clock.set("2025-06-16")
+    settled = _sent(referrals, "2025-06-13")
+    assert "暂按周末计算" not in user.get(f"/workbench/referrals/{settled['id']}").text

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import logging
 import sys
 from datetime import date
 from pathlib import Path
@@ -175,9 +174,10 @@ def cmd_users_set_password(args) -> int:
 
 
 def cmd_worker(_args) -> int:
-    from app import worker
+    from app import observability, worker
 
-    logging.basicConfig(level=get_settings().log_level)
+    # The same JSON lines as the API, through the same masking of keys and ID numbers.
+    observability.configure_logging(get_settings().log_level)
     return worker.main()
 
 

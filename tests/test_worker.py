@@ -1,4 +1,5 @@
 import threading
+import logging
 
 from app.worker import Job, run_forever
 
@@ -22,3 +23,20 @@ def test_jobs_run_until_stopped_and_a_failing_job_does_not_stop_the_others():
     thread.join(timeout=5)
     assert not thread.is_alive()
     assert calls == {"busy": 5, "broken": 1}  # the broken one waits its interval
+
+
+def test_the_worker_logs_json_lines_with_keys_and_id_numbers_masked(monkeypatch, capsys):
+    import json as json_
+
+    from app import worker
+    from app.cli import main as cli
+
+    def main():
+        logging.getLogger("app.worker").warning("delivery to key pck_SECRETSECRET for 150428198001010014 failed")
+        return 0
+
+    monkeypatch.setattr(worker, "main", main)
+    assert cli(["worker"]) == 0
+    [line] = [json_.loads(x) for x in capsys.readouterr().err.splitlines() if "delivery to key" in x]
+    assert line["logger"] == "app.worker" and line["level"] == "WARNING"
+    assert line["message"] == "delivery to key pck_*** for [ID number] failed"

@@ -21,6 +21,7 @@ from app.audit.schemas import AuditPage, AuditRecordOut
 from app.auth.roles import Caller, Role
 from app.observability import current_request_id
 from app.paging import keyset_page
+from app.practitioners.identity import mask_codes_in
 from app.timeutil import utcnow
 
 
@@ -72,8 +73,12 @@ def list_records(session: Session, caller: Caller, *, object: str | None, client
     if since is not None:
         query = query.where(AuditRecord.at >= since)
     rows, next_cursor = keyset_page(session, query, AuditRecord.id, limit, cursor)
-    return AuditPage(items=[_out(r) for r in rows], next_cursor=next_cursor)
+    return AuditPage(items=[_out(r, masked=caller.role == Role.admin) for r in rows], next_cursor=next_cursor)
 
 
-def _out(row: AuditRecord) -> AuditRecordOut:
-    return AuditRecordOut(**row.model_dump(exclude={"summary"}), summary=json.loads(row.summary))
+def _out(row: AuditRecord, masked: bool = False) -> AuditRecordOut:
+    """An admin holds no personal data: it reads practitioner codes masked, as everywhere else."""
+    if not masked:
+        return AuditRecordOut(**row.model_dump(exclude={"summary"}), summary=json.loads(row.summary))
+    return AuditRecordOut(**row.model_dump(exclude={"summary", "object"}), object=mask_codes_in(row.object),
+                          summary=json.loads(mask_codes_in(row.summary)))

@@ -19,6 +19,7 @@ from datetime import date
 import orjson
 
 from app.csvsafe import cell
+from app.practitioners.identity import mask_code, mask_name
 from app.scoring.rulesets import Ruleset
 from app.scoring.standing import Timeline, outranked
 
@@ -36,19 +37,6 @@ def canonical(value) -> str:
     separators=(",", ":"))`` writes for these values (tests/notices/test_content.py), several
     times faster: a notice of a million rows encodes a million of them."""
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-
-
-def mask_name(name: str) -> str:
-    """Keep the first character (the family name in most cases): 王小明 -> 王**."""
-    name = name.strip()
-    return name[:1] + "*" * max(1, len(name) - 1)
-
-
-def mask_code(code: str) -> str:
-    """Keep the letters, the 6-digit region and the last two digits: D150428000123 -> D150428****23."""
-    letters = len(code) - 12
-    head = code[: letters + 6]
-    return head + "*" * (len(code) - len(head) - 2) + code[-2:]
 
 
 def row_for(code: str, name: str, category: str, region: str, institutions: Iterable[tuple[str, str | None]],

@@ -121,3 +121,24 @@ def get_vault() -> IdNumberVault:
 @lru_cache(maxsize=4)
 def _vault(masters: tuple[str, ...]) -> IdNumberVault:
     return IdNumberVault(masters)
+
+
+def mask_name(name: str) -> str:
+    """Keep the first character (the family name in most cases): 王小明 -> 王**."""
+    name = name.strip()
+    return name[:1] + "*" * max(1, len(name) - 1)
+
+
+def mask_code(code: str) -> str:
+    """Keep the letters, the 6-digit region and the last two digits: D150428000123 -> D150428****23."""
+    letters = len(code) - 12
+    head = code[: letters + 6]
+    return head + "*" * (len(code) - len(head) - 2) + code[-2:]
+
+
+_CODE_IN_TEXT = re.compile(r"(?<![A-Za-z0-9])[A-Z]{1,2}[0-9]{12}(?![0-9])")
+
+
+def mask_codes_in(text: str) -> str:
+    """Every practitioner code in a text masked (institution codes, a letter and 11 digits, stay)."""
+    return _CODE_IN_TEXT.sub(lambda m: mask_code(m.group(0)), text)

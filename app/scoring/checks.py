@@ -19,7 +19,6 @@ from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from app import hotread
-from app.auth.roles import Caller
 from app.db import get_engine
 from app.scoring import catalog, standing
 from app.scoring.rulesets import Ruleset, select_ruleset
@@ -100,22 +99,22 @@ def _database(engine: Engine) -> str:
     return str(engine.url)  # as catalog keys it; rendering a URL costs more than the rest of the lookup
 
 
-async def standing_of(caller: Caller, code: str, day: date) -> dict | None:
-    """The answer for one code, or None when it is unknown or outside the caller's region."""
+async def standing_of(code: str, day: date) -> dict | None:
+    """The answer for one code, or None when no such practitioner is registered. National: any
+    settlement system may ask about any registered person (the answer holds no personal data)."""
     rows = await hotread.fetch(BY_CODE[hotread.dialect()], (code,))
-    if not rows or not caller.covers(rows[0][1]):
+    if not rows:
         return None
     return _Answers(await _rulesets(), day).of(*rows[0])
 
 
-async def standings(caller: Caller, codes: Sequence[str], day: date) -> list[dict]:
-    """``{code, found, standing}`` per code, in the order asked; unknown and out-of-scope codes are
-    not found."""
+async def standings(codes: Sequence[str], day: date) -> list[dict]:
+    """``{code, found, standing}`` per code, in the order asked; unknown codes are not found."""
     distinct = list(dict.fromkeys(codes))
     sqlite = hotread.dialect() == "sqlite"
     rows = await hotread.fetch(BY_CODES["sqlite" if sqlite else "postgresql"],
                                (orjson.dumps(distinct).decode() if sqlite else distinct,))
     answers = _Answers(await _rulesets(), day)
-    found = {row[0]: answers.of(*row) for row in rows if caller.covers(row[1])}
+    found = {row[0]: answers.of(*row) for row in rows}
     return [{"code": code, "found": True, "standing": found[code]} if code in found
             else {"code": code, "found": False, "standing": None} for code in codes]

@@ -19,7 +19,6 @@ from datetime import date, datetime
 
 from sqlmodel import col, select
 
-from app.auth.roles import Caller
 from app.db import read_session
 from app.practitioners.models import Practitioner
 from app.scoring import catalog, checks, ledger, standing
@@ -32,16 +31,16 @@ def echo(known_at: datetime) -> str:
     return known_at.isoformat().replace("+00:00", "Z")
 
 
-def answers(caller: Caller, codes: Sequence[str], day: date | None, known_at: datetime) -> dict[str, dict]:
+def answers(codes: Sequence[str], day: date | None, known_at: datetime) -> dict[str, dict]:
     """Answers by code, as ``checks.answer`` plus ``known_at``, for the codes known at ``known_at``
-    (an aware instant) within the caller's region; ``day`` defaults to the instant's date."""
+    (an aware instant), nationally like the plain check; ``day`` defaults to the instant's date."""
     day = day or local_date(known_at)
     distinct = list(dict.fromkeys(codes))
     with read_session() as session:
         people = [p for p in session.exec(
             select(Practitioner.id, Practitioner.code, Practitioner.region, Practitioner.registered_on)
             .where(col(Practitioner.code).in_(distinct), col(Practitioner.created_at) <= known_at)
-        ) if caller.covers(p.region)]
+        )]
         rows = ledger.rows_of_many(session, [p.id for p in people])
         rulesets = catalog.rulesets(session)
     known = echo(known_at)
@@ -55,8 +54,8 @@ def answers(caller: Caller, codes: Sequence[str], day: date | None, known_at: da
     return out
 
 
-def results(caller: Caller, codes: Sequence[str], day: date | None, known_at: datetime) -> list[dict]:
+def results(codes: Sequence[str], day: date | None, known_at: datetime) -> list[dict]:
     """The batch's ``{code, found, standing}`` per code asked, in order, as of ``known_at``."""
-    found = answers(caller, codes, day, known_at)
+    found = answers(codes, day, known_at)
     return [{"code": code, "found": True, "standing": found[code]} if code in found
             else {"code": code, "found": False, "standing": None} for code in codes]

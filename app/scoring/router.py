@@ -104,15 +104,15 @@ def _not_in_the_future(instant: datetime, field: str) -> datetime:
     return instant
 
 
-async def _standing_known_at(code: str, caller: Caller, request: Request) -> Response:
+async def _standing_known_at(code: str, request: Request) -> Response:
     at = request.query_params.get("at")
     if at is not None and len(at) > AT_MAX_LENGTH:
         raise Invalid(f"must be at most {AT_MAX_LENGTH} characters", field="query.at")
     day = _day(at, "query.at") if at is not None else None
     known_at = _known_at(request.query_params["known_at"], "query.known_at")
-    answer = (await run_in_threadpool(known.answers, caller, [code], day, known_at)).get(code)
+    answer = (await run_in_threadpool(known.answers, [code], day, known_at)).get(code)
     if answer is None:
-        raise NotFound(f"No practitioner {code} in your region known at {known.echo(known_at)}")
+        raise NotFound(f"No practitioner {code} known at {known.echo(known_at)}")
     return _json(answer)
 
 
@@ -123,10 +123,10 @@ async def get_standing(code: Code, caller: StandingReader, request: Request):
     """May this practitioner bill the fund? The per-claim check (app/scoring/checks.py: the hot path).
     With ``known_at``, as the ledger stood at that instant (app/scoring/known.py)."""
     if request.scope["query_string"] and "known_at" in request.query_params:
-        return await _standing_known_at(code, caller, request)
-    answer = await checks.standing_of(caller, code, _at(request))
+        return await _standing_known_at(code, request)
+    answer = await checks.standing_of(code, _at(request))
     if answer is None:
-        raise NotFound(f"No practitioner {code} in your region")
+        raise NotFound(f"No practitioner {code} is registered")
     return _json(answer)
 
 
@@ -135,14 +135,14 @@ async def query_standings(body: StandingQuery, caller: StandingReader):
     """Up to 1,000 codes at once; unknown codes are answered with found=false. With ``known_at``,
     as the ledger stood at that instant (a person registered later is not found)."""
     if body.known_at is not None:
-        return await _standings_known_at(body, caller)
-    return _json({"results": await checks.standings(caller, body.codes, _day(body.at, "body.at"))})
+        return await _standings_known_at(body)
+    return _json({"results": await checks.standings(body.codes, _day(body.at, "body.at"))})
 
 
-async def _standings_known_at(body: StandingQuery, caller: Caller) -> Response:
+async def _standings_known_at(body: StandingQuery) -> Response:
     day = _day(body.at, "body.at") if body.at is not None else None
     known_at = _not_in_the_future(body.known_at, "body.known_at")
-    return _json({"results": await run_in_threadpool(known.results, caller, body.codes, day, known_at)})
+    return _json({"results": await run_in_threadpool(known.results, body.codes, day, known_at)})
 
 
 @router.post("/score-cases", response_model=ScoreCaseOut, status_code=201,

@@ -20,6 +20,7 @@ import pytest
 from fastapi.routing import APIRoute
 from starlette.routing import Route
 
+from app.practitioners.identity import mask_code
 from app.db import write_session
 from app.events import Event
 from app.main import app as the_app
@@ -255,10 +256,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/practitioners/{code}/repairs"): Rule(BUREAU, lambda w, r, h: _repair(w)),
     ("POST", "/v1/practitioners/{code}/registrations"): Rule(BUREAU, lambda w, r, h: Call(
         "POST", f"/v1/practitioners/{w.terminated()}/registrations", {"registered_on": "2028-06-20"})),
+    # National: any settlement system may ask whether any registered person may bill.
     ("GET", "/v1/practitioners/{code}/standing"): Rule(STANDING, lambda w, r, h: Call(
-        "GET", f"/v1/practitioners/{w.practitioner()}/standing", marker=w.code)),
+        "GET", f"/v1/practitioners/{w.practitioner()}/standing", marker=w.code), scope=None),
     ("POST", "/v1/standings/query"): Rule(STANDING, lambda w, r, h: Call(
-        "POST", "/v1/standings/query", {"codes": [w.practitioner()]}, marker='"found":true'), outside="absent"),
+        "POST", "/v1/standings/query", {"codes": [w.practitioner()]}, marker='"found":true'), scope=None),
     ("GET", "/v1/practitioners/{code}/dossier"): Rule(BUREAU, lambda w, r, h: Call(
         "GET", f"/v1/practitioners/{w.case() and w.code}/dossier", marker=w.code)),
     # Due process.
@@ -297,8 +299,10 @@ RULES: dict[tuple[str, str], Rule] = {
         "POST", f"/v1/referrals/{w.referral_id()}/events",
         {"type": "receive"} if r == "partner" else {"type": "withdraw", "reason": "重复移送"}), "department"),
     # Audit trail: admins everything, a bureau its region.
+    # An admin reads practitioner codes masked.
     ("GET", "/v1/audit"): Rule(frozenset({"bureau", "admin"}), lambda w, r, h: Call(
-        "GET", "/v1/audit", params={"object": f"practitioner:{w.practitioner()}"}, marker=w.code),
+        "GET", "/v1/audit", params={"object": f"practitioner:{w.practitioner()}"},
+        marker=mask_code(w.code) if r == "admin" else w.code),
         outside="absent"),
     # The working-day calendar: everyone reads it, administrators load a year (nationwide, so unscoped).
     ("GET", "/v1/calendar/years"): Rule(ANY_ROLE, lambda w, r, h: Call("GET", "/v1/calendar/years"), None),

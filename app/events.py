@@ -23,6 +23,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "score.recorded",
     "score.reversed",
     "standing.changed",
+    "practitioner.moved",
     "referral.created",
     "referral.status_changed",
     "referral.overdue",
@@ -45,15 +46,18 @@ class Event(SQLModel, table=True):
     type: str = Field(max_length=60, index=True)
     subject: str = Field(max_length=60, index=True)
     region: str = Field(max_length=6)
+    # A second region whose subscribers receive it too: where the act happened, for a person scored
+    # outside their home region (delivered once to an endpoint that covers both).
+    also_region: str | None = Field(default=None, max_length=6)
     department: str | None = Field(default=None, max_length=40)
     payload: str  # JSON
     created_at: datetime = Field(default_factory=utcnow)
 
 
 def emit(session: Session, type_: str, *, subject: str, region: str, data: dict[str, Any],
-         department: str | None = None) -> Event:
+         department: str | None = None, also_region: str | None = None) -> Event:
     event = Event(type=type_, subject=subject, region=region, department=department,
-                  payload=_payload(data))
+                  also_region=also_region if also_region != region else None, payload=_payload(data))
     session.add(event)
     return event
 
@@ -68,6 +72,7 @@ def emit_many(session: Session, emitted: list[dict[str, Any]]) -> None:
     now = utcnow()
     insert_many(session.connection(), Event.__table__, [
         {"type": e["type"], "subject": e["subject"], "region": e["region"], "department": e.get("department"),
+         "also_region": e.get("also_region") if e.get("also_region") != e["region"] else None,
          "payload": _payload(e["data"]), "created_at": now}
         for e in emitted
     ])

@@ -22,6 +22,7 @@ from app.ops import metrics
 from app.ops.router import router as ops_router
 from app.scoring.rulesets import load_rulesets
 from app.settings import get_settings
+from app.practitioners.router import institutions_router
 from app.practitioners.router import router as practitioners_router
 from app.referrals.router import router as referrals_router
 from app.scoring.router import router as scoring_router
@@ -76,6 +77,7 @@ def create_app() -> FastAPI:
     app.include_router(simulations_router)
     app.include_router(scoring_router)  # early: its standing check is the hot path (routes are tried in order)
     app.include_router(practitioners_router)
+    app.include_router(institutions_router)
     app.include_router(dueprocess_router)
     app.include_router(notices_router)
     app.include_router(webhooks_router)

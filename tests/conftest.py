@@ -186,3 +186,14 @@ def concurrently(calls):
 
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
         return list(pool.map(run, calls))
+
+
+@pytest.fixture
+def register_named(register):
+    """The Karaqin people and institutions the referral and workbench tests name (a referral may
+    name only registered ones): D150428000123 at a hospital and two pharmacies, D150428000124."""
+    register("D150428000123", registered_on="2020-01-01",
+             institutions=[{"code": "H15042800001", "name": "喀喇沁旗医院"}, {"code": "P15042800003"},
+                           {"code": "P15042800007"}])
+    register("D150428000124", id_number="210402199003150034", registered_on="2020-01-01",
+             institutions=[{"code": "H15042800001"}])

@@ -14,6 +14,9 @@ from app.practitioners.schemas import (
     Category,
     IdNumberSearch,
     InstitutionCode,
+    InstitutionOut,
+    InstitutionPage,
+    InstitutionRecordIn,
     PractitionerCode,
     PractitionerIn,
     PractitionerOut,
@@ -65,3 +68,36 @@ def search_by_id_number(body: IdNumberSearch, caller: Reader, session: WriteSess
     """Exact search by ID number (in the body, so it never lands in a log). Audited: the trail
     records who searched and whom they found, never the number."""
     return service.describe(session, service.search_by_id_number(session, caller, body.id_number))
+
+
+# ---------------------------------------------------------------- the institution registry
+
+institutions_router = APIRouter(prefix="/v1/institutions", tags=["practitioners"])
+InstitutionPath = Annotated[InstitutionCode, Path(description="H or P and 11 digits, e.g. H15042800001")]
+
+
+@institutions_router.put("/{code}", response_model=InstitutionOut,
+                         responses={201: {"model": InstitutionOut}, **problems(404)})
+def put_institution(code: InstitutionPath, body: InstitutionRecordIn, caller: Writer, session: WriteSession,
+                    response: Response):
+    """Register (201) or rename (200) an institution. It belongs to the region its code names:
+    only that region's bureau, or one above it, keeps it."""
+    row, created = service.put_institution(session, caller, code, body)
+    if created:
+        response.status_code = 201
+    return InstitutionOut(code=row.code, name=row.name, region=row.region)
+
+
+@institutions_router.get("/{code}", response_model=InstitutionOut, responses=problems(404))
+def get_institution(code: InstitutionPath, caller: Reader, session: ReadSession):
+    row = service.get_institution(session, caller, code)
+    return InstitutionOut(code=row.code, name=row.name, region=row.region)
+
+
+@institutions_router.get("", response_model=InstitutionPage)
+def list_institutions(caller: Reader, session: ReadSession,
+                      region: Annotated[RegionCode | None, Query(description="this region and the regions below it")] = None,
+                      limit: PageLimit = 50, cursor: Annotated[str | None, Query(max_length=12)] = None):
+    rows, next_cursor = service.list_institutions(session, caller, region=region, limit=limit, cursor=cursor)
+    return InstitutionPage(items=[InstitutionOut(code=r.code, name=r.name, region=r.region) for r in rows],
+                           next_cursor=next_cursor)

@@ -58,7 +58,10 @@ class PractitionerIn(BaseModel):
     id_number: IdNumber = Field(description="18-character resident ID number; stored encrypted, never returned")
     category: Category
     region: RegionCode
-    institutions: list[InstitutionIn] = Field(min_length=1, max_length=50)
+    institutions: list[InstitutionIn] = Field(
+        min_length=1, max_length=50,
+        description="where they work: links to institutions of the registry; a practitioner's registration "
+        "never renames one, and registers a missing one only in the caller's region")
     registered_on: Day
 
 
@@ -66,6 +69,18 @@ class InstitutionOut(BaseModel):
     code: str
     name: str | None
     region: str
+
+
+class InstitutionRecordIn(BaseModel):
+    """An institution in the registry, kept by the bureau of the region its code names."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class InstitutionPage(BaseModel):
+    items: list[InstitutionOut]
+    next_cursor: str | None
 
 
 class PractitionerOut(BaseModel):

@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app import audit, regions
+from app import audit, events, regions
 from app.auth.roles import Caller
-from app.errors import Conflict, Invalid, NotFound
+from app.errors import Conflict, Invalid, NotFound, field_error
 from app.practitioners import identity
 from app.practitioners.models import Institution, Practitioner, PractitionerInstitution
-from app.practitioners.schemas import InstitutionOut, PractitionerIn, PractitionerOut
+from app.practitioners.schemas import InstitutionOut, InstitutionRecordIn, PractitionerIn, PractitionerOut
 from app.timeutil import utcnow
 
 
@@ -53,7 +53,10 @@ def _put(session: Session, caller: Caller, code: str, data: PractitionerIn) -> t
     created = practitioner is None
     if not created and not caller.covers(practitioner.region):
         raise NotFound(f"No practitioner {code} in your region")
-    if not caller.covers(data.region):
+    # A move (to another province, say) is made by the bureau of the home region the person
+    # leaves; their ledger, sanctions and bars follow them, as they belong to the person.
+    moved_from = practitioner.region if not created and practitioner.region != data.region else None
+    if created and not caller.covers(data.region):
         raise Invalid(f"Region {data.region} is outside your region {caller.region}", field="body.region")
     if created:
         practitioner = Practitioner(code=code, registered_on=data.registered_on)
@@ -77,7 +80,7 @@ def _put(session: Session, caller: Caller, code: str, data: PractitionerIn) -> t
         practitioner.updated_at = utcnow()
         session.add(practitioner)
         session.flush()
-    if _replace_institutions(session, practitioner, data):
+    if _replace_institutions(session, caller, practitioner, data):
         changed_fields.append("institutions")
         if not changed:
             practitioner.updated_at = utcnow()
@@ -85,6 +88,11 @@ def _put(session: Session, caller: Caller, code: str, data: PractitionerIn) -> t
     if changed_fields:
         audit.record(session, caller, "practitioner.register" if created else "practitioner.update",
                      "practitioner", code, practitioner.region, {"fields": changed_fields})
+    if moved_from is not None:
+        audit.record(session, caller, "practitioner.move", "practitioner", code, moved_from,
+                     {"from": moved_from, "to": practitioner.region})
+        events.emit(session, "practitioner.moved", subject=code, region=moved_from, also_region=practitioner.region,
+                    data={"practitioner": code, "from": moved_from, "to": practitioner.region})
     return practitioner, created
 
 
@@ -97,21 +105,33 @@ def _changed_fields(p: Practitioner, data: PractitionerIn, id_hashes: list[str])
     return changed + ([] if p.id_number_hash in id_hashes else ["id_number"])
 
 
-def _replace_institutions(session: Session, practitioner: Practitioner, data: PractitionerIn) -> bool:
-    """Upsert the institutions and set the practitioner's links; True when anything changed."""
-    changed = False
-    wanted = {}
-    for inst in data.institutions:
-        wanted[inst.code] = inst
-    for code, inst in wanted.items():
-        row = session.get(Institution, code)
+def _replace_institutions(session: Session, caller: Caller, practitioner: Practitioner, data: PractitionerIn) -> bool:
+    """Set the practitioner's links to institutions; True when anything changed.
+
+    An institution belongs to the region its code names: a practitioner's registration links to it
+    and never renames it (a name that differs is refused), and registers a missing one only when it
+    lies in the caller's region; one of another region is registered by that region first."""
+    wanted = {inst.code: (i, inst) for i, inst in enumerate(data.institutions)}
+    existing = {row.code: row for row in session.exec(select(Institution).where(col(Institution.code).in_(list(wanted))))}
+    errors = []
+    for code, (i, inst) in wanted.items():
+        row = existing.get(code)
         if row is None:
-            session.add(Institution(code=code, name=inst.name, region=identity.institution_region(code)))
-            changed = True
-        elif inst.name and row.name != inst.name:
-            row.name = inst.name
+            region = identity.institution_region(code)
+            if not caller.covers(region):
+                errors.append(field_error(f"body.institutions.{i}.code",
+                                          f"{code} is not registered: the bureau of region {region} registers it first"))
+            else:
+                session.add(Institution(code=code, name=inst.name, region=region))
+        elif inst.name and row.name and inst.name != row.name:
+            errors.append(field_error(f"body.institutions.{i}.name",
+                                      f"{code} is registered as {row.name!r}; rename it in the institution registry"))
+        elif inst.name and not row.name and caller.covers(row.region):
+            row.name = inst.name  # the first name its own region gives it
             session.add(row)
-            changed = True
+    if errors:
+        raise Invalid("Institutions not acceptable; nothing was recorded", errors=errors)
+    changed = any(code not in existing for code in wanted)
     links = session.exec(
         select(PractitionerInstitution).where(PractitionerInstitution.practitioner_id == practitioner.id)
     ).all()
@@ -125,6 +145,87 @@ def _replace_institutions(session: Session, practitioner: Practitioner, data: Pr
         changed = True
     session.flush()
     return changed
+
+
+# ---------------------------------------------------------------- the institution registry
+
+
+def put_institution(session: Session, caller: Caller, code: str, body: InstitutionRecordIn) -> tuple[Institution, bool]:
+    """Register or rename an institution (created?); only the bureau of its region, or above. Commits."""
+    region = identity.institution_region(code)
+    if not caller.covers(region):
+        raise NotFound(f"No institution {code} in your region")
+    row = session.get(Institution, code, with_for_update=True)
+    created = row is None
+    if created:
+        row = Institution(code=code, name=body.name, region=region)
+    elif row.name == body.name:
+        return row, False
+    before = None if created else row.name
+    row.name = body.name
+    session.add(row)
+    audit.record(session, caller, "institution.register" if created else "institution.rename", "institution", code,
+                 region, {"name": body.name, "before": before})
+    session.commit()
+    return row, created
+
+
+def get_institution(session: Session, caller: Caller, code: str) -> Institution:
+    row = session.get(Institution, code)
+    if row is None or not caller.covers(row.region):
+        raise NotFound(f"No institution {code} in your region")
+    return row
+
+
+def list_institutions(session: Session, caller: Caller, *, region: str | None, limit: int,
+                      cursor: str | None) -> tuple[list[Institution], str | None]:
+    region = region or caller.region
+    if not caller.covers(region):
+        raise Invalid(f"Region {region} is outside your region {caller.region}", field="query.region")
+    stmt = select(Institution).where(regions.within(Institution.region, region))
+    if cursor:
+        stmt = stmt.where(Institution.code > cursor)
+    rows = session.exec(stmt.order_by(Institution.code).limit(limit + 1)).all()
+    return rows[:limit], (rows[limit - 1].code if len(rows) > limit else None)
+
+
+def reference_problems(session: Session, region: str, practitioners: Sequence[str], institutions: Sequence[str],
+                       where: str) -> list[dict]:
+    """Codes named in a record of ``region`` (a referral, an outcome) that it may not name: a
+    practitioner must be registered, with their home in the region or working at an institution in
+    it; an institution must be registered in the region. ``where``: the body path of the lists."""
+    errors = []
+    people = {p.code: p for p in session.exec(select(Practitioner).where(col(Practitioner.code).in_(list(practitioners))))}
+    working_here: set[int] = set()
+    if people:
+        working_here = set(session.exec(
+            select(PractitionerInstitution.practitioner_id)
+            .join(Institution, Institution.code == PractitionerInstitution.institution_code)
+            .where(col(PractitionerInstitution.practitioner_id).in_([p.id for p in people.values()]),
+                   regions.within(Institution.region, region))).all())
+    for i, code in enumerate(practitioners):
+        person = people.get(code)
+        if person is None:
+            errors.append(field_error(f"{where}.practitioners.{i}", f"no practitioner {code} is registered"))
+        elif not (regions.covers(region, person.region) or person.id in working_here):
+            errors.append(field_error(f"{where}.practitioners.{i}",
+                                      f"{code} neither lives nor works in region {region}"))
+    known = set(session.exec(select(Institution.code).where(col(Institution.code).in_(list(institutions)))).all())
+    for i, code in enumerate(institutions):
+        if code not in known:
+            errors.append(field_error(f"{where}.institutions.{i}", f"no institution {code} is registered"))
+        elif not regions.covers(region, identity.institution_region(code)):
+            errors.append(field_error(f"{where}.institutions.{i}", f"the institution is outside region {region}"))
+    return errors
+
+
+def working_at(session: Session, institution: str, practitioner_ids: Sequence[int]) -> set[int]:
+    """Which of these practitioners work at the institution (multi-site practice included)."""
+    if not practitioner_ids:
+        return set()
+    return set(session.exec(select(PractitionerInstitution.practitioner_id).where(
+        PractitionerInstitution.institution_code == institution,
+        col(PractitionerInstitution.practitioner_id).in_(list(practitioner_ids)))).all())
 
 
 def institutions_of(session: Session, practitioner_ids: Sequence[int]) -> dict[int, list[Institution]]:

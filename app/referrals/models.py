@@ -22,7 +22,9 @@ class Referral(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("sender_client_id", "idempotency_key"),
         UniqueConstraint("sender_user_id", "idempotency_key"),
-        UniqueConstraint("sanction_id", "department"),
+        # One joint-sanction notice per sanction (or its lift or change), department and region:
+        # a person scored outside their home region is notified to the partners of both.
+        UniqueConstraint("sanction_id", "department", "region", name="uq_referrals_sanction_id_department_region"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -24,6 +24,7 @@ from app.idempotency import request_hash
 from app.auth.roles import Caller, Role
 from app.errors import Conflict, Forbidden, IllegalTransition, Invalid, NotFound, field_error
 from app.practitioners import identity
+from app.practitioners import service as practitioners
 from app.practitioners.models import Practitioner
 from app.referrals import deadlines, machine
 from app.referrals.machine import Action, Kind, Side, State
@@ -168,9 +169,8 @@ def _create(session: Session, caller: Caller, body: ReferralIn, key: str | None,
                                   f"{department} takes {', '.join(enabled[department].clue_categories)}"))
     if not body.institutions and not body.practitioners:
         errors.append(field_error("body.institutions", "name at least one institution or practitioner"))
-    for i, code in enumerate(body.institutions):
-        if not regions.covers(body.region, identity.institution_region(code)):
-            errors.append(field_error(f"body.institutions.{i}", "the institution is outside the referral's region"))
+    if caller.covers(body.region):
+        errors += practitioners.reference_problems(session, body.region, body.practitioners, body.institutions, "body")
     if body.score_case_id is not None:
         case = session.get(ScoreCase, body.score_case_id)
         if caller.role != Role.bureau or case is None or not caller.covers(case.region):
@@ -322,6 +322,8 @@ def _check_event(session: Session, referral: Referral, body: EventIn, on: date, 
         errors.append(field_error("body.on", "is before the referral's previous step"))
     if body.outcome is not None:
         errors += _outcome_problems(body.outcome, referral, today)
+        errors += practitioners.reference_problems(session, referral.region, body.outcome.practitioners,
+                                                   body.outcome.institutions, "body.outcome")
     if errors:
         raise Invalid(f"Event on referral {referral.id} not acceptable; nothing was changed", errors=errors)
 
@@ -540,14 +542,17 @@ def notify_sanctions(session: Session, practitioner: Practitioner, created: Sequ
         if sanction.kind not in SANCTION_KINDS:
             continue
         trigger = session.get(LedgerRow, sanction.trigger_entry_id)
+        case = session.get(ScoreCase, trigger.case_id) if trigger is not None and trigger.case_id else None
+        # The partners of the home region, and of the region where the act happened if another.
+        notified_regions = dict.fromkeys([practitioner.region, *([case.region] if case is not None else [])])
         until = f"至 {sanction.imposed_until.isoformat()}" if sanction.imposed_until else ""
         summary = (f"联合惩戒通知: {practitioner.name[:1]}某 ({practitioner.code}) 医保支付资格"
                    f"{SANCTION_KINDS[sanction.kind]}, 自 {sanction.starts_on.isoformat()} {until}".strip())
-        for code, dept in departments().items():
+        for (code, dept), region in ((d, r) for d in departments().items() for r in notified_regions):
             if practitioner.category not in dept.notified_of_sanctions:
                 continue
             referral = Referral(
-                kind=Kind.notification, direction=Direction.outbound, department=code, region=practitioner.region,
+                kind=Kind.notification, direction=Direction.outbound, department=code, region=region,
                 status=State.sent, clue_category="joint_sanction", summary=summary,
                 score_case_id=trigger.case_id if trigger else None, sanction_id=row.id,
                 sender_client_id=row.client_id, year=today.year, sent_on=today,
@@ -590,7 +595,7 @@ def notify_lifts(session: Session, practitioner: Practitioner, moved: Sequence[t
         for first in departments_told[sanction_id]:
             referral = Referral(
                 kind=Kind.notification, direction=Direction.outbound, department=first.department,
-                region=practitioner.region, status=State.sent, clue_category=category, summary=summary[:4000],
+                region=first.region, status=State.sent, clue_category=category, summary=summary[:4000],
                 score_case_id=first.score_case_id, sanction_id=row.id, sender_client_id=row.client_id,
                 year=today.year, sent_on=today,
             )

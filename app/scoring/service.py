@@ -117,6 +117,8 @@ class Person:
         self.changed: list[tuple[int, standing.Sanction, standing.Sanction, ledger.Row]] = []
         self.lifted: list[tuple[int, standing.Sanction, str, ledger.Row]] = []  # (sanction row id, as lifted, why, the lift row)
         self._answers: dict[tuple[int, date], tuple[standing.Timeline, StandingOut]] = {}
+        # Where the write's act happened, when not the home region: its subscribers hear of it too.
+        self.acting_region: str | None = None
 
     def stage(self, rows: list[ledger.Row]) -> list[ledger.Row]:
         """Chain rows after this person's last one without writing them: ``ledger.insert`` writes
@@ -220,7 +222,7 @@ class Person:
         moved = self.sanctions_moved()
         events.emit(
             self.session, "standing.changed", subject=self.practitioner.code, region=self.practitioner.region,
-            data={
+            also_region=self.acting_region, data={
                 "practitioner": self.practitioner.code, "cause": cause,
                 "before": before.model_dump(mode="json"), "after": after.model_dump(mode="json"),
                 **{k: [s.model_dump(mode="json") for s in v] for k, v in moved.items()},
@@ -354,12 +356,19 @@ def _record_case(session: Session, caller: Caller, body: ScoreCaseIn, key: str |
     if ruleset is None:
         errors.append(field_error("body.decision_date", f"no ruleset is in force for {region} on that date"))
     people = lock_practitioners(session, [e.practitioner for e in body.entries])
+    working_here = practitioners.working_at(session, body.institution, [p.id for p in people.values()])
     points: list[int] = []
     for i, entry in enumerate(body.entries):
         where = f"body.entries.{i}"
         person = people.get(entry.practitioner)
-        if person is None or not caller.covers(person.region):
-            errors.append(field_error(f"{where}.practitioner", f"no practitioner {entry.practitioner} in your region"))
+        if person is None:
+            errors.append(field_error(f"{where}.practitioner", f"no practitioner {entry.practitioner} is registered"))
+        elif not (caller.covers(person.region) or person.id in working_here):
+            # The bureau where the act happened scores: a person registered elsewhere who works at
+            # the case's institution; anyone else of another region is not theirs to score.
+            errors.append(field_error(
+                f"{where}.practitioner", f"{entry.practitioner} is registered in {person.region} and does not work at "
+                f"{body.institution}: only their home region's bureau, or one where they work, may score them"))
         if ruleset is None:
             continue
         if ruleset.violation(entry.violation_type) is None:
@@ -470,6 +479,7 @@ def emit_recorded(session: Session, person: Person, case: ScoreCase, row: ledger
 def recorded_event(person: Person, case: ScoreCase, row: ledger.Row) -> dict:
     """``score.recorded`` of a counting entry, for ``events.emit_many``."""
     return {"type": "score.recorded", "subject": person.practitioner.code, "region": person.practitioner.region,
+            "also_region": case.region,
             "data": {"entry_id": row.id, "case_id": case.id, "case_ref": case.case_ref,
                      "practitioner": person.practitioner.code, "violation_type": row.violation_type,
                      "points": row.points, "effective_on": row.effective_on, "year": row.effective_on.year,
@@ -556,6 +566,7 @@ def _count(session, caller, case, body, practitioners, rulesets, ruleset, points
     events.emit_many(session, [recorded_event(persons[e.practitioner], case, entry_rows[i])
                                for i, e in enumerate(body.entries)])
     for person in persons.values():
+        person.acting_region = case.region
         person.emit_changes(f"case {case.id}")
     return [result for _i, result in sorted(results, key=lambda r: r[0])], [p.outcome(year) for p in persons.values()]
 
@@ -588,9 +599,12 @@ def reverse_entry(session: Session, caller: Caller, entry_id: int, reason: str) 
     """(answer, created). Reversing an entry twice returns the first reversal."""
     entry = session.get(LedgerRow, entry_id)
     owner = session.get(Practitioner, entry.practitioner_id) if entry is not None and entry.kind == ENTRY else None
-    if owner is None or not caller.covers(owner.region):
+    case = session.get(ScoreCase, entry.case_id) if owner is not None else None
+    # The home region's bureau, or the bureau of the region where the case was decided.
+    if owner is None or not (caller.covers(owner.region) or caller.covers(case.region)):
         raise NotFound(f"No score entry {entry_id} in your region")
-    person = locked_person(session, caller, owner.code)
+    person = Person(session, lock_practitioners(session, [owner.code])[owner.code], catalog.rulesets(session))
+    person.acting_region = case.region
     previous = next((r for r in person.rows if r.kind == REVERSAL and r.target_id == entry_id), None)
     if previous is not None:
         return _reversal_out(person, previous, entry_id), False
@@ -609,7 +623,8 @@ def append_reversal(person: Person, client_id: int, entry_id: int, reason: str) 
     person.append([row])
     person.settle(client_id, f"entry {entry_id} reversed: {reason}")
     answer = _reversal_out(person, row, entry_id)
-    events.emit(person.session, "score.reversed", subject=owner.code, region=owner.region, data={
+    events.emit(person.session, "score.reversed", subject=owner.code, region=owner.region,
+                also_region=person.acting_region, data={
         "reversal_id": row.id, "entry_id": entry_id, "practitioner": owner.code, "reason": reason,
         "year_total": answer.year_total,
     })

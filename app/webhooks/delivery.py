@@ -121,7 +121,7 @@ def _view(event: Event) -> rules.EventView:
     client_id = None
     if event.type == rules.OPERATIONAL:
         client_id = json.loads(event.payload).get("client_id")
-    return rules.EventView(event.type, event.region, event.department, client_id)
+    return rules.EventView(event.type, event.region, event.department, client_id, event.also_region)
 
 
 # --- 2. claim ----------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ class EventView:
     region: str
     department: str | None
     client_id: int | None = None  # operational events concern one client
+    also_region: str | None = None  # where the act happened, for a person scored outside home
 
 
 def in_scope(owner: Owner, event: EventView) -> bool:
@@ -48,7 +49,8 @@ def in_scope(owner: Owner, event: EventView) -> bool:
     department inside its region; an operational event only its own client."""
     if event.type == OPERATIONAL:
         return event.client_id == owner.client_id
-    if not regions.covers(owner.region, event.region):
+    if not (regions.covers(owner.region, event.region)
+            or (event.also_region is not None and regions.covers(owner.region, event.also_region))):
         return False
     if owner.role == "bureau":
         return True

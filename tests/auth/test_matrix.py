@@ -242,6 +242,12 @@ RULES: dict[tuple[str, str], Rule] = {
         practitioner_body(region=HOME, institutions=[{"code": INSTITUTION}], id_number=ID_NUMBER, name="王某"))),
     ("GET", "/v1/practitioners/{code}"): Rule(BUREAU, lambda w, r, h: Call(
         "GET", f"/v1/practitioners/{w.practitioner()}", marker=w.code)),
+    ("PUT", "/v1/institutions/{code}"): Rule(BUREAU, lambda w, r, h: Call(
+        "PUT", f"/v1/institutions/{INSTITUTION}", {"name": "喀喇沁旗医院"}, marker=INSTITUTION)),
+    ("GET", "/v1/institutions/{code}"): Rule(BUREAU, lambda w, r, h: Call(
+        "GET", f"/v1/institutions/{w.practitioner() and INSTITUTION}", marker=INSTITUTION)),
+    ("GET", "/v1/institutions"): Rule(BUREAU, lambda w, r, h: Call(
+        "GET", "/v1/institutions", marker=w.practitioner() and INSTITUTION), outside="absent"),
     ("GET", "/v1/practitioners"): Rule(BUREAU, lambda w, r, h: Call(
         "GET", "/v1/practitioners", marker=w.practitioner()), outside="absent"),
     ("POST", "/v1/practitioners/search"): Rule(BUREAU, lambda w, r, h: Call(

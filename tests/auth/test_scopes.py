@@ -1,6 +1,7 @@
 """401 without a valid key, 403 for a verb the role lacks, 404 outside the caller's region."""
 
 import pytest
+from sqlmodel import select
 
 from app.db import write_session
 from app.auth import service as clients
@@ -72,11 +73,21 @@ def test_bureau_cannot_register_or_filter_outside_its_region(api, make_key):
     assert listed.json()["errors"][0]["field"] == "query.region"
 
 
-def test_moving_a_practitioner_needs_both_regions_in_scope(api, register, make_key):
+def test_the_home_bureau_moves_a_practitioner_and_the_new_region_takes_them_over(api, register, make_key):
     register("D150428000123")
     county = make_key("bureau", "150428")
-    moved = api.put("/v1/practitioners/D150428000123", json=practitioner_body(region="150402"), headers=county)
-    assert moved.status_code == 422
+    tianjin = make_key("bureau", "120000")
+    body = practitioner_body(region="120101", institutions=[{"code": "H15042800001"}])
+    assert api.put("/v1/practitioners/D150428000123", json=body, headers=tianjin).status_code == 404  # not theirs yet
+    moved = api.put("/v1/practitioners/D150428000123", json=body, headers=county)
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["region"] == "120101"
+    assert api.get("/v1/practitioners/D150428000123", headers=tianjin).status_code == 200
+    assert api.get("/v1/practitioners/D150428000123", headers=county).status_code == 404  # no longer theirs
+    with write_session() as session:
+        from app.events import Event
+        [event] = session.exec(select(Event).where(Event.type == "practitioner.moved")).all()
+    assert (event.region, event.also_region) == ("150428", "120101")
 
 
 @pytest.mark.parametrize(

@@ -54,3 +54,8 @@ def referrals(api, make_key):
             return api.get(f"/v1/referrals/{referral_id}", headers=headers or self.bureau)
 
     return Referrals()
+
+
+@pytest.fixture(autouse=True)
+def _named_in_referrals(register_named):
+    """The practitioners and institutions the referrals name: references must be registered."""

@@ -28,12 +28,16 @@ MARKET = ([("market_regulation", "licence_renting", PENALTY("2025-05-26", fine))
 
 
 @pytest.fixture
-def year_replayed(referrals, make_key):
+def year_replayed(referrals, make_key, api):
     def replay(bureau, health, market, department, category, steps, region=BANNER, inbound=False):
         partner = {"health": health, "market_regulation": market}[department]
         sender, recipient = (partner, bureau) if inbound else (bureau, partner)
+        # The institution named is registered by its region's bureau; the banner's practitioner
+        # neither lives nor works elsewhere, so another county's referral names the institution only.
+        api.put(f"/v1/institutions/H{region}00001", json={"name": f"{region} 医院"}, headers=bureau)
         referral = referrals.create(headers=sender, recipient="bureau" if inbound else department, region=region,
-                                    clue_category=category, institutions=[f"H{region}00001"], on="2025-05-13")
+                                    clue_category=category, institutions=[f"H{region}00001"], on="2025-05-13",
+                                    practitioners=["D150428000123"] if region == BANNER else [])
         for action, on, *fine in steps:
             extra = {}
             if action == "conclude":

@@ -76,3 +76,8 @@ def browser(app):
         return b
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _named_in_referrals(register_named):
+    """The practitioners and institutions the pages' referrals name: they must be registered."""

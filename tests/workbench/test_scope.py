@@ -102,7 +102,7 @@ def test_a_draft_is_its_senders_alone(browser, make_user, referrals, clock):
 
 def test_practitioners_and_figures_outside_the_bureaus_region(browser, make_user, register, clock):
     clock.set("2025-06-16")
-    register("D150428000123")
+    register("D150428000123", registered_on="2020-01-01")
     assert browser(make_user("bureau", "150400", None)).get("/workbench/practitioners/D150428000123").status_code == 200
     b = browser(make_user("bureau", "120000", None))
     response = b.get("/workbench/practitioners/D150428000123")

@@ -158,6 +158,10 @@ def test_classify():
     assert rules.classify(500, {"Retry-After": "120"}, NOW).retry_after is None  # only 429 and 503
     assert rules.parse_retry_after("soon", NOW) is None
     assert rules.parse_retry_after("999999", NOW) == rules.MAX_RETRY_AFTER
+    # The receiver writes it: nothing it writes may raise.
+    assert rules.parse_retry_after("9" * 5000, NOW) == rules.MAX_RETRY_AFTER
+    for odd in ("\u00b2", "\u0663", "-5", "1.5", "Sun, 01 Jun 99999 09:00:00 GMT"):
+        assert rules.parse_retry_after(odd, NOW) is None, odd
 
 
 def test_retry_schedule_with_jitter_and_retry_after():

@@ -8,12 +8,18 @@ so a second lookup by the HTTP client cannot lead elsewhere.
 ``allowed_hosts`` entries: an exact host name, ``*.example.cn`` (any name below it), an IP
 address or a CIDR block (matched against the resolved addresses). A host on the list may resolve
 to private, loopback or link-local addresses; any other host only to public ones.
+
+The same rules run on the URL as stored and on every address it resolves to, at creation and
+before each attempt: a row stored under older rules is refused at delivery too. IPv6 forms that
+carry an IPv4 address (IPv4-mapped, NAT64, 6to4) are judged by the IPv4 address they carry, so
+``[::ffff:10.0.0.1]`` or ``[2002:a9fe:a9fe::]`` (169.254.169.254) cannot slip past the IPv4 rules.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -35,11 +41,24 @@ class Target:
 
 def parse(url: str, allowed_hosts: Sequence[str] = (), only_allowed: bool = False) -> tuple[str, str, int]:
     """Syntactic checks: (scheme, host, port) or UnsafeUrl."""
+    if any(_unprintable(c) for c in url):
+        # urllib silently drops tab, CR and LF and strips leading controls and spaces, httpx
+        # refuses them: the URL we vet and the URL we send must be the same string.
+        raise UnsafeUrl("must not contain control characters or spaces (percent-encode them)")
     try:
         parts = urlsplit(url)
+    except ValueError:
+        raise UnsafeUrl("not a valid URL") from None
+    if not _port_well_formed(parts.netloc):
+        # Some versions of urllib read ":+443" or Arabic-Indic digits as a port; other parsers
+        # do not, and ":0443" invites the same disagreement.
+        raise UnsafeUrl("port must be a number from 1 to 65535 in ASCII digits")
+    try:
         port = parts.port
     except ValueError:
         raise UnsafeUrl("not a valid URL") from None
+    if port == 0:
+        raise UnsafeUrl("port must be a number from 1 to 65535, not 0")
     if parts.scheme not in ("https", "http"):
         raise UnsafeUrl("must be an https:// URL")
     host = (parts.hostname or "").rstrip(".").lower()
@@ -56,6 +75,21 @@ def parse(url: str, allowed_hosts: Sequence[str] = (), only_allowed: bool = Fals
     if only_allowed and not (listed or _literal_listed(host, allowed_hosts)):
         raise UnsafeUrl("host is not among the allowed webhook hosts")
     return parts.scheme, host, port or (443 if parts.scheme == "https" else 80)
+
+
+def _unprintable(char: str) -> bool:
+    # Unicode categories C* (C0 and C1 controls, DEL, format characters such as U+202E and
+    # U+FEFF, unassigned) and Z* (spaces, U+2028 line and U+2029 paragraph separators).
+    return unicodedata.category(char)[0] in "CZ"
+
+
+def _port_well_formed(netloc: str) -> bool:
+    hostport = netloc.rpartition("@")[2]
+    rest = hostport.partition("]")[2] if hostport.startswith("[") else hostport
+    if ":" not in rest:
+        return True
+    text = rest.partition(":")[2]
+    return text == "" or (text.isascii() and text.isdigit() and not text.startswith("0"))
 
 
 def name_listed(host: str, allowed_hosts: Sequence[str]) -> bool:
@@ -87,9 +121,43 @@ def _literal_listed(host: str, allowed_hosts: Sequence[str]) -> bool:
     return any(address in net for net in _networks(allowed_hosts))
 
 
+# IPv6 ranges whose addresses carry an IPv4 address, and the bit (from the left) it starts at.
+_CARRY_IPV4 = (
+    (ipaddress.ip_network("::ffff:0:0/96"), 96),  # IPv4-mapped
+    (ipaddress.ip_network("64:ff9b::/96"), 96),   # NAT64, the well-known prefix (RFC 6052)
+    (ipaddress.ip_network("2002::/16"), 16),      # 6to4 (RFC 3056): bits 16 to 48
+)
+# IPv6 ranges refused whatever they carry.
+_NEVER_PUBLIC = (
+    # Teredo (RFC 4380): the IPv4 inside is the client's, obfuscated; the server is a relay's.
+    # Nothing a webhook should be sent to.
+    ipaddress.ip_network("2001::/32"),
+    # Local-use NAT64 (RFC 8215): the prefix length, so where the IPv4 address sits, is a local
+    # choice we cannot know.
+    ipaddress.ip_network("64:ff9b:1::/48"),
+    # IPv4-compatible (deprecated by RFC 4291), with :: and ::1.
+    ipaddress.ip_network("::/96"),
+)
+
+
+def carried_ipv4(address: Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries (IPv4-mapped, NAT64, 6to4), if any."""
+    if isinstance(address, ipaddress.IPv6Address):
+        for network, start in _CARRY_IPV4:
+            if address in network:
+                return ipaddress.IPv4Address((int(address) >> (96 - start)) & 0xFFFFFFFF)
+    return None
+
+
 def is_public(address: Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        if any(address in network for network in _NEVER_PUBLIC):
+            return False
+        inner = carried_ipv4(address)
+        if inner is not None:
+            # Judged by what it leads to. (The standard library alone calls 2002::/16 global
+            # and 64:ff9b::/96 reserved, whatever they carry.)
+            address = inner
     return address.is_global and not (
         address.is_private or address.is_loopback or address.is_link_local or address.is_multicast
         or address.is_reserved or address.is_unspecified
@@ -104,6 +172,8 @@ def choose_address(host: str, addresses: Sequence[str], allowed_hosts: Sequence[
     listed = name_listed(host, allowed_hosts)
     for text in addresses:
         address = ipaddress.ip_address(text)
+        # A listed network matches the address itself, not an IPv4 address it carries: a 6to4 or
+        # NAT64 address leads to a relay or gateway, not to the listed host.
         if listed or is_public(address) or any(address in net for net in nets):
             continue
         raise UnsafeUrl("host resolves to a private, loopback, link-local or reserved address")
@@ -114,7 +184,7 @@ def resolve(host: str, port: int) -> list[str]:
     """Every address of ``host`` (an IP literal resolves to itself)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
+    except (OSError, UnicodeError, ValueError):  # gaierror is an OSError; ValueError: a NUL in the name
         return []
     seen: list[str] = []
     for _family, _type, _proto, _name, sockaddr in infos:

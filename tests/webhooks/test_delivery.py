@@ -228,7 +228,11 @@ def test_loopback_is_refused_at_delivery_when_no_longer_allowed(api, bureau, sub
     assert item["status"] == "pending" and item["attempts"][0]["error"].startswith("refused:")
 
 
-@pytest.mark.parametrize("address", ["127.0.0.1", "10.0.0.7", "169.254.169.254"])
+@pytest.mark.parametrize("address", [
+    "127.0.0.1", "10.0.0.7", "169.254.169.254",
+    "2002:a9fe:a9fe::1", "64:ff9b::a00:7", "64:ff9b:1::a00:7", "::ffff:127.0.0.1", "::10.0.0.7",
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+])
 def test_a_name_that_resolves_elsewhere_at_delivery_is_refused(api, bureau, receiver, clock, monkeypatch, address):
     """DNS rebinding: public when the endpoint was created, private when delivering."""
     monkeypatch.setattr(get_settings(), "webhook_allowed_hosts", [])

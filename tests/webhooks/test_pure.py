@@ -69,6 +69,13 @@ def test_secret_box_round_trips_and_depends_on_the_master_secret():
     ("https:///x", [], "no host"),
     ("https://example.com:99999/x", [], "valid"),
     ("https://example.com/x#frag", [], "fragment"),
+    ("https://@example.com/x", [], "credentials"),
+    ("https://example.com:0/x", [], "port"),
+    ("https://example.com:0443/x", [], "port"),
+    ("https://example.com/\r\nx", [], "control"),
+    ("https://example.com/x\t", [], "control"),
+    ("\x00https://example.com/x", [], "control"),
+    ("https://example.com/\x85", [], "control"),
 ])
 def test_url_syntax_refusals(url, allowed, problem):
     with pytest.raises(urlsafety.UnsafeUrl, match=problem):
@@ -89,6 +96,18 @@ def test_url_syntax_refusals(url, allowed, problem):
     ("hooks.example.cn", ["fe80::1"], [], False),
     ("hooks.example.cn", ["::ffff:127.0.0.1"], [], False),           # IPv4-mapped loopback
     ("hooks.example.cn", ["fd00::1"], [], False),                    # unique local
+    ("hooks.example.cn", ["2002:a00:1::"], [], False),               # 6to4 of 10.0.0.1
+    ("hooks.example.cn", ["2002:a9fe:a9fe::1"], [], False),          # 6to4 of 169.254.169.254
+    ("hooks.example.cn", ["2002:808:808::1"], [], True),             # 6to4 of 8.8.8.8
+    ("hooks.example.cn", ["64:ff9b::a00:1"], [], False),             # NAT64 of 10.0.0.1
+    ("hooks.example.cn", ["64:ff9b::808:808"], [], True),            # NAT64 of 8.8.8.8
+    ("hooks.example.cn", ["64:ff9b:1::808:808"], [], False),         # local-use NAT64: refused outright
+    ("hooks.example.cn", ["::ffff:8.8.8.8"], [], True),
+    ("hooks.example.cn", ["::ffff:10.0.0.1"], [], False),
+    ("hooks.example.cn", ["::10.0.0.1"], [], False),                 # IPv4-compatible: refused outright
+    ("hooks.example.cn", ["::8.8.8.8"], [], False),
+    ("hooks.example.cn", ["2001:0:4136:e378:8000:63bf:3fff:fdd2"], [], False),  # Teredo: refused outright
+    ("hooks.example.cn", ["2606:4700:4700::1111"], [], True),        # an ordinary public IPv6 address
     ("hooks.example.cn", ["93.184.216.34", "10.0.0.1"], [], False),  # every address must pass
     ("hooks.example.cn", [], [], False),                             # does not resolve
     ("hooks.example.cn", ["10.1.2.3"], ["hooks.example.cn"], True),  # listed name
@@ -124,6 +143,9 @@ def test_pinned_transport_connects_to_the_vetted_address_keeping_host_and_sni():
         assert client.post("https://hooks.example.cn/cb?x=1", content=b"{}").status_code == 204
         with pytest.raises(httpx.ConnectError):
             client.post("https://elsewhere.example.cn/cb")
+        # the port vetted is the port connected to, whatever another parser makes of the URL
+        with pytest.raises(httpx.ConnectError):
+            client.post("https://hooks.example.cn:8443/cb")
     (request,) = seen
     assert request.url.host == "93.184.216.34" and request.url.path == "/cb" and request.url.query == b"x=1"
     assert request.headers["host"] == "hooks.example.cn"

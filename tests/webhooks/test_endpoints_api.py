@@ -206,3 +206,26 @@ def test_a_description_with_control_characters_is_refused_alike_on_both_database
     assert patched.status_code == 422 and [e["field"] for e in patched.json()["errors"]] == ["body.description"]
     fine = api.patch(f"/v1/webhook-endpoints/{endpoint['id']}", headers=bureau, json={"description": "一\n二\t三"})
     assert fine.status_code == 200 and fine.json()["description"] == "一\n二\t三"
+
+
+@pytest.mark.parametrize("allowed", [["127.0.0.1"], ["127.0.0.1:8080"], ["localhost:5432"]])
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_allowing_a_host_does_not_allow_its_other_ports(api, bureau, monkeypatch, allowed, scheme):
+    """Allowing 127.0.0.1 for a receiver must not open the database on 127.0.0.1:5432."""
+    from app.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "webhook_allowed_hosts", allowed)
+    response = api.post("/v1/webhook-endpoints", headers=bureau,
+                        json={"url": f"{scheme}://127.0.0.1:5432/x", "event_types": ["score.recorded"]})
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in response.json()["errors"]] == ["body.url"]
+
+
+def test_an_allowed_host_and_port_is_accepted_over_http(api, bureau, monkeypatch):
+    from app.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "webhook_allowed_hosts", ["127.0.0.1:8080", "[::1]:9000"])
+    for url in ("http://127.0.0.1:8080/x", "http://[::1]:9000/x"):
+        response = api.post("/v1/webhook-endpoints", headers=bureau, json={"url": url, "event_types": ["score.recorded"]})
+        assert response.status_code == 201, response.text

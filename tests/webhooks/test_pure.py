@@ -125,6 +125,99 @@ def test_address_rule(host, addresses, allowed, ok):
             urlsafety.choose_address(host, addresses, allowed)
 
 
+@pytest.mark.parametrize(("entry", "name", "network", "port"), [
+    ("hooks.example.cn", "hooks.example.cn", None, None),
+    ("Hooks.Example.CN.", "hooks.example.cn", None, None),
+    ("receiver.local:443", "receiver.local", None, 443),
+    ("*.hooks.example.cn:8443", "*.hooks.example.cn", None, 8443),
+    ("127.0.0.1", None, "127.0.0.1/32", None),
+    ("127.0.0.1:8080", None, "127.0.0.1/32", 8080),
+    ("10.1.0.0/16:8443", None, "10.1.0.0/16", 8443),
+    ("[::1]", None, "::1/128", None),
+    ("[::1]:9000", None, "::1/128", 9000),
+    (" [fd00::/8]:443 ", None, "fd00::/8", 443),
+])
+def test_allowed_host_entries(entry, name, network, port):
+    parsed = urlsafety.allowed_entry(entry)
+    assert (parsed.name, str(parsed.network) if parsed.network else None, parsed.port) == (name, network, port)
+
+
+@pytest.mark.parametrize(("entry", "problem"), [
+    ("", "empty"),
+    ("127.0.0.1:0", "port"),
+    ("127.0.0.1:65536", "port"),
+    ("127.0.0.1:08080", "port"),
+    ("127.0.0.1:", "port"),
+    ("hooks.example.cn:https", "port"),
+    ("::1", "brackets"),            # ::1 or :: port 1? Written [::1] or [::1]:1, there is no doubt
+    ("fe80::1:8080", "brackets"),
+    ("fd00::/8", "brackets"),
+    ("[::1", "brackets"),
+    ("[hooks.example.cn]:443", "IPv6"),
+    ("[::1]9000", "port"),
+    ("a:b:c", "brackets"),
+    ("https://hooks.example.cn", "host"),
+    ("hooks.example.cn/x", "host"),
+    ("user@hooks.example.cn", "host"),
+    ("*.", "host"),
+    ("a.*.cn", "host"),
+    ("医保.cn", "host"),
+])
+def test_malformed_allowed_host_entries(entry, problem):
+    with pytest.raises(ValueError, match=problem):
+        urlsafety.allowed_entry(entry)
+
+
+def _resolve(host, _port):
+    return {"receiver.local": ["10.0.0.5"], "a.hooks.cn": ["10.0.0.6"], "evil.cn": ["10.1.2.3"],
+            "v6.local": ["fd00::5"]}.get(host, [host])
+
+
+@pytest.mark.parametrize(("url", "allowed", "ok"), [
+    # An entry names a host and a port; allowing 127.0.0.1 allows it on the default port only.
+    ("http://127.0.0.1/x", ["127.0.0.1"], True),
+    ("https://127.0.0.1/x", ["127.0.0.1"], True),
+    ("http://127.0.0.1:5432/x", ["127.0.0.1"], False),
+    ("https://127.0.0.1:5432/x", ["127.0.0.1"], False),
+    ("http://127.0.0.1:443/x", ["127.0.0.1"], False),      # http's default port is 80
+    ("https://127.0.0.1:80/x", ["127.0.0.1"], False),
+    ("http://127.0.0.1:8080/x", ["127.0.0.1:8080"], True),
+    ("https://127.0.0.1:8080/x", ["127.0.0.1:8080"], True),
+    ("http://127.0.0.1:8081/x", ["127.0.0.1:8080"], False),
+    ("http://127.0.0.1/x", ["127.0.0.1:8080"], False),
+    ("http://[::1]:9000/x", ["[::1]:9000"], True),
+    ("http://[::1]:9001/x", ["[::1]:9000"], False),
+    ("http://[::1]/x", ["[::1]"], True),
+    ("http://[::1]:9000/x", ["[::1]"], False),
+    ("https://receiver.local/x", ["receiver.local:443"], True),
+    ("https://receiver.local:443/x", ["receiver.local"], True),
+    ("https://receiver.local:8443/x", ["receiver.local"], False),
+    ("https://receiver.local:8443/x", ["receiver.local:443"], False),
+    ("http://receiver.local/x", ["receiver.local:443"], False),
+    ("https://a.hooks.cn:8443/x", ["*.hooks.cn:8443"], True),
+    ("https://a.hooks.cn/x", ["*.hooks.cn:8443"], False),
+    ("https://evil.cn:8443/x", ["10.1.0.0/16:8443"], True),   # a listed network, by the resolved address
+    ("https://evil.cn/x", ["10.1.0.0/16:8443"], False),
+    ("https://v6.local:8443/x", ["[fd00::/8]:8443"], True),
+    ("https://v6.local:8444/x", ["[fd00::/8]:8443"], False),
+    ("https://127.0.0.1:5432/x", ["127.0.0.1:8080", "localhost:5432"], False),
+])
+def test_allowed_hosts_name_host_and_port(url, allowed, ok):
+    if ok:
+        assert urlsafety.check(url, allowed, resolver=_resolve).address
+    else:
+        with pytest.raises(urlsafety.UnsafeUrl):
+            urlsafety.check(url, allowed, resolver=_resolve)
+
+
+def test_only_allowed_hosts_closes_the_list_by_host_and_port():
+    urlsafety.parse("https://hooks.example.cn:8443/x", ["hooks.example.cn:8443"], only_allowed=True)
+    with pytest.raises(urlsafety.UnsafeUrl, match="allowed"):
+        urlsafety.parse("https://hooks.example.cn:9443/x", ["hooks.example.cn:8443"], only_allowed=True)
+    with pytest.raises(urlsafety.UnsafeUrl, match="allowed"):
+        urlsafety.parse("https://hooks.example.cn:8443/x", ["hooks.example.cn"], only_allowed=True)
+
+
 def test_only_allowed_hosts_closes_the_list():
     urlsafety.parse("https://hooks.example.cn/x", ["hooks.example.cn"], only_allowed=True)
     with pytest.raises(urlsafety.UnsafeUrl, match="allowed"):

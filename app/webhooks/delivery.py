@@ -23,6 +23,7 @@ import logging
 import os
 import random
 import secrets as _random
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -264,20 +265,73 @@ def _send(claimed: Claimed, timeout: float | None, transport: httpx.BaseTranspor
     started = time.monotonic()
     status, answer_headers, head, error = None, {}, None, None
     try:
-        with httpx.Client(transport=PinnedTransport(target, transport), timeout=timeout,
-                          follow_redirects=False) as client:
-            with client.stream("POST", claimed.url, content=claimed.body, headers=headers) as response:
+        with _Deadline(timeout) as deadline, httpx.Client(
+                transport=PinnedTransport(target, transport), timeout=timeout, follow_redirects=False) as client:
+            with client.stream("POST", claimed.url, content=claimed.body, headers=headers,
+                               extensions={"trace": deadline.trace}) as response:
                 status, answer_headers = response.status_code, dict(response.headers)
                 head = _read_head(response)
     except httpx.TimeoutException:
         error = f"no answer within {timeout:g} s"
     except Exception as exc:  # httpx.HTTPError, and what httpx does not wrap (InvalidURL, ssl, OSError...)
         error = describe_error(exc)
+    if deadline.expired:  # whichever came first, the read timeout or the deadline: the same failure
+        status, answer_headers, head = None, {}, None
+        error = f"no answer within {timeout:g} s"
     latency = time.monotonic() - started
     in_time = error is None and latency <= timeout
     if error is None and not in_time:
         error = f"answered after {latency:.1f} s, beyond the {timeout:g} s timeout"
     return Result(status, answer_headers, head, error, int(latency * 1000), in_time)
+
+
+class _Deadline:
+    """Cuts an attempt off once ``seconds`` have passed since it began, whatever it is waiting for.
+
+    httpx's timeouts bound each network operation, not the attempt: a receiver sending a byte
+    every few seconds would hold the worker, and with it every other endpoint's deliveries, for
+    hours. The connection's socket is learnt from httpcore's trace and shut down when time is up,
+    which wakes the blocked read with an error."""
+
+    def __init__(self, seconds: float):
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def trace(self, name: str, info: dict) -> None:
+        if name != "connection.connect_tcp.complete":
+            return
+        sock = info["return_value"].get_extra_info("socket")
+        if sock is None:
+            return
+        with self._lock:
+            self._sockets.append(sock)
+            late = self.expired
+        if late:  # connected just as time ran out
+            _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shut(sock)
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._timer.cancel()
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # closed already: the attempt ended by itself
 
 
 def _read_head(response: httpx.Response) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import ssl
 import threading
+import time
 
 import pytest
 from sqlalchemy import text
@@ -190,3 +191,68 @@ def test_a_failing_fan_out_does_not_stop_the_deliveries_already_queued(bureau, s
     monkeypatch.setattr(delivery, "fan_out", broken)
     assert delivery.run_once() == 1
     assert [r.message["data"]["n"] for r in receiver.at("/healthy")] == [1]
+
+
+class Dripper:
+    """A receiver that answers one byte at a time, each well within the read timeout, forever:
+    without a deadline on the whole attempt it would hold the worker for hours."""
+
+    def __init__(self):
+        import socket
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.hostport = "127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.connections = 0
+        self.closed = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while not self.closed.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
+
+    def _drip(self, conn):
+        with conn:
+            try:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nx-slow: ")
+                for _ in range(600):  # 30 s
+                    if self.closed.wait(0.05):
+                        return
+                    conn.sendall(b"a")
+            except OSError:
+                return  # the client gave up
+
+    def close(self):
+        self.closed.set()
+        self.sock.close()
+
+
+def test_an_answer_that_never_ends_is_cut_at_the_timeout(bureau, subscribe, receiver, clock, engine, monkeypatch):
+    from app.settings import get_settings
+
+    dripper = Dripper()
+    try:
+        monkeypatch.setattr(get_settings(), "webhook_allowed_hosts", [receiver.hostport, dripper.hostport])
+        subscribe(bureau, "/healthy")
+        slow = subscribe(bureau, "/slow")
+        _poison_url(engine, slow["id"], f"http://{dripper.hostport}/slow")
+        for n in range(3):
+            emit(subject=f"D15042800000{n}", n=n)
+        delivery.fan_out(clock.now)
+        started = time.monotonic()
+        delivery.deliver_due(clock.now, worker="test-worker", rng=random.Random(1), timeout=0.5)
+        assert time.monotonic() - started < 6  # three cut attempts, not three times 30 s
+        assert sorted(r.message["data"]["n"] for r in receiver.at("/healthy")) == [0, 1, 2]
+        tried = [(d, a) for d, a in _deliveries_of(slow["id"]) if a]
+        assert len(tried) == 3 and dripper.connections == 3
+        for d, (attempt,) in tried:
+            assert d.status == PENDING and attempt.status_code is None and "0.5 s" in attempt.error
+    finally:
+        dripper.close()

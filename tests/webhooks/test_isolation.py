@@ -256,3 +256,32 @@ def test_an_answer_that_never_ends_is_cut_at_the_timeout(bureau, subscribe, rece
             assert d.status == PENDING and attempt.status_code is None and "0.5 s" in attempt.error
     finally:
         dripper.close()
+
+
+def test_the_worker_process_keeps_delivering_beside_a_poison_endpoint(bureau, subscribe, receiver, engine, tmp_path):
+    """The finding as reported: a real ``python -m app worker``, an endpoint stored with CR/LF in
+    its URL, and a healthy endpoint that must still receive every event, in order."""
+    import json
+
+    from tests.processes import start_worker, terminate
+
+    subscribe(bureau, "/healthy")
+    bad = subscribe(bureau, "/poison")
+    _poison_url(engine, bad["id"], "https://8.8.8.8/\r\nx")
+    for n in range(5):
+        emit(subject=SUBJECTS[0], n=n)
+    worker = start_worker(tmp_path / "worker.log", {"APP_WEBHOOK_ALLOWED_HOSTS": json.dumps([receiver.hostport])})
+    try:
+        deadline = time.monotonic() + 20
+        while len(receiver.at("/healthy")) < 5:
+            assert worker.poll() is None, (tmp_path / "worker.log").read_text()[-2000:]
+            assert time.monotonic() < deadline, "the healthy endpoint stopped receiving"
+            time.sleep(0.05)
+        while not any(a for _d, a in _deliveries_of(bad["id"])):
+            assert time.monotonic() < deadline, "the poison delivery was never recorded"
+            time.sleep(0.05)
+    finally:
+        assert terminate(worker, timeout=15) == 0
+    assert [r.message["data"]["n"] for r in receiver.at("/healthy")] == list(range(5))
+    first, attempts = _deliveries_of(bad["id"])[0]
+    assert first.status == PENDING and "control characters" in attempts[0].error

@@ -213,6 +213,10 @@ _NEVER_PUBLIC = (
     ipaddress.ip_network("64:ff9b:1::/48"),
     # IPv4-compatible (deprecated by RFC 4291), with :: and ::1.
     ipaddress.ip_network("::/96"),
+    # Ranges the standard library of this Python calls global: site-local (deprecated by RFC 3879,
+    # still local where it is used) and the documentation block of RFC 9637.
+    ipaddress.ip_network("fec0::/10"),
+    ipaddress.ip_network("3fff::/20"),
 )
 
 

@@ -107,6 +107,8 @@ def test_url_syntax_refusals(url, allowed, problem):
     ("hooks.example.cn", ["::10.0.0.1"], [], False),                 # IPv4-compatible: refused outright
     ("hooks.example.cn", ["::8.8.8.8"], [], False),
     ("hooks.example.cn", ["2001:0:4136:e378:8000:63bf:3fff:fdd2"], [], False),  # Teredo: refused outright
+    ("hooks.example.cn", ["fec0::1"], [], False),                    # site-local (deprecated)
+    ("hooks.example.cn", ["3fff::1"], [], False),                    # documentation (RFC 9637)
     ("hooks.example.cn", ["2606:4700:4700::1111"], [], True),        # an ordinary public IPv6 address
     ("hooks.example.cn", ["93.184.216.34", "10.0.0.1"], [], False),  # every address must pass
     ("hooks.example.cn", [], [], False),                             # does not resolve

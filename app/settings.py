@@ -52,10 +52,12 @@ class Settings(BaseSettings):
     # blocks). Empty: no forwarding header is believed, and the client is the peer of the socket.
     # The server is started with --no-proxy-headers so that this is the one place that decides.
     trusted_proxies: list[str] = Field(default_factory=list)
-    # Hosts (exact names, "*.example.cn" wildcards, IP addresses or CIDR blocks) that webhook
-    # endpoints may use even when they resolve to private, loopback or link-local addresses.
+    # Hosts and ports ("receiver.local:8443", "*.example.cn", "10.1.0.0/16:8080", "[::1]:9000";
+    # no port: 443 for https, 80 for http only) that webhook endpoints may use even when they
+    # resolve to private, loopback or link-local addresses, and over plain http. The port is
+    # part of an entry so that allowing a receiver's host does not open every service on it.
     webhook_allowed_hosts: list[str] = Field(default_factory=list)
-    # True: endpoints may point only at the hosts above (a closed list), public or not.
+    # True: endpoints may point only at the hosts and ports above (a closed list), public or not.
     webhook_only_allowed_hosts: bool = False
     webhook_timeout_seconds: float = Field(default=15.0, gt=0)
     # A claimed delivery is the worker's for this long; then another worker may take it over.
@@ -133,6 +135,20 @@ class Settings(BaseSettings):
                 parse_many(spec)
             except ValueError:
                 raise ValueError(f"APP_RATE_LIMITS: {role}: {spec!r} is not a rate limit like '100/second'") from None
+        return value
+
+    @field_validator("webhook_allowed_hosts")
+    @classmethod
+    def _webhook_allowed_hosts_parse(cls, value: list[str]) -> list[str]:
+        # Refused at start-up rather than skipped at delivery: a typo must not silently allow
+        # less, and an IPv6 address without brackets must not be guessed at.
+        from app.webhooks.urlsafety import allowed_entry
+
+        for entry in value:
+            try:
+                allowed_entry(entry)
+            except ValueError as exc:
+                raise ValueError(f"APP_WEBHOOK_ALLOWED_HOSTS: {entry!r}: {exc}") from None
         return value
 
     @model_validator(mode="after")

@@ -46,7 +46,7 @@ def endpoint_secret_opens(endpoint_id: int) -> bool:
 
 
 def test_rotation_keeps_every_number_and_secret_readable(api, master, register, bureau, monkeypatch, capsys):
-    monkeypatch.setattr(get_settings(), "webhook_allowed_hosts", ["127.0.0.1"])
+    monkeypatch.setattr(get_settings(), "webhook_allowed_hosts", ["127.0.0.1:9"])
     register("D150428000123", id_number="150428198001010014")
     register("D150428000124", id_number="110101199003070038")
     endpoint = api.post("/v1/webhook-endpoints", headers=bureau,

@@ -70,3 +70,11 @@ def test_limits_are_checked_at_start_up(monkeypatch):
         Settings(max_text_length=5000)  # longer than the columns that store the text
     assert Settings(rate_limits={"checker": "100/second;5000/minute"}).rate_limits == {
         "checker": "100/second;5000/minute"}
+
+
+def test_webhook_allowed_hosts_are_checked_at_start_up():
+    settings = Settings(webhook_allowed_hosts=["hooks.example.cn", "127.0.0.1:8080", "[::1]:9000"])
+    assert settings.webhook_allowed_hosts == ["hooks.example.cn", "127.0.0.1:8080", "[::1]:9000"]
+    for bad in ("127.0.0.1:0", "::1", "hooks.example.cn:https"):
+        with pytest.raises(ValidationError, match="APP_WEBHOOK_ALLOWED_HOSTS"):
+            Settings(webhook_allowed_hosts=[bad])

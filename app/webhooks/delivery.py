@@ -8,6 +8,12 @@ Three short transactions per delivery, none held across the HTTP call:
 A worker that dies between 2 and 3 loses nothing: when the lease runs out the delivery is due
 again and goes out with the same ``webhook-id`` (at-least-once; receivers de-duplicate on it).
 A worker told to stop does better: it finishes the call in flight or releases its claim at once.
+
+One endpoint's trouble is never the worker's: whatever preparing, sending or recording one
+attempt raises (a URL the HTTP client refuses, a resolver or TLS error, a secret that does not
+open, an answer the database cannot store) becomes a failed attempt of that delivery, with its
+backoff, and the worker goes on with the others. An exception escaping the loop would leave the
+same delivery first in line on every round and stop every endpoint's deliveries.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import logging
 import os
 import random
 import secrets as _random
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -100,11 +107,11 @@ def _fan_out_events(session: Session, batch: list[Event], now: datetime) -> None
         .join(ApiClient, ApiClient.id == WebhookEndpoint.client_id)
         .where(col(WebhookEndpoint.enabled).is_(True), col(ApiClient.revoked_at).is_(None))
     ).all()
-    subscribers = [
-        (endpoint, rules.Owner(client.id, client.role, client.region, client.department),
-         json.loads(endpoint.event_types))
-        for endpoint, client in rows
-    ]
+    subscribers = []
+    for endpoint, client in rows:
+        types = _event_types(endpoint)
+        if types is not None:
+            subscribers.append((endpoint, rules.Owner(client.id, client.role, client.region, client.department), types))
     for event in batch:
         view = _view(event)
         for endpoint, owner, types in subscribers:
@@ -115,6 +122,20 @@ def _fan_out_events(session: Session, batch: list[Event], now: datetime) -> None
                     msg_id="msg_" + _random.token_hex(16), next_attempt_at=now,
                 ))
         session.add(WebhookFannedOut(event_id=event.id))
+
+
+def _event_types(endpoint: WebhookEndpoint) -> list[str] | None:
+    """The endpoint's subscribed types, or None for a row that cannot be read (written by hand or
+    by an old version): that endpoint is skipped, loudly, rather than stopping every fan-out."""
+    try:
+        types = json.loads(endpoint.event_types)
+    except (TypeError, ValueError):
+        types = None
+    if isinstance(types, list) and all(isinstance(t, str) for t in types):
+        return types
+    logger.error("webhook endpoint %s: unreadable event_types; it receives nothing until they are set again",
+                 endpoint.id)
+    return None
 
 
 def _view(event: Event) -> rules.EventView:
@@ -135,6 +156,9 @@ class Claimed:
     secrets: list[str] = field(repr=False)
     body: bytes = field(repr=False)
     lease_token: str
+    # Why the delivery cannot be sent at all (its signing secret does not open): the attempt then
+    # fails with this reason instead of the whole claim failing, again and again, for everyone.
+    unsendable: str | None = None
 
 
 def claim(now: datetime | None = None, *, worker: str, limit: int = 1) -> list[Claimed]:
@@ -173,12 +197,28 @@ def claim(now: datetime | None = None, *, worker: str, limit: int = 1) -> list[C
             session.add(delivery)
             endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
             event = session.get(Event, delivery.event_id)
+            secrets, body, unsendable = _prepare(endpoint, event, now)
             claimed.append(Claimed(
                 delivery_id=delivery.id, endpoint_id=endpoint.id, msg_id=delivery.msg_id, url=endpoint.url,
-                secrets=service.signing_secrets(endpoint, now), body=body_of(event), lease_token=token,
+                secrets=secrets, body=body, lease_token=token, unsendable=unsendable,
             ))
         session.commit()
     return claimed
+
+
+def _prepare(endpoint: WebhookEndpoint, event: Event, now: datetime) -> tuple[list[str], bytes, str | None]:
+    """The signing secrets and the body, or the reason they cannot be had."""
+    try:
+        secrets = service.signing_secrets(endpoint, now)
+    except Exception as exc:  # InvalidToken: sealed under a master secret that is gone
+        logger.error("webhook endpoint %s: its signing secret cannot be opened (%s)", endpoint.id,
+                     type(exc).__name__)
+        return [], b"", "the endpoint's signing secret cannot be opened (a master secret missing after a rotation?)"
+    try:
+        return secrets, body_of(event), None
+    except Exception as exc:
+        logger.exception("event %s: its body cannot be built", event.id)
+        return [], b"", describe_error(exc)
 
 
 def body_of(event: Event) -> bytes:
@@ -201,7 +241,19 @@ class Result:
 
 
 def send(claimed: Claimed, *, timeout: float | None = None, transport: httpx.BaseTransport | None = None) -> Result:
-    """One POST, to the address vetted just now; redirects are not followed."""
+    """One POST, to the address vetted just now; redirects are not followed. Never raises: any
+    error is the Result of a failed attempt (see the module's docstring)."""
+    if claimed.unsendable is not None:
+        return Result(None, {}, None, claimed.unsendable[:ERROR_CHARS], 0, False)
+    try:
+        return _send(claimed, timeout, transport)
+    except Exception as exc:
+        logger.warning("delivery %s: the attempt failed before a request was made: %s", claimed.delivery_id,
+                       type(exc).__name__)
+        return Result(None, {}, None, describe_error(exc), 0, False)
+
+
+def _send(claimed: Claimed, timeout: float | None, transport: httpx.BaseTransport | None) -> Result:
     settings = get_settings()
     timeout = timeout if timeout is not None else settings.webhook_timeout_seconds
     try:
@@ -213,20 +265,73 @@ def send(claimed: Claimed, *, timeout: float | None = None, transport: httpx.Bas
     started = time.monotonic()
     status, answer_headers, head, error = None, {}, None, None
     try:
-        with httpx.Client(transport=PinnedTransport(target, transport), timeout=timeout,
-                          follow_redirects=False) as client:
-            with client.stream("POST", claimed.url, content=claimed.body, headers=headers) as response:
+        with _Deadline(timeout) as deadline, httpx.Client(
+                transport=PinnedTransport(target, transport), timeout=timeout, follow_redirects=False) as client:
+            with client.stream("POST", claimed.url, content=claimed.body, headers=headers,
+                               extensions={"trace": deadline.trace}) as response:
                 status, answer_headers = response.status_code, dict(response.headers)
                 head = _read_head(response)
     except httpx.TimeoutException:
         error = f"no answer within {timeout:g} s"
-    except httpx.HTTPError as exc:
-        error = f"{type(exc).__name__}: {exc}"[:500]
+    except Exception as exc:  # httpx.HTTPError, and what httpx does not wrap (InvalidURL, ssl, OSError...)
+        error = describe_error(exc)
+    if deadline.expired:  # whichever came first, the read timeout or the deadline: the same failure
+        status, answer_headers, head = None, {}, None
+        error = f"no answer within {timeout:g} s"
     latency = time.monotonic() - started
     in_time = error is None and latency <= timeout
     if error is None and not in_time:
         error = f"answered after {latency:.1f} s, beyond the {timeout:g} s timeout"
     return Result(status, answer_headers, head, error, int(latency * 1000), in_time)
+
+
+class _Deadline:
+    """Cuts an attempt off once ``seconds`` have passed since it began, whatever it is waiting for.
+
+    httpx's timeouts bound each network operation, not the attempt: a receiver sending a byte
+    every few seconds would hold the worker, and with it every other endpoint's deliveries, for
+    hours. The connection's socket is learnt from httpcore's trace and shut down when time is up,
+    which wakes the blocked read with an error."""
+
+    def __init__(self, seconds: float):
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def trace(self, name: str, info: dict) -> None:
+        if name != "connection.connect_tcp.complete":
+            return
+        sock = info["return_value"].get_extra_info("socket")
+        if sock is None:
+            return
+        with self._lock:
+            self._sockets.append(sock)
+            late = self.expired
+        if late:  # connected just as time ran out
+            _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shut(sock)
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._timer.cancel()
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # closed already: the attempt ended by itself
 
 
 def _read_head(response: httpx.Response) -> str:
@@ -235,7 +340,17 @@ def _read_head(response: httpx.Response) -> str:
         kept += chunk
         if len(kept) >= rules.RESPONSE_KEEP_BYTES:
             break
-    return kept[: rules.RESPONSE_KEEP_BYTES].decode("utf-8", errors="replace")
+    # PostgreSQL text cannot hold NUL: a receiver answering one must not make the attempt unrecordable.
+    return kept[: rules.RESPONSE_KEEP_BYTES].decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+
+
+ERROR_CHARS = 500  # the attempts' error column
+_UNPRINTABLE = dict.fromkeys([*range(0x20), *range(0x7F, 0xA0)], "?")
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line naming the error, storable on both databases (no NUL, no line breaks) and short."""
+    return f"{type(exc).__name__}: {exc}".translate(_UNPRINTABLE)[:ERROR_CHARS]
 
 
 # --- 3. acknowledge ----------------------------------------------------------------------------
@@ -341,9 +456,23 @@ def deliver_due(now: datetime | None = None, *, worker: str | None = None, limit
             if result is None:
                 release(item)
                 return handled
-            acknowledge(item, result, now, worker=worker, rng=rng)
+            _acknowledge_or_fail(item, result, now, worker=worker, rng=rng)
             handled += 1
     return handled
+
+
+def _acknowledge_or_fail(claimed: Claimed, result: Result, now: datetime | None, *, worker: str,
+                         rng: random.Random | None) -> str:
+    """``acknowledge``; if the answer itself cannot be recorded, the attempt is recorded as failed
+    without it (still with its backoff). Only when even that fails (the database is down) does the
+    error escape, and the lease then hands the delivery to a later round."""
+    try:
+        return acknowledge(claimed, result, now, worker=worker, rng=rng)
+    except Exception as exc:
+        logger.exception("delivery %s: the attempt's outcome could not be recorded", claimed.delivery_id)
+        bare = Result(None, {}, None, f"the answer could not be recorded ({type(exc).__name__})",
+                      result.latency_ms, False)
+        return acknowledge(claimed, bare, now, worker=worker, rng=rng)
 
 
 def _send_unless_stopped(claimed: Claimed, timeout: float | None, stop: threading.Event) -> Result | None:
@@ -384,5 +513,11 @@ def release(claimed: Claimed) -> bool:
 
 
 def run_once(stop: threading.Event | None = None, now: datetime | None = None) -> int:
-    """One round of the worker job: fan out new events, then deliver what is due (until ``stop``)."""
-    return fan_out(now) + deliver_due(now, stop=stop)
+    """One round of the worker job: fan out new events, then deliver what is due (until ``stop``).
+    A failing fan-out does not keep the deliveries already queued from going out."""
+    try:
+        fanned = fan_out(now)
+    except Exception:
+        logger.exception("webhook fan-out failed; delivering what is already queued")
+        fanned = 0
+    return fanned + deliver_due(now, stop=stop)

@@ -89,16 +89,19 @@ def parse_retry_after(value: str | None, now: datetime) -> timedelta | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        delay = timedelta(seconds=int(value))
+    # The receiver writes this header: ASCII digits only ("²".isdigit() is true, int() refuses it),
+    # and capped before it becomes a timedelta, which overflows past 999,999,999 days.
+    if value.isascii() and value.isdigit():
+        seconds = int(value) if len(value) <= 9 else MAX_RETRY_AFTER.total_seconds()
+        delay = timedelta(seconds=min(seconds, MAX_RETRY_AFTER.total_seconds()))
     else:
         try:
             when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=timezone.utc)
+            delay = when - now
+        except (TypeError, ValueError, OverflowError, IndexError):
             return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        delay = when - now
     return max(timedelta(0), min(delay, MAX_RETRY_AFTER))
 
 

@@ -1,14 +1,27 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.events import EVENT_TYPES
 from app.timeutil import Instant
 
 EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
+
+_CONTROL = {*range(0x20), *range(0x7F, 0xA0)} - {0x09, 0x0A, 0x0D}
+
+
+def _no_control_characters(value: str | None) -> str | None:
+    # PostgreSQL text cannot hold NUL: refused here, a 422 naming the field on both databases,
+    # rather than a 500 on one and stored on the other. Tabs and line breaks stay allowed.
+    if value is not None and any(ord(c) in _CONTROL for c in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+Description = Annotated[str | None, Field(default=None, max_length=500), AfterValidator(_no_control_characters)]
 
 
 class EndpointIn(BaseModel):
@@ -16,7 +29,7 @@ class EndpointIn(BaseModel):
 
     url: str = Field(min_length=1, max_length=2000)
     event_types: list[EventType] = Field(min_length=1, max_length=len(EVENT_TYPES))
-    description: str | None = Field(default=None, max_length=500)
+    description: Description = None
 
 
 class EndpointPatch(BaseModel):
@@ -26,7 +39,7 @@ class EndpointPatch(BaseModel):
 
     url: str | None = Field(default=None, min_length=1, max_length=2000)
     event_types: list[EventType] | None = Field(default=None, min_length=1, max_length=len(EVENT_TYPES))
-    description: str | None = Field(default=None, max_length=500)
+    description: Description = None
     enabled: bool | None = None
 
 

@@ -14,6 +14,9 @@ import httpx
 from app.webhooks.urlsafety import Target
 
 
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
 @lru_cache(maxsize=1)
 def _tls_context() -> ssl.SSLContext:
     # Loading the CA bundle takes tens of milliseconds: once per process, not once per attempt.
@@ -32,6 +35,10 @@ class PinnedTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.host.rstrip(".").lower() != self.target.host:
             raise httpx.ConnectError("refused: request to a host other than the vetted one", request=request)
+        # The port too: urllib vetted it, httpx connects to it; should they ever read a URL
+        # differently, the request must not go to a port nobody vetted.
+        if (request.url.port or _DEFAULT_PORTS.get(request.url.scheme)) != self.target.port:
+            raise httpx.ConnectError("refused: request to a port other than the vetted one", request=request)
         request.url = request.url.copy_with(host=self.target.address)
         request.extensions = {**request.extensions, "sni_hostname": self.target.host}
         return self.inner.handle_request(request)

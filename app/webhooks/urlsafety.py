@@ -5,20 +5,35 @@ DNS answers change (rebinding). The host is resolved once per attempt; every add
 to must be acceptable, and the request is then sent to that address (``transport.PinnedTransport``),
 so a second lookup by the HTTP client cannot lead elsewhere.
 
-``allowed_hosts`` entries: an exact host name, ``*.example.cn`` (any name below it), an IP
-address or a CIDR block (matched against the resolved addresses). A host on the list may resolve
-to private, loopback or link-local addresses; any other host only to public ones.
+``allowed_hosts`` entries (``APP_WEBHOOK_ALLOWED_HOSTS``) name a host and a port: an exact host
+name, ``*.example.cn`` (any name below it), an IPv4 address or CIDR block, or an IPv6 address or
+block in brackets, each optionally followed by ``:port``; without a port, only the scheme's
+default port (443 for https, 80 for http). Addresses and blocks are matched against the resolved
+addresses. A host on the list may, on that port, resolve to private, loopback or link-local
+addresses and be called over plain http; any other host and port only to public addresses over
+https. The port is part of the entry because an operator who allows 127.0.0.1 for a receiver
+does not mean the database on 127.0.0.1:5432.
+
+The same rules run on the URL as stored and on every address it resolves to, at creation and
+before each attempt: a row stored under older rules is refused at delivery too. IPv6 forms that
+carry an IPv4 address (IPv4-mapped, NAT64, 6to4) are judged by the IPv4 address they carry, so
+``[::ffff:10.0.0.1]`` or ``[2002:a9fe:a9fe::]`` (169.254.169.254) cannot slip past the IPv4 rules.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
 class UnsafeUrl(ValueError):
@@ -35,11 +50,24 @@ class Target:
 
 def parse(url: str, allowed_hosts: Sequence[str] = (), only_allowed: bool = False) -> tuple[str, str, int]:
     """Syntactic checks: (scheme, host, port) or UnsafeUrl."""
+    if any(_unprintable(c) for c in url):
+        # urllib silently drops tab, CR and LF and strips leading controls and spaces, httpx
+        # refuses them: the URL we vet and the URL we send must be the same string.
+        raise UnsafeUrl("must not contain control characters or spaces (percent-encode them)")
     try:
         parts = urlsplit(url)
+    except ValueError:
+        raise UnsafeUrl("not a valid URL") from None
+    if not _port_well_formed(parts.netloc):
+        # Some versions of urllib read ":+443" or Arabic-Indic digits as a port; other parsers
+        # do not, and ":0443" invites the same disagreement.
+        raise UnsafeUrl("port must be a number from 1 to 65535 in ASCII digits")
+    try:
         port = parts.port
     except ValueError:
         raise UnsafeUrl("not a valid URL") from None
+    if port == 0:
+        raise UnsafeUrl("port must be a number from 1 to 65535, not 0")
     if parts.scheme not in ("https", "http"):
         raise UnsafeUrl("must be an https:// URL")
     host = (parts.hostname or "").rstrip(".").lower()
@@ -49,61 +77,185 @@ def parse(url: str, allowed_hosts: Sequence[str] = (), only_allowed: bool = Fals
         raise UnsafeUrl("must not carry credentials")
     if parts.fragment:
         raise UnsafeUrl("must not have a fragment")
-    listed = name_listed(host, allowed_hosts)
+    port = port or DEFAULT_PORTS[parts.scheme]
+    listed = host_listed(host, parts.scheme, port, allowed_hosts)
     if parts.scheme == "http" and not listed:
         # Plain http only to hosts an operator listed (an internal network, tests on loopback).
-        raise UnsafeUrl("must be an https:// URL (http only for allowed hosts)")
-    if only_allowed and not (listed or _literal_listed(host, allowed_hosts)):
-        raise UnsafeUrl("host is not among the allowed webhook hosts")
-    return parts.scheme, host, port or (443 if parts.scheme == "https" else 80)
+        raise UnsafeUrl("must be an https:// URL (http only for allowed hosts and ports)")
+    if only_allowed and not listed:
+        raise UnsafeUrl("host and port are not among the allowed webhook hosts")
+    return parts.scheme, host, port
 
 
-def name_listed(host: str, allowed_hosts: Sequence[str]) -> bool:
-    for entry in allowed_hosts:
-        entry = entry.strip().rstrip(".").lower()
-        if entry.startswith("*."):
-            if host.endswith(entry[1:]) and host != entry[2:]:
-                return True
-        elif host == entry:
-            return True
-    return False
+def _unprintable(char: str) -> bool:
+    # Unicode categories C* (C0 and C1 controls, DEL, format characters such as U+202E and
+    # U+FEFF, unassigned) and Z* (spaces, U+2028 line and U+2029 paragraph separators).
+    return unicodedata.category(char)[0] in "CZ"
 
 
-def _networks(allowed_hosts: Sequence[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    nets = []
-    for entry in allowed_hosts:
+def _port_well_formed(netloc: str) -> bool:
+    hostport = netloc.rpartition("@")[2]
+    rest = hostport.partition("]")[2] if hostport.startswith("[") else hostport
+    if ":" not in rest:
+        return True
+    text = rest.partition(":")[2]
+    return text == "" or (text.isascii() and text.isdigit() and not text.startswith("0"))
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """One allow-list entry: a name (``*.`` for the names below it) or a network, and a port."""
+
+    name: str | None
+    network: Network | None
+    port: int | None  # None: the scheme's default port only
+
+    def port_matches(self, scheme: str, port: int) -> bool:
+        return port == (self.port if self.port is not None else DEFAULT_PORTS[scheme])
+
+    def name_matches(self, host: str) -> bool:
+        if self.name is None:
+            return False
+        if self.name.startswith("*."):
+            return host.endswith(self.name[1:]) and host != self.name[2:]
+        return host == self.name
+
+
+_LABEL = r"[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?"
+_NAME = re.compile(rf"(?:\*\.)?{_LABEL}(?:\.{_LABEL})*")
+
+
+def allowed_entry(text: str) -> Allowed:
+    """Parse one entry, ValueError saying what is wrong. An IPv6 address always goes in brackets:
+    ``fe80::1:8080`` could be an address or an address and a port, and a guess would be a hole."""
+    entry = text.strip().lower()
+    if not entry:
+        raise ValueError("an empty entry")
+    if entry.startswith("["):
+        inside, closed, rest = entry[1:].partition("]")
+        if not closed:
+            raise ValueError("an IPv6 address goes in brackets: [::1] or [::1]:9000")
         try:
-            nets.append(ipaddress.ip_network(entry.strip(), strict=False))
+            network = ipaddress.ip_network(inside, strict=False)
         except ValueError:
-            continue  # a host name
-    return nets
-
-
-def _literal_listed(host: str, allowed_hosts: Sequence[str]) -> bool:
+            raise ValueError("brackets hold an IPv6 address or block, as in [::1]:9000") from None
+        if network.version != 6:
+            raise ValueError("brackets hold an IPv6 address or block, as in [::1]:9000")
+        if rest and not rest.startswith(":"):
+            raise ValueError("after ] comes :port, as in [::1]:9000")
+        return Allowed(None, network, _entry_port(rest[1:]) if rest else None)
+    if "://" in entry:
+        raise ValueError("write host or host:port, not a URL")
+    if entry.count(":") > 1:
+        raise ValueError("an IPv6 address goes in brackets: [::1] or [::1]:9000")
+    host, colon, port_text = entry.partition(":")
+    port = _entry_port(port_text) if colon else None
     try:
-        address = ipaddress.ip_address(host)
+        return Allowed(None, ipaddress.IPv4Network(host, strict=False), port)
     except ValueError:
-        return False
-    return any(address in net for net in _networks(allowed_hosts))
+        pass
+    host = host.rstrip(".")
+    if not _NAME.fullmatch(host) or host.replace(".", "").isdigit():
+        raise ValueError("the host must be a name, *.name, an IPv4 address or block, or [IPv6] (ASCII, "
+                         "xn-- for other scripts), optionally with :port")
+    return Allowed(host, None, port)
+
+
+def _entry_port(text: str) -> int:
+    if not (text.isascii() and text.isdigit() and not text.startswith("0") and int(text) <= 65535):
+        raise ValueError("the port must be a number from 1 to 65535")
+    return int(text)
+
+
+@lru_cache(maxsize=8)
+def _entries(allowed_hosts: tuple[str, ...]) -> tuple[Allowed, ...]:
+    parsed = []
+    for text in allowed_hosts:
+        try:
+            parsed.append(allowed_entry(text))
+        except ValueError:
+            continue  # refused at start-up (app/settings.py); never read as something wider
+    return tuple(parsed)
+
+
+def host_listed(host: str, scheme: str, port: int, allowed_hosts: Sequence[str]) -> bool:
+    """The URL's host, by name or as an IP literal inside a listed network, is listed with its port."""
+    try:
+        literal: Address | None = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    return any(
+        entry.port_matches(scheme, port)
+        and (entry.name_matches(host) or (literal is not None and entry.network is not None
+                                          and literal in entry.network))
+        for entry in _entries(tuple(allowed_hosts))
+    )
+
+
+def _networks(allowed_hosts: Sequence[str], scheme: str, port: int) -> list[Network]:
+    return [entry.network for entry in _entries(tuple(allowed_hosts))
+            if entry.network is not None and entry.port_matches(scheme, port)]
+
+
+# IPv6 ranges whose addresses carry an IPv4 address, and the bit (from the left) it starts at.
+_CARRY_IPV4 = (
+    (ipaddress.ip_network("::ffff:0:0/96"), 96),  # IPv4-mapped
+    (ipaddress.ip_network("64:ff9b::/96"), 96),   # NAT64, the well-known prefix (RFC 6052)
+    (ipaddress.ip_network("2002::/16"), 16),      # 6to4 (RFC 3056): bits 16 to 48
+)
+# IPv6 ranges refused whatever they carry.
+_NEVER_PUBLIC = (
+    # Teredo (RFC 4380): the IPv4 inside is the client's, obfuscated; the server is a relay's.
+    # Nothing a webhook should be sent to.
+    ipaddress.ip_network("2001::/32"),
+    # Local-use NAT64 (RFC 8215): the prefix length, so where the IPv4 address sits, is a local
+    # choice we cannot know.
+    ipaddress.ip_network("64:ff9b:1::/48"),
+    # IPv4-compatible (deprecated by RFC 4291), with :: and ::1.
+    ipaddress.ip_network("::/96"),
+    # Ranges the standard library of this Python calls global: site-local (deprecated by RFC 3879,
+    # still local where it is used) and the documentation block of RFC 9637.
+    ipaddress.ip_network("fec0::/10"),
+    ipaddress.ip_network("3fff::/20"),
+)
+
+
+def carried_ipv4(address: Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries (IPv4-mapped, NAT64, 6to4), if any."""
+    if isinstance(address, ipaddress.IPv6Address):
+        for network, start in _CARRY_IPV4:
+            if address in network:
+                return ipaddress.IPv4Address((int(address) >> (96 - start)) & 0xFFFFFFFF)
+    return None
 
 
 def is_public(address: Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        if any(address in network for network in _NEVER_PUBLIC):
+            return False
+        inner = carried_ipv4(address)
+        if inner is not None:
+            # Judged by what it leads to. (The standard library alone calls 2002::/16 global
+            # and 64:ff9b::/96 reserved, whatever they carry.)
+            address = inner
     return address.is_global and not (
         address.is_private or address.is_loopback or address.is_link_local or address.is_multicast
         or address.is_reserved or address.is_unspecified
     )
 
 
-def choose_address(host: str, addresses: Sequence[str], allowed_hosts: Sequence[str] = ()) -> str:
-    """The address to connect to: the first one, once all of them are acceptable."""
+def choose_address(host: str, addresses: Sequence[str], allowed_hosts: Sequence[str] = (), *,
+                   scheme: str = "https", port: int | None = None) -> str:
+    """The address to connect to: the first one, once all of them are acceptable for this port."""
     if not addresses:
         raise UnsafeUrl("host does not resolve")
-    nets = _networks(allowed_hosts)
-    listed = name_listed(host, allowed_hosts)
+    port = port or DEFAULT_PORTS[scheme]
+    nets = _networks(allowed_hosts, scheme, port)
+    listed = host_listed(host, scheme, port, allowed_hosts)
     for text in addresses:
         address = ipaddress.ip_address(text)
+        # A listed network matches the address itself, not an IPv4 address it carries: a 6to4 or
+        # NAT64 address leads to a relay or gateway, not to the listed host.
         if listed or is_public(address) or any(address in net for net in nets):
             continue
         raise UnsafeUrl("host resolves to a private, loopback, link-local or reserved address")
@@ -114,7 +266,7 @@ def resolve(host: str, port: int) -> list[str]:
     """Every address of ``host`` (an IP literal resolves to itself)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
+    except (OSError, UnicodeError, ValueError):  # gaierror is an OSError; ValueError: a NUL in the name
         return []
     seen: list[str] = []
     for _family, _type, _proto, _name, sockaddr in infos:
@@ -131,6 +283,7 @@ def check(
     resolver: Callable[[str, int], list[str]] | None = None,
 ) -> Target:
     """Parse, resolve once and vet the URL; the Target pins the address to use."""
-    _scheme, host, port = parse(url, allowed_hosts, only_allowed)
+    scheme, host, port = parse(url, allowed_hosts, only_allowed)
     addresses = (resolver or resolve)(host, port)
-    return Target(url=url, host=host, port=port, address=choose_address(host, addresses, allowed_hosts))
+    address = choose_address(host, addresses, allowed_hosts, scheme=scheme, port=port)
+    return Target(url=url, host=host, port=port, address=address)

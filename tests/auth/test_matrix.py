@@ -367,7 +367,7 @@ def _shows(response, marker: str) -> bool:
 @pytest.fixture
 def world(api, make_key, clock, monkeypatch):
     clock.set("2025-07-01")
-    monkeypatch.setattr(get_settings(), "webhook_allowed_hosts", ["127.0.0.1"])
+    monkeypatch.setattr(get_settings(), "webhook_allowed_hosts", ["127.0.0.1:9"])  # the endpoints' URL
     return World(api, make_key, clock)
 
 

@@ -74,7 +74,8 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.hostport = f"127.0.0.1:{self.server.server_address[1]}"
+        self.url = f"http://{self.hostport}"
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     def answer(self, path, status, *, headers=None, body=b"", sleep=0.0, times=1):
@@ -93,16 +94,13 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver():
+def receiver(monkeypatch):
+    """The receiver, its host and port allowed: production refuses loopback (and plain http)
+    unless listed, and a listing names the port."""
     r = Receiver()
+    monkeypatch.setattr(get_settings(), "webhook_allowed_hosts", [r.hostport])
     yield r
     r.close()
-
-
-@pytest.fixture(autouse=True)
-def allow_loopback(monkeypatch):
-    """The suite's receiver is on 127.0.0.1; production refuses loopback unless listed."""
-    monkeypatch.setattr(get_settings(), "webhook_allowed_hosts", ["127.0.0.1"])
 
 
 @pytest.fixture

@@ -228,7 +228,26 @@ def test_loopback_is_refused_at_delivery_when_no_longer_allowed(api, bureau, sub
     assert item["status"] == "pending" and item["attempts"][0]["error"].startswith("refused:")
 
 
-@pytest.mark.parametrize("address", ["127.0.0.1", "10.0.0.7", "169.254.169.254"])
+def test_a_stored_url_on_a_port_not_allowed_is_refused_at_delivery(api, bureau, subscribe, receiver, clock, engine):
+    """A row stored when the allow-list named hosts only (any port) is held to host and port."""
+    from sqlalchemy import text
+
+    endpoint = subscribe(bureau)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE webhook_endpoints SET url = :url WHERE id = :id"),
+                     {"url": "http://127.0.0.1:5432/hook", "id": endpoint["id"]})
+    emit()
+    run(clock.now)
+    assert receiver.requests == []
+    (item,) = deliveries(api, bureau, endpoint["id"])
+    assert item["status"] == "pending" and item["attempts"][0]["error"].startswith("refused:")
+
+
+@pytest.mark.parametrize("address", [
+    "127.0.0.1", "10.0.0.7", "169.254.169.254",
+    "2002:a9fe:a9fe::1", "64:ff9b::a00:7", "64:ff9b:1::a00:7", "::ffff:127.0.0.1", "::10.0.0.7",
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+])
 def test_a_name_that_resolves_elsewhere_at_delivery_is_refused(api, bureau, receiver, clock, monkeypatch, address):
     """DNS rebinding: public when the endpoint was created, private when delivering."""
     monkeypatch.setattr(get_settings(), "webhook_allowed_hosts", [])
@@ -247,8 +266,8 @@ def test_a_name_that_resolves_elsewhere_at_delivery_is_refused(api, bureau, rece
 def test_delivery_connects_to_the_address_resolved_once(api, bureau, receiver, clock, monkeypatch):
     """The URL names a host that only our resolver knows: the request still reaches the
     receiver, so the HTTP client did not resolve the name again."""
-    monkeypatch.setattr(get_settings(), "webhook_allowed_hosts", ["hooks.test"])
     port = receiver.url.rsplit(":", 1)[1]
+    monkeypatch.setattr(get_settings(), "webhook_allowed_hosts", [f"hooks.test:{port}"])
     monkeypatch.setattr(urlsafety, "resolve", lambda host, p: ["127.0.0.1"] if host == "hooks.test" else [])
     created = api.post("/v1/webhook-endpoints", headers=bureau,
                        json={"url": f"http://hooks.test:{port}/hook", "event_types": ["score.recorded"]})

@@ -81,6 +81,76 @@ def test_unsafe_urls_are_refused_at_creation_naming_body_url(api, bureau, monkey
     assert url not in response.text and "secret" not in response.text  # input is never echoed
 
 
+# Characters no URL may carry: a parser that drops them (urllib drops tab, CR and LF) and one that
+# refuses them (httpx) would otherwise disagree about the same stored URL.
+CONTROL = ["\r\n", "\r", "\n", "\t", "\x00", "\x01", "\x1b", "\x1f", "\x7f", "\x80", "\x85", "\x9f",
+           " ", "\u00a0", "\u2028", "\u202e", "\u3000", "\ufeff"]
+
+
+@pytest.mark.parametrize("where", ["https://8.8.8.8/a{c}b", "https://8.8.8.8{c}/x", "{c}https://8.8.8.8/x",
+                                   "https://8.8.8.8/x{c}", "https://8.8.8.8/x?q={c}"])
+@pytest.mark.parametrize("char", CONTROL, ids=["+".join(f"U+{ord(x):04X}" for x in c) for c in CONTROL])
+def test_control_characters_anywhere_are_refused(api, bureau, subscribe, char, where):
+    url = where.format(c=char)
+    response = api.post("/v1/webhook-endpoints", headers=bureau, json={"url": url, "event_types": ["score.recorded"]})
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in response.json()["errors"]] == ["body.url"]
+    endpoint = subscribe(bureau)
+    patched = api.patch(f"/v1/webhook-endpoints/{endpoint['id']}", headers=bureau, json={"url": url})
+    assert patched.status_code == 422 and [e["field"] for e in patched.json()["errors"]] == ["body.url"]
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("https://8.8.8.8:0/x", "port"),
+    ("https://hooks.example.cn:0/x", "port"),
+    ("https://hooks.example.cn:00/x", "port"),
+    ("https://hooks.example.cn:65536/x", "valid"),
+    ("https://hooks.example.cn:+443/x", "port"),
+    ("https://hooks.example.cn:\u0664\u0664\u0663/x", "port"),  # Arabic-Indic digits 443
+    ("https://user@hooks.example.cn/x", "credentials"),
+    ("https://:pw@hooks.example.cn/x", "credentials"),
+    ("https://@hooks.example.cn/x", "credentials"),
+    ("https://user:pw@hooks.example.cn/x", "credentials"),
+    # IPv6 forms that carry an IPv4 address inside: the IPv4 address decides.
+    ("https://[2002:a00:1::]/x", "private"),              # 6to4 of 10.0.0.1
+    ("https://[2002:7f00:1::1]/x", "private"),            # 6to4 of 127.0.0.1
+    ("https://[2002:a9fe:a9fe::]/x", "private"),          # 6to4 of 169.254.169.254 (cloud metadata)
+    ("https://[2002:c0a8:101::]/x", "private"),           # 6to4 of 192.168.1.1
+    ("https://[64:ff9b::a00:1]/x", "private"),            # NAT64 of 10.0.0.1
+    ("https://[64:ff9b::7f00:1]/x", "private"),           # NAT64 of 127.0.0.1
+    ("https://[64:ff9b::a9fe:a9fe]/x", "private"),        # NAT64 of 169.254.169.254
+    ("https://[64:ff9b::6440:1]/x", "private"),           # NAT64 of 100.64.0.1 (shared address space)
+    ("https://[64:ff9b:1::808:808]/x", "private"),        # local-use NAT64: where the IPv4 sits is local
+    ("https://[::ffff:10.0.0.1]/x", "private"),           # IPv4-mapped
+    ("https://[::ffff:169.254.169.254]/x", "private"),
+    ("https://[::ffff:0.0.0.0]/x", "private"),
+    ("https://[::10.0.0.1]/x", "private"),                # IPv4-compatible (deprecated)
+    ("https://[::8.8.8.8]/x", "private"),
+    ("https://[::127.0.0.1]/x", "private"),
+    ("https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/x", "private"),  # Teredo
+    ("https://[2001::a00:1]/x", "private"),
+])
+def test_more_unsafe_urls_are_refused_naming_body_url(api, bureau, url, message):
+    response = api.post("/v1/webhook-endpoints", headers=bureau, json={"url": url, "event_types": ["score.recorded"]})
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    (error,) = response.json()["errors"]
+    assert error["field"] == "body.url" and message in error["message"]
+
+
+@pytest.mark.parametrize("url", [
+    "https://[2002:808:808::]/x",       # 6to4 of 8.8.8.8
+    "https://[64:ff9b::808:808]/x",     # NAT64 of 8.8.8.8 (an IPv6-only network's way to IPv4)
+    "https://[::ffff:8.8.8.8]/x",       # IPv4-mapped 8.8.8.8
+    "https://8.8.8.8:8443/x",
+    "https://8.8.8.8/a%0d%0ab?q=%09",   # encoded, they are just text of the path
+])
+def test_forms_embedding_a_public_ipv4_address_are_accepted(api, bureau, url):
+    response = api.post("/v1/webhook-endpoints", headers=bureau, json={"url": url, "event_types": ["score.recorded"]})
+    assert response.status_code == 201, response.text
+
+
 def test_loopback_needs_to_be_listed(api, bureau, receiver, monkeypatch):
     from app.settings import get_settings
 
@@ -119,3 +189,43 @@ def test_rotate_secret_answers_a_new_secret_and_the_grace_period(api, bureau, su
     rotated = api.post(f"/v1/webhook-endpoints/{endpoint['id']}/rotate-secret", headers=bureau).json()
     assert rotated["secret"].startswith("whsec_") and rotated["secret"] != endpoint["secret"]
     assert rotated["previous_secret_valid_until"] is not None
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x1b", "\x7f", "\x85"], ids=["NUL", "ESC", "DEL", "NEL"])
+def test_a_description_with_control_characters_is_refused_alike_on_both_databases(api, bureau, subscribe, char):
+    """PostgreSQL text cannot hold NUL (it was a 500 there, a 201 on SQLite); no control character
+    has a place in a one-line label, though line breaks and tabs do."""
+    body = {"url": "https://8.8.8.8/x", "event_types": ["score.recorded"], "description": f"旗{char}医保局"}
+    created = api.post("/v1/webhook-endpoints", headers=bureau, json=body)
+    assert created.status_code == 422, created.text
+    assert created.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in created.json()["errors"]] == ["body.description"]
+    endpoint = subscribe(bureau)
+    patched = api.patch(f"/v1/webhook-endpoints/{endpoint['id']}", headers=bureau,
+                        json={"description": f"a{char}b"})
+    assert patched.status_code == 422 and [e["field"] for e in patched.json()["errors"]] == ["body.description"]
+    fine = api.patch(f"/v1/webhook-endpoints/{endpoint['id']}", headers=bureau, json={"description": "一\n二\t三"})
+    assert fine.status_code == 200 and fine.json()["description"] == "一\n二\t三"
+
+
+@pytest.mark.parametrize("allowed", [["127.0.0.1"], ["127.0.0.1:8080"], ["localhost:5432"]])
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_allowing_a_host_does_not_allow_its_other_ports(api, bureau, monkeypatch, allowed, scheme):
+    """Allowing 127.0.0.1 for a receiver must not open the database on 127.0.0.1:5432."""
+    from app.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "webhook_allowed_hosts", allowed)
+    response = api.post("/v1/webhook-endpoints", headers=bureau,
+                        json={"url": f"{scheme}://127.0.0.1:5432/x", "event_types": ["score.recorded"]})
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in response.json()["errors"]] == ["body.url"]
+
+
+def test_an_allowed_host_and_port_is_accepted_over_http(api, bureau, monkeypatch):
+    from app.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "webhook_allowed_hosts", ["127.0.0.1:8080", "[::1]:9000"])
+    for url in ("http://127.0.0.1:8080/x", "http://[::1]:9000/x"):
+        response = api.post("/v1/webhook-endpoints", headers=bureau, json={"url": url, "event_types": ["score.recorded"]})
+        assert response.status_code == 201, response.text

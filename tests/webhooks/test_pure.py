@@ -69,6 +69,13 @@ def test_secret_box_round_trips_and_depends_on_the_master_secret():
     ("https:///x", [], "no host"),
     ("https://example.com:99999/x", [], "valid"),
     ("https://example.com/x#frag", [], "fragment"),
+    ("https://@example.com/x", [], "credentials"),
+    ("https://example.com:0/x", [], "port"),
+    ("https://example.com:0443/x", [], "port"),
+    ("https://example.com/\r\nx", [], "control"),
+    ("https://example.com/x\t", [], "control"),
+    ("\x00https://example.com/x", [], "control"),
+    ("https://example.com/\x85", [], "control"),
 ])
 def test_url_syntax_refusals(url, allowed, problem):
     with pytest.raises(urlsafety.UnsafeUrl, match=problem):
@@ -89,6 +96,20 @@ def test_url_syntax_refusals(url, allowed, problem):
     ("hooks.example.cn", ["fe80::1"], [], False),
     ("hooks.example.cn", ["::ffff:127.0.0.1"], [], False),           # IPv4-mapped loopback
     ("hooks.example.cn", ["fd00::1"], [], False),                    # unique local
+    ("hooks.example.cn", ["2002:a00:1::"], [], False),               # 6to4 of 10.0.0.1
+    ("hooks.example.cn", ["2002:a9fe:a9fe::1"], [], False),          # 6to4 of 169.254.169.254
+    ("hooks.example.cn", ["2002:808:808::1"], [], True),             # 6to4 of 8.8.8.8
+    ("hooks.example.cn", ["64:ff9b::a00:1"], [], False),             # NAT64 of 10.0.0.1
+    ("hooks.example.cn", ["64:ff9b::808:808"], [], True),            # NAT64 of 8.8.8.8
+    ("hooks.example.cn", ["64:ff9b:1::808:808"], [], False),         # local-use NAT64: refused outright
+    ("hooks.example.cn", ["::ffff:8.8.8.8"], [], True),
+    ("hooks.example.cn", ["::ffff:10.0.0.1"], [], False),
+    ("hooks.example.cn", ["::10.0.0.1"], [], False),                 # IPv4-compatible: refused outright
+    ("hooks.example.cn", ["::8.8.8.8"], [], False),
+    ("hooks.example.cn", ["2001:0:4136:e378:8000:63bf:3fff:fdd2"], [], False),  # Teredo: refused outright
+    ("hooks.example.cn", ["fec0::1"], [], False),                    # site-local (deprecated)
+    ("hooks.example.cn", ["3fff::1"], [], False),                    # documentation (RFC 9637)
+    ("hooks.example.cn", ["2606:4700:4700::1111"], [], True),        # an ordinary public IPv6 address
     ("hooks.example.cn", ["93.184.216.34", "10.0.0.1"], [], False),  # every address must pass
     ("hooks.example.cn", [], [], False),                             # does not resolve
     ("hooks.example.cn", ["10.1.2.3"], ["hooks.example.cn"], True),  # listed name
@@ -104,6 +125,99 @@ def test_address_rule(host, addresses, allowed, ok):
     else:
         with pytest.raises(urlsafety.UnsafeUrl):
             urlsafety.choose_address(host, addresses, allowed)
+
+
+@pytest.mark.parametrize(("entry", "name", "network", "port"), [
+    ("hooks.example.cn", "hooks.example.cn", None, None),
+    ("Hooks.Example.CN.", "hooks.example.cn", None, None),
+    ("receiver.local:443", "receiver.local", None, 443),
+    ("*.hooks.example.cn:8443", "*.hooks.example.cn", None, 8443),
+    ("127.0.0.1", None, "127.0.0.1/32", None),
+    ("127.0.0.1:8080", None, "127.0.0.1/32", 8080),
+    ("10.1.0.0/16:8443", None, "10.1.0.0/16", 8443),
+    ("[::1]", None, "::1/128", None),
+    ("[::1]:9000", None, "::1/128", 9000),
+    (" [fd00::/8]:443 ", None, "fd00::/8", 443),
+])
+def test_allowed_host_entries(entry, name, network, port):
+    parsed = urlsafety.allowed_entry(entry)
+    assert (parsed.name, str(parsed.network) if parsed.network else None, parsed.port) == (name, network, port)
+
+
+@pytest.mark.parametrize(("entry", "problem"), [
+    ("", "empty"),
+    ("127.0.0.1:0", "port"),
+    ("127.0.0.1:65536", "port"),
+    ("127.0.0.1:08080", "port"),
+    ("127.0.0.1:", "port"),
+    ("hooks.example.cn:https", "port"),
+    ("::1", "brackets"),            # ::1 or :: port 1? Written [::1] or [::1]:1, there is no doubt
+    ("fe80::1:8080", "brackets"),
+    ("fd00::/8", "brackets"),
+    ("[::1", "brackets"),
+    ("[hooks.example.cn]:443", "IPv6"),
+    ("[::1]9000", "port"),
+    ("a:b:c", "brackets"),
+    ("https://hooks.example.cn", "host"),
+    ("hooks.example.cn/x", "host"),
+    ("user@hooks.example.cn", "host"),
+    ("*.", "host"),
+    ("a.*.cn", "host"),
+    ("医保.cn", "host"),
+])
+def test_malformed_allowed_host_entries(entry, problem):
+    with pytest.raises(ValueError, match=problem):
+        urlsafety.allowed_entry(entry)
+
+
+def _resolve(host, _port):
+    return {"receiver.local": ["10.0.0.5"], "a.hooks.cn": ["10.0.0.6"], "evil.cn": ["10.1.2.3"],
+            "v6.local": ["fd00::5"]}.get(host, [host])
+
+
+@pytest.mark.parametrize(("url", "allowed", "ok"), [
+    # An entry names a host and a port; allowing 127.0.0.1 allows it on the default port only.
+    ("http://127.0.0.1/x", ["127.0.0.1"], True),
+    ("https://127.0.0.1/x", ["127.0.0.1"], True),
+    ("http://127.0.0.1:5432/x", ["127.0.0.1"], False),
+    ("https://127.0.0.1:5432/x", ["127.0.0.1"], False),
+    ("http://127.0.0.1:443/x", ["127.0.0.1"], False),      # http's default port is 80
+    ("https://127.0.0.1:80/x", ["127.0.0.1"], False),
+    ("http://127.0.0.1:8080/x", ["127.0.0.1:8080"], True),
+    ("https://127.0.0.1:8080/x", ["127.0.0.1:8080"], True),
+    ("http://127.0.0.1:8081/x", ["127.0.0.1:8080"], False),
+    ("http://127.0.0.1/x", ["127.0.0.1:8080"], False),
+    ("http://[::1]:9000/x", ["[::1]:9000"], True),
+    ("http://[::1]:9001/x", ["[::1]:9000"], False),
+    ("http://[::1]/x", ["[::1]"], True),
+    ("http://[::1]:9000/x", ["[::1]"], False),
+    ("https://receiver.local/x", ["receiver.local:443"], True),
+    ("https://receiver.local:443/x", ["receiver.local"], True),
+    ("https://receiver.local:8443/x", ["receiver.local"], False),
+    ("https://receiver.local:8443/x", ["receiver.local:443"], False),
+    ("http://receiver.local/x", ["receiver.local:443"], False),
+    ("https://a.hooks.cn:8443/x", ["*.hooks.cn:8443"], True),
+    ("https://a.hooks.cn/x", ["*.hooks.cn:8443"], False),
+    ("https://evil.cn:8443/x", ["10.1.0.0/16:8443"], True),   # a listed network, by the resolved address
+    ("https://evil.cn/x", ["10.1.0.0/16:8443"], False),
+    ("https://v6.local:8443/x", ["[fd00::/8]:8443"], True),
+    ("https://v6.local:8444/x", ["[fd00::/8]:8443"], False),
+    ("https://127.0.0.1:5432/x", ["127.0.0.1:8080", "localhost:5432"], False),
+])
+def test_allowed_hosts_name_host_and_port(url, allowed, ok):
+    if ok:
+        assert urlsafety.check(url, allowed, resolver=_resolve).address
+    else:
+        with pytest.raises(urlsafety.UnsafeUrl):
+            urlsafety.check(url, allowed, resolver=_resolve)
+
+
+def test_only_allowed_hosts_closes_the_list_by_host_and_port():
+    urlsafety.parse("https://hooks.example.cn:8443/x", ["hooks.example.cn:8443"], only_allowed=True)
+    with pytest.raises(urlsafety.UnsafeUrl, match="allowed"):
+        urlsafety.parse("https://hooks.example.cn:9443/x", ["hooks.example.cn:8443"], only_allowed=True)
+    with pytest.raises(urlsafety.UnsafeUrl, match="allowed"):
+        urlsafety.parse("https://hooks.example.cn:8443/x", ["hooks.example.cn"], only_allowed=True)
 
 
 def test_only_allowed_hosts_closes_the_list():
@@ -124,6 +238,9 @@ def test_pinned_transport_connects_to_the_vetted_address_keeping_host_and_sni():
         assert client.post("https://hooks.example.cn/cb?x=1", content=b"{}").status_code == 204
         with pytest.raises(httpx.ConnectError):
             client.post("https://elsewhere.example.cn/cb")
+        # the port vetted is the port connected to, whatever another parser makes of the URL
+        with pytest.raises(httpx.ConnectError):
+            client.post("https://hooks.example.cn:8443/cb")
     (request,) = seen
     assert request.url.host == "93.184.216.34" and request.url.path == "/cb" and request.url.query == b"x=1"
     assert request.headers["host"] == "hooks.example.cn"
@@ -158,6 +275,10 @@ def test_classify():
     assert rules.classify(500, {"Retry-After": "120"}, NOW).retry_after is None  # only 429 and 503
     assert rules.parse_retry_after("soon", NOW) is None
     assert rules.parse_retry_after("999999", NOW) == rules.MAX_RETRY_AFTER
+    # The receiver writes it: nothing it writes may raise.
+    assert rules.parse_retry_after("9" * 5000, NOW) == rules.MAX_RETRY_AFTER
+    for odd in ("\u00b2", "\u0663", "-5", "1.5", "Sun, 01 Jun 99999 09:00:00 GMT"):
+        assert rules.parse_retry_after(odd, NOW) is None, odd
 
 
 def test_retry_schedule_with_jitter_and_retry_after():

@@ -4,6 +4,7 @@ against a real receiver on loopback."""
 
 from __future__ import annotations
 
+import json
 import time
 
 from sqlmodel import select
@@ -13,7 +14,9 @@ from app.webhooks.models import WebhookAttempt, WebhookDelivery
 from tests.processes import start_worker, terminate
 from tests.webhooks.conftest import emit, run
 
-ALLOW_LOOPBACK = {"APP_WEBHOOK_ALLOWED_HOSTS": '["127.0.0.1"]'}
+
+def _allow(receiver) -> dict[str, str]:
+    return {"APP_WEBHOOK_ALLOWED_HOSTS": json.dumps([receiver.hostport])}
 
 
 def _wait_for_request(receiver, process, seconds: float = 20) -> None:
@@ -36,7 +39,7 @@ def test_a_call_that_outlasts_the_grace_period_is_released_for_the_next_worker(b
     endpoint = subscribe(bureau)
     receiver.answer("/hook", 200, sleep=30)  # the first call hangs far beyond the grace period
     emit(points=3)
-    worker = start_worker(tmp_path / "worker.log", {**ALLOW_LOOPBACK, "APP_WORKER_SHUTDOWN_GRACE_SECONDS": "1"})
+    worker = start_worker(tmp_path / "worker.log", {**_allow(receiver), "APP_WORKER_SHUTDOWN_GRACE_SECONDS": "1"})
     _wait_for_request(receiver, worker)
 
     stopping = time.monotonic()
@@ -58,7 +61,7 @@ def test_a_call_that_ends_within_the_grace_period_is_finished_and_recorded(burea
     endpoint = subscribe(bureau)
     receiver.answer("/hook", 200, sleep=1.5)
     emit(points=3)
-    worker = start_worker(tmp_path / "worker.log", {**ALLOW_LOOPBACK, "APP_WORKER_SHUTDOWN_GRACE_SECONDS": "10"})
+    worker = start_worker(tmp_path / "worker.log", {**_allow(receiver), "APP_WORKER_SHUTDOWN_GRACE_SECONDS": "10"})
     _wait_for_request(receiver, worker)
 
     stopping = time.monotonic()

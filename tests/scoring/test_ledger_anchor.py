@@ -254,6 +254,17 @@ def test_a_checkpoint_signed_by_another_key_is_refused(scored, engine, capsys, k
     assert code == 1 and "signature does not verify under key" in out
 
 
+def test_a_checkpoint_deleted_after_a_notice_printed_it_is_found(scored, scoring, engine, capsys, api, make_key):
+    bureau = make_key("bureau", "210000")
+    notice = api.post("/v1/notices", json={"region": "210400", "year": 2025}, headers=bureau)
+    assert notice.status_code == 201, notice.text
+    assert notice.json()["ledger_checkpoint"]["id"] == 1
+    run(engine, "DELETE FROM ledger_checkpoint_heads")
+    run(engine, "DELETE FROM ledger_checkpoints")
+    code, out, _err = verify(capsys)
+    assert code == 1 and f"checkpoints: checkpoint 1: printed in notice {notice.json()['id']}, missing (deleted)" in out
+
+
 def test_a_checkpoint_deleted_from_the_middle_is_found(scored, engine, capsys):
     checkpoint(capsys)
     checkpoint(capsys)
@@ -345,6 +356,49 @@ def test_the_key_can_come_from_a_file(tmp_path, monkeypatch):
     assert keys.signing_id == signing.key_id(signing.read_private(OTHER_KEY).public_key())
     with pytest.raises(signing.KeyProblem, match="APP_LEDGER_SIGNING_KEY_FILE"):
         signing.configured(Settings(ledger_signing_key=None, ledger_signing_key_file=tmp_path / "missing"))
+
+
+# ---------------------------------------------------------------- the worker and the notices
+
+
+def test_the_worker_writes_a_checkpoint_when_due_and_after_a_notice(scoring, engine, api, make_key, monkeypatch):
+    code = scoring.register()
+    scoring.score(code, "a", "2025-03-01", points=5)
+    assert anchor.write_if_due() == 1  # none yet
+    assert anchor.write_if_due() == 0  # the latest is fresh
+    bureau = make_key("bureau", "210000")
+    notice = api.post("/v1/notices", json={"region": "210400", "year": 2025}, headers=bureau).json()
+    assert notice["ledger_checkpoint"]["id"] == 1
+    assert anchor.write_if_due() == 1  # a notice was published since
+    assert anchor.write_if_due() == 0
+    monkeypatch.setattr(get_settings(), "ledger_checkpoint_minutes", 0.000001)
+    assert anchor.write_if_due() == 1  # the interval has passed
+    assert run(engine, "SELECT count(*) FROM ledger_checkpoints").scalar_one() == 3
+    from app.worker import registered_jobs
+
+    assert "ledger.checkpoint" in [job.name for job in registered_jobs()]
+
+
+def test_a_notice_prints_the_latest_checkpoint(scored, api, make_key, capsys):
+    latest = checkpoint(capsys)
+    bureau = make_key("bureau", "210000")
+    meta = api.post("/v1/notices", json={"region": "210400", "year": 2025}, headers=bureau).json()
+    named = meta["ledger_checkpoint"]
+    assert (named["id"], named["digest"]) == (latest["id"], latest["digest"])
+    assert named["at"] == latest["created_at"] and named["key_id"] == latest["key_id"]
+    document = api.get(f"/v1/notices/{meta['id']}", params={"format": "json"}).json()
+    assert document["notice"]["ledger_checkpoint"] == named  # inside what the notice's hash covers
+    page = api.get(f"/notices/{meta['id']}").text
+    assert f'<span class="hash" id="ledger-digest">{latest["digest"]}</span>' in page and "第 2 号" in page
+
+
+def test_a_notice_before_any_checkpoint_says_there_was_none(scoring, api, make_key):
+    code = scoring.register()
+    scoring.score(code, "a", "2025-03-01", points=5)
+    bureau = make_key("bureau", "210000")
+    meta = api.post("/v1/notices", json={"region": "210400", "year": 2025}, headers=bureau).json()
+    assert meta["ledger_checkpoint"] is None
+    assert "发布时尚无签名校验点" in api.get(f"/notices/{meta['id']}").text
 
 
 # ---------------------------------------------------------------- the digest, and many chains

@@ -304,13 +304,15 @@ def write_if_due() -> int:
     global _said_no_key
     from app.settings import get_settings
 
+    settings = get_settings()
     keys = signing.configured()
     if keys.private is None:
-        if not _said_no_key:
+        if not _said_no_key:  # once per process; a warning where it matters, not on every laptop
             _said_no_key = True
-            logger.warning("no ledger signing key (APP_LEDGER_SIGNING_KEY): ledger checkpoints are not written")
+            logger.log(logging.WARNING if settings.environment == "production" else logging.INFO,
+                       "no ledger signing key (APP_LEDGER_SIGNING_KEY): ledger checkpoints are not written")
         return 0
-    every = timedelta(minutes=get_settings().ledger_checkpoint_minutes)
+    every = timedelta(minutes=settings.ledger_checkpoint_minutes)
     now = utcnow()
     with read_session() as session:  # most rounds end here, without taking the write lock
         if not due(session, now, every):

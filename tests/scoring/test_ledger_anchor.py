@@ -439,3 +439,19 @@ def test_many_chains_in_small_batches(scoring, engine, capsys, monkeypatch):
     code, out, _err = verify(capsys)
     assert code == 1
     assert [line.split(":")[0] for line in out.splitlines()] == [f"practitioner {pids[2]} row 1", f"practitioner {pids[5]}"]
+
+
+def test_two_writers_at_once_build_one_on_the_other(scored, capsys):
+    """The worker and an operator's 'ledger checkpoint' at the same moment: each takes the lock in
+    turn, so the second builds on the first and both verify."""
+    from tests.conftest import concurrently
+
+    keys = signing.configured()
+
+    def write():
+        with write_session() as session:
+            return anchor.write(session, keys)[0].id
+
+    assert sorted(concurrently([write, write, write])) == [2, 3, 4]
+    code, out, err = verify(capsys)
+    assert (code, out) == (0, "") and "latest checkpoint 4" in err

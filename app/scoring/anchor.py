@@ -280,7 +280,7 @@ def _store_moved(session: Session, checkpoint_id: int, last_id: int | None,
     findings = []
     rows = ledger.rows_of_many(session, [pid for pid, _a, _c in moved])
     for practitioner_id, anchored, now_head in moved:
-        chain = [r for r in rows[practitioner_id] if r.seq <= now_head[0]]  # rows written since the heads were read wait
+        chain = [r for r in rows[practitioner_id] if r.seq <= now_head[0]]  # rows committed after the heads were read wait for the next one
         if anchored is not None:
             finding = reaches(last_id, chain, anchored)
             if finding:

@@ -181,15 +181,70 @@ def cmd_worker(_args) -> int:
     return worker.main()
 
 
-def cmd_ledger_verify(_args) -> int:
-    from app.scoring import ledger
+# ``ledger verify`` and ``ledger checkpoint`` exit codes (README "Ledger checkpoints"): 0 all holds;
+# 1 tampering found (a broken link, a chain departing from the latest checkpoint, a bad checkpoint,
+# a stored standing that differs from the ledger); 2 usage or configuration, or unverifiable
+# (no key to check signatures with, or none to sign with), as every other command's errors.
+OK, TAMPERED, UNVERIFIABLE = 0, 1, 2
 
-    with Session(get_engine()) as session:
-        checked, broken = ledger.verify_all(session)
-    for link in broken:
-        print(f"practitioner {link.practitioner_id} row {link.seq}: {link.problem}")
-    print(f"{checked} ledger rows checked, {len(broken)} broken links", file=sys.stderr)
-    return 1 if broken else 0
+
+def cmd_ledger_verify(args) -> int:
+    from app.scoring import integrity, signing
+
+    try:
+        report, repaired = integrity.run(repair=args.repair_standings)
+    except signing.KeyProblem as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return UNVERIFIABLE
+    for line in integrity.lines(report, repaired=bool(repaired)):
+        print(line)
+    for line in integrity.summary(report, repaired):
+        print(line, file=sys.stderr)
+    return TAMPERED if report.tampered else UNVERIFIABLE if report.unverifiable else OK
+
+
+def cmd_ledger_checkpoint(_args) -> int:
+    from app.scoring import anchor, signing
+
+    try:
+        keys = signing.configured()
+    except signing.KeyProblem as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return UNVERIFIABLE
+    if keys.private is None:
+        print("error: no ledger signing key (APP_LEDGER_SIGNING_KEY or APP_LEDGER_SIGNING_KEY_FILE): no checkpoint "
+              "written; create one with: python -m app ledger keygen", file=sys.stderr)
+        return UNVERIFIABLE
+    with write_session() as session:
+        try:
+            checkpoint, moved = anchor.write(session, keys)
+        except anchor.NotExtended as exc:
+            for finding in exc.findings:
+                where = (f"practitioner {finding.practitioner_id}" if finding.practitioner_id is not None else "checkpoints") + (
+                    f" row {finding.seq}" if finding.seq is not None else "")
+                print(f"{where}: {finding.problem}")
+            print(f"refused: the ledger does not extend checkpoint {exc.checkpoint_id}; no checkpoint written "
+                  "(python -m app ledger verify says more)", file=sys.stderr)
+            return TAMPERED
+    print(json.dumps({"id": checkpoint.id, "created_at": checkpoint.created_at.isoformat(), "digest": checkpoint.digest,
+                      "chains": checkpoint.chains, "rows": checkpoint.rows, "heads_moved": moved,
+                      "key_id": checkpoint.key_id}))
+    return OK
+
+
+def cmd_ledger_keygen(_args) -> int:
+    """A new signing key: the private key is printed once, here, and stored nowhere by the service."""
+    from app.scoring import signing
+
+    private = signing.new_key()
+    public = private.public_key()
+    print(f"APP_LEDGER_SIGNING_KEY={signing.private_text(private)}")
+    print(f"APP_LEDGER_PUBLIC_KEYS='[\"{signing.public_text(public)}\"]'")
+    print(f"key id {signing.key_id(public)}. Give APP_LEDGER_SIGNING_KEY to the worker (and whoever runs "
+          "'ledger checkpoint') from a secret store, never the database; it is not shown again. Give the public "
+          "key to verifiers, and after a rotation keep the old public key in APP_LEDGER_PUBLIC_KEYS so the "
+          "checkpoints it signed still verify.", file=sys.stderr)
+    return OK
 
 
 def cmd_close_windows(args) -> int:
@@ -330,8 +385,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="run the background jobs until SIGTERM").set_defaults(func=cmd_worker)
 
     lg = sub.add_parser("ledger", help="the scoring ledger").add_subparsers(dest="ledger_command", required=True)
-    lg.add_parser("verify", help="check every practitioner's hash chain; exit 1 on a broken link").set_defaults(
-        func=cmd_ledger_verify)
+    verify = lg.add_parser("verify", help="check every hash chain, every chain head against the latest signed "
+                           "checkpoint, every checkpoint's signature and every stored standing against the ledger; "
+                           "exit 0 all holds, 1 tampering found, 2 unverifiable (no key configured)")
+    verify.add_argument("--repair-standings", action="store_true",
+                        help="rewrite each stored standing that differs from the ledger (audited)")
+    verify.set_defaults(func=cmd_ledger_verify)
+    lg.add_parser("checkpoint", help="sign and store every chain head now (needs APP_LEDGER_SIGNING_KEY); exit 1 "
+                  "when the ledger does not extend the latest checkpoint, 2 without a key").set_defaults(
+        func=cmd_ledger_checkpoint)
+    lg.add_parser("keygen", help="print a new checkpoint signing key (once) and its public key").set_defaults(
+        func=cmd_ledger_keygen)
 
     sc = sub.add_parser("scoring", help="scoring jobs").add_subparsers(dest="scoring_command", required=True)
     cw = sc.add_parser("close-windows", help="confirm proposals whose defence window closed without a defence "

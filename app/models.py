@@ -10,7 +10,14 @@ from app.events import Event  # noqa: F401
 from app.notices.models import Notice, NoticeRow  # noqa: F401
 from app.practitioners.models import Institution, Practitioner, PractitionerInstitution  # noqa: F401
 from app.referrals.models import Referral, ReferralEvent, ReferralOverdue, ReferralSubject  # noqa: F401
-from app.scoring.models import LedgerRow, RulesetRecord, ScoreCase, StandingRecord  # noqa: F401
+from app.scoring.models import (  # noqa: F401
+    LedgerCheckpoint,
+    LedgerCheckpointHead,
+    LedgerRow,
+    RulesetRecord,
+    ScoreCase,
+    StandingRecord,
+)
 from app.simulations.models import Simulation, SimulationRow, SimulationUnplaced  # noqa: F401
 from app.webhooks.models import (  # noqa: F401
     WebhookAttempt,

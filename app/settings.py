@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Known, published development secret: fine on a laptop, refused in production.
@@ -121,6 +122,20 @@ class Settings(BaseSettings):
         "bureau": "100/second", "partner": "20/second", "checker": "1000/second", "admin": "10/second"})
     # Seconds a stopping worker waits for a webhook call in flight before it releases the claim.
     worker_shutdown_grace_seconds: float = Field(default=5.0, ge=0)
+    # --- Ledger checkpoints (README "Ledger checkpoints") ---
+    # Ed25519 private key that signs the checkpoints of every chain head: base64 of its 32 bytes
+    # (``python -m app ledger keygen``) or PEM. Kept outside the database: whoever can write the
+    # database can recompute every row hash, but cannot sign. Only the worker and the CLI need it.
+    # Unset (development): no checkpoint is written and ``ledger verify`` exits 2.
+    ledger_signing_key: SecretStr | None = None
+    # The same key read from a file (a mounted secret), when APP_LEDGER_SIGNING_KEY is unset.
+    ledger_signing_key_file: Path | None = None
+    # Public keys (base64 or PEM) that verify checkpoints, besides the signing key's own: the keys
+    # retired by rotations, whose checkpoints stay verifiable, or every key for a verifier that
+    # holds no private key.
+    ledger_public_keys: list[str] = Field(default_factory=list)
+    # The worker writes a checkpoint when the latest is this old, and soon after a notice is published.
+    ledger_checkpoint_minutes: float = Field(default=60, gt=0)
     log_level: str = "INFO"
     # One JSON line per request (method, route template, status, duration, principal, request id).
     request_log: bool = True

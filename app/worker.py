@@ -31,6 +31,7 @@ def registered_jobs() -> list[Job]:
     """Every domain's periodic jobs (each domain adds its own here as it gains one)."""
     from app.dueprocess.service import close_windows
     from app.referrals import jobs as referral_jobs
+    from app.scoring import anchor
     from app.simulations import service as simulations
     from app.webhooks import delivery
 
@@ -44,6 +45,9 @@ def registered_jobs() -> list[Job]:
         # A run in progress is not interrupted by a stop: if the worker is killed first, its lease
         # runs out and another worker starts it again.
         Job("simulations", simulations.POLL_SECONDS, lambda _stop: simulations.run_next()),
+        # Asks every minute whether a checkpoint is due: every APP_LEDGER_CHECKPOINT_MINUTES, and
+        # within a minute of a notice being published. Without a signing key it writes none.
+        Job("ledger.checkpoint", 60, lambda _stop: anchor.write_if_due()),
     ]
 
 

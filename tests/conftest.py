@@ -13,6 +13,9 @@ _DATABASE_URL = dbutil.create_database()
 os.environ["APP_DATABASE_URL"] = _DATABASE_URL
 os.environ["APP_ENVIRONMENT"] = "test"
 os.environ.setdefault("APP_ID_ENCRYPTION_KEY", "test-secret-for-the-suite-only-0123456789")
+# Checkpoints are signed as in production (base64 of "suite-only ledger signing key 01");
+# tests/scoring/test_ledger_anchor.py takes it away or swaps it where it checks that.
+os.environ.setdefault("APP_LEDGER_SIGNING_KEY", "c3VpdGUtb25seSBsZWRnZXIgc2lnbmluZyBrZXkgMDE=")
 # Tests drive webhook delivery themselves (with their own clocks); one test turns this on.
 os.environ["APP_WEBHOOK_EMBEDDED_WORKER"] = "false"
 # Tests send far faster than any client; tests/test_limits.py sets the limits it checks.

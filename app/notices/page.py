@@ -45,6 +45,16 @@ document.getElementById('q').addEventListener('input', function () {
 def headers() -> dict[str, str]:
     return page_headers(scripts=(FILTER_SCRIPT,), styles=(STYLE,))
 
+
+def _checkpoint(named: dict | None) -> str:
+    """The ledger checkpoint the notice printed: its number, time and digest (notices published
+    before checkpoints existed, or with none yet, say so)."""
+    if not named:
+        return "—（发布时尚无签名校验点）"
+    return (f'第 {named["id"]} 号，签署于 {escape(named["at"][:19].replace("T", " "))} (UTC)，密钥 {escape(named["key_id"])}'
+            f'<br><span class="hash" id="ledger-digest">{escape(named["digest"])}</span>')
+
+
 def render(described: dict, rows: list[dict], *, query: str, sort: str, page: int, pages: int,
            matching: int, first_number: int) -> str:
     notice_id = described["id"]
@@ -108,6 +118,7 @@ def render(described: dict, rows: list[dict], *, query: str, sort: str, page: in
 <dt>版本</dt><dd>第 {described["revision"]} 版，发布于 {escape(described["published_at"][:19].replace("T", " "))} (UTC)
 {" · ".join(revisions)}</dd>
 <dt>SHA-256</dt><dd class="hash" id="sha256">{described["sha256"]}</dd>
+<dt>记分账本校验点</dt><dd>{_checkpoint(described.get("ledger_checkpoint"))}</dd>
 </dl>
 <p class="downloads">下载：<a href="/v1/notices/{notice_id}?format=json">JSON</a>（其 SHA-256 与上列值一致）
 · <a href="/v1/notices/{notice_id}?format=csv">CSV</a></p>
@@ -134,7 +145,7 @@ def render(described: dict, rows: list[dict], *, query: str, sort: str, page: in
 </table>
 <nav class="pager">{" ".join(pager)}</nav>
 <script>{FILTER_SCRIPT}</script>
-<script type="application/json" id="notice-meta">{escape(json.dumps({"id": notice_id, "sha256": described["sha256"]}))}</script>
+<script type="application/json" id="notice-meta">{escape(json.dumps({"id": notice_id, "sha256": described["sha256"], "ledger_checkpoint": described.get("ledger_checkpoint")}))}</script>
 </body>
 </html>
 """

@@ -29,7 +29,7 @@ from app.notices import content
 from app.notices.models import Notice, NoticeRow
 from app.referrals import service as referrals
 from app.practitioners.models import Institution, Practitioner, PractitionerInstitution
-from app.scoring import catalog
+from app.scoring import anchor, catalog
 from app.scoring.models import StandingRecord
 from app.scoring.rulesets import select_ruleset
 from app.scoring.standing import Timeline
@@ -84,6 +84,9 @@ def publish(session: Session, caller: Caller | None, *, region: str, year: int, 
         "as_of": as_of.isoformat(), "issued_by": issued_by, "contact": contact,
         "published_at": notice.published_at.isoformat(),
         "previous": {"id": previous.id, "sha256": previous.sha256} if previous else None,
+        # The latest signed checkpoint of every ledger chain (null before the first): printed in a
+        # published notice, its digest anchors the ledger as of then outside the database.
+        "ledger_checkpoint": anchor.reference(session),
     }
     ruleset = select_ruleset(list(catalog.rulesets(session).values()), region, min(as_of, date(year, 12, 31)))
     summary = content.Summary(ruleset, _referral_figures(session, region, year, as_of))

@@ -126,10 +126,11 @@ class BrokenLink:
     problem: str
 
 
-def verify_chain(rows: list[Row]) -> list[BrokenLink]:
-    """Check one practitioner's rows (ordered by seq)."""
+def verify_chain(rows: list[Row], prev_hash: str = GENESIS, first_seq: int = 1) -> list[BrokenLink]:
+    """Check one practitioner's rows (ordered by seq); from the start of the chain, or from after
+    the row ``first_seq - 1`` whose hash is ``prev_hash`` (a checkpointed head)."""
     broken = []
-    prev_hash, expected_seq = GENESIS, 1
+    expected_seq = first_seq
     for row in rows:
         if row.seq != expected_seq:
             broken.append(BrokenLink(row.practitioner_id, row.seq, f"sequence gap: expected {expected_seq}"))

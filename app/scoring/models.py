@@ -96,3 +96,41 @@ class StandingRecord(SQLModel, table=True):
     first_year: int | None = None
     last_year: int | None = Field(default=None, index=True)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class LedgerCheckpoint(SQLModel, table=True):
+    """A signed statement of every chain head at one instant (app/scoring/anchor.py).
+
+    A row's hash needs no secret, so anyone who can write the database can delete a chain's last
+    rows, a whole chain, or rewrite a row and every hash after it, and the chain still links. The
+    Ed25519 key that signs these is kept outside the database: a checkpoint cannot be forged there,
+    and a chain that no longer reaches the head a checkpoint names was cut or rewritten.
+
+    ``id`` is the checkpoint's number, 1, 2, 3 … with no gap, set by the writer and signed, as is
+    the digest of the checkpoint before it: a checkpoint removed from the middle is seen."""
+
+    __tablename__ = "ledger_checkpoints"
+
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    created_at: datetime = Field(default_factory=utcnow)
+    chains: int  # practitioners with a ledger
+    rows: int  # ledger rows up to the heads (the sum of the heads' seq)
+    digest: str = Field(max_length=64)  # SHA-256 over the sorted heads (anchor.digest_of)
+    previous_digest: str = Field(max_length=64)  # the checkpoint before's digest; 64 zeros for the first
+    key_id: str = Field(max_length=16)  # which public key verifies the signature (survives a rotation)
+    signature: str = Field(max_length=100)  # base64 Ed25519 signature over anchor.statement()
+
+
+class LedgerCheckpointHead(SQLModel, table=True):
+    """The heads a checkpoint names that the checkpoint before it did not (a new chain, or one that
+    grew): the full list of checkpoint N is, per practitioner, their row of the highest checkpoint
+    up to N. Stored as changes, not as a full list per checkpoint, so an hourly checkpoint of a
+    million chains costs the chains that moved that hour."""
+
+    __tablename__ = "ledger_checkpoint_heads"
+
+    # No foreign key to practitioners: the anchor must outlive whatever happens to the rows it anchors.
+    practitioner_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    checkpoint_id: int = Field(foreign_key="ledger_checkpoints.id", primary_key=True)
+    seq: int
+    hash: str = Field(max_length=64)

@@ -173,10 +173,8 @@ class Person:
         self.lifted += [(row.target_id, s, lift_reason, row) for row, (_id, s) in zip(lift_rows, lifts)]
         self.changed += [(row.target_id, s, recorded[row.target_id], row) for row, s in zip(change_rows, to_change)]
         self.created += list(zip(sanction_rows, to_record))
-        first_year, last_year = self.after.years() or (None, None)
-        self.standing_row_json = json.dumps(self.after.to_json())
-        self.standing_row = {"practitioner_id": self.practitioner.id, "timeline": self.standing_row_json,
-                             "first_year": first_year, "last_year": last_year, "updated_at": utcnow()}
+        self.standing_row = standing_row(self.practitioner.id, self.after)
+        self.standing_row_json = self.standing_row["timeline"]
         if write:
             store_timelines(self.session, [self])
         return added
@@ -262,6 +260,14 @@ def people(session: Session, practitioners: Sequence, rulesets: Mapping[str, Rul
 
 
 _STANDINGS = StandingRecord.__table__
+
+
+def standing_row(practitioner_id: int, timeline: standing.Timeline) -> dict:
+    """The ``standings`` row that stores a timeline: what ``settle`` writes, what ``ledger verify``
+    expects and what its ``--repair-standings`` writes back."""
+    first_year, last_year = timeline.years() or (None, None)
+    return {"practitioner_id": practitioner_id, "timeline": json.dumps(timeline.to_json()),
+            "first_year": first_year, "last_year": last_year, "updated_at": utcnow()}
 
 
 def store_timelines(session: Session, persons: Sequence[Person]) -> None:

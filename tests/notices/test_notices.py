@@ -165,8 +165,10 @@ def test_csv_cells_that_would_start_a_formula_are_written_as_text(api, notice_wo
     for name, institution in [("=HYPERLINK(\"http://x\")", "+cmd|' /C calc'!A0"), ("@SUM(1)", "-2+3"),
                               ("-Minus", "=1+1")]:
         body = practitioner_body(name=name, id_number="150428198001010014", region="150428",
-                                 institutions=[{"code": "H15042800001", "name": institution}], registered_on="2020-01-01")
+                                 institutions=[{"code": "H15042800001"}], registered_on="2020-01-01")
         assert api.put(f"/v1/practitioners/{code}", json=body, headers=notice_world.headers).status_code == 200
+        renamed = api.put("/v1/institutions/H15042800001", json={"name": institution}, headers=notice_world.headers)
+        assert renamed.status_code == 200, renamed.text
         rows = list(csv.reader(io.StringIO(download(api, notice_world.publish()["id"], "csv").content.decode("utf-8-sig"))))
         wang = next(r for r in rows if r[2] == "D150428****01")
         assert wang[1].startswith("'" + name[0]), wang[1]

@@ -111,7 +111,7 @@ def test_reasons_are_capped(scoring):
     assert at_limit.status_code == 201, at_limit.text
 
 
-def test_free_text_is_capped(api, make_key):
+def test_free_text_is_capped(api, make_key, register_named):
     partner = make_key("partner", "150428", "health")
     body = {"recipient": "bureau", "region": "150428", "clue_category": "licence_renting",
             "summary": "摘" * (settings.max_text_length + 1), "institutions": ["H15042800001"]}

@@ -12,7 +12,7 @@ def test_a_defence_window_reaching_into_a_year_without_official_data_is_served(s
     assert entry["defence_deadline_provisional"] is True
 
 
-def test_a_referral_deadline_reaching_into_a_year_without_official_data_is_shown(referrals, clock):
+def test_a_referral_deadline_reaching_into_a_year_without_official_data_is_shown(referrals, clock, register_named):
     clock.set("2026-12-28")
     referral = referrals.create(on="2026-12-28")
     sent = referrals.step(referral["id"], "send", referrals.bureau, on="2026-12-28")

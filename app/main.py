@@ -11,9 +11,9 @@ from fastapi.responses import PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
-from app import errors, hotread, observability, openapi
-from app.bodysize import BodySizeLimitMiddleware
-from app.nulchars import NulCharacterMiddleware
+from app.kit import errors, hotread, observability, openapi
+from app.kit.bodysize import BodySizeLimitMiddleware
+from app.kit.nulchars import NulCharacterMiddleware
 from app.audit.router import router as audit_router
 from app.calendar.router import router as calendar_router
 from app.dueprocess.router import router as dueprocess_router
@@ -39,7 +39,7 @@ async def lifespan(_app: FastAPI):
     defence windows) from a thread here.
     Several API processes may each run one; claiming keeps them from sending anything twice."""
     from app import worker
-    from app.db import get_engine, is_sqlite
+    from app.kit.db import get_engine, is_sqlite
 
     # What start-up built (routes, schemas, rulesets: some 150,000 objects) lives as long as the
     # process; frozen, the garbage collector's full passes skip it. A full pass over it took ~50 ms,

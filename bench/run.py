@@ -429,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
         bureau = run_app(url, "clients", "create", "--role", "bureau", "--region", "100000", "--name", "bench bureau")
 
         from bench.generate import REGIONS
-        from app.timeutil import local_date
+        from app.kit.timeutil import local_date
 
         today = local_date()
         lua_env = {"BENCH_SIZE": str(size), "BENCH_REGIONS": ",".join(REGIONS), "BENCH_KEY": checker}

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timezone
 
 import pytest
 
-from app import timeutil
+from app.kit import timeutil
 from app.scoring.rulesets import load_rulesets
 from tests.conftest import practitioner_body
 

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 
 from app.main import app as served_app
-from app.openapi import endpoint_routes, route_roles
+from app.kit.openapi import endpoint_routes, route_roles
 
 CONFIG = SchemathesisConfig.from_str("""
 [checks]

@@ -9,11 +9,11 @@ from fastapi.security import HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 from starlette.concurrency import run_in_threadpool
 
-from app import ratelimit
+from app.kit import ratelimit
 from app.auth import service
 from app.auth.roles import Action, Caller
-from app.db import read_session
-from app.errors import Forbidden, Unauthenticated
+from app.kit.db import read_session
+from app.kit.errors import Forbidden, Unauthenticated
 from app.settings import get_settings
 
 

@@ -9,7 +9,7 @@ from html import escape
 from urllib.parse import urlencode
 
 from app.notices.content import CATEGORY_NAMES, sanction_text
-from app.pageheaders import page_headers
+from app.kit.pageheaders import page_headers
 
 STYLE = """
 body{font-family:"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif;margin:2rem auto;max-width:72rem;

@@ -5,7 +5,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.practitioners.schemas import RegionCode
-from app.timeutil import Day
+from app.kit.timeutil import Day
 
 
 class NoticeIn(BaseModel):

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from app.practitioners import identity
-from app.timeutil import Day
+from app.kit.timeutil import Day
 
 
 class Category(StrEnum):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from app.referrals.machine import Kind, State
-from app.workdays import Calendar, Due
+from app.shared.workdays import Calendar, Due
 
 RECEIPT, FILING, CONCLUSION = "receipt", "filing", "conclusion"
 

@@ -16,9 +16,9 @@ from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, func, select
 
-from app.db import insert_many
+from app.kit.db import insert_many
 from app.scoring.models import LedgerRow
-from app.timeutil import utcnow
+from app.kit.timeutil import utcnow
 
 GENESIS = "0" * 64
 _HASHED = (

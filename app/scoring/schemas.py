@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from app.practitioners.schemas import InstitutionCode, PractitionerCode
 from app.scoring.rulesets import Circumstances, Tier
 from app.settings import get_settings
-from app.textfields import Reason
-from app.timeutil import Day, Instant
+from app.kit.textfields import Reason
+from app.kit.timeutil import Day, Instant
 
 _settings = get_settings()
 

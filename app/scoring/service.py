@@ -15,15 +15,16 @@ from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app import audit, events
+from app import audit
+from app.shared import events
 from app.calendar import current as working_calendar
-from app.observability import SANCTIONS_CREATED, count_on_commit
-from app.idempotency import request_hash
+from app.kit.observability import SANCTIONS_CREATED, count_on_commit
+from app.kit.idempotency import request_hash
 from app.auth.roles import Caller
 from app.dueprocess import machine
 from app.dueprocess.models import Proposal
-from app.db import upsert_many
-from app.errors import Conflict, Invalid, NotFound, field_error
+from app.kit.db import upsert_many
+from app.kit.errors import Conflict, Invalid, NotFound, field_error
 from app.practitioners import identity
 from app.practitioners import service as practitioners
 from app.practitioners.models import Practitioner
@@ -44,7 +45,7 @@ from app.scoring.schemas import (
     ScoreCaseOut,
     StandingOut,
 )
-from app.timeutil import local_date, utcnow
+from app.kit.timeutil import local_date, utcnow
 
 ENTRY, REVERSAL, REPAIR, REGISTRATION, SANCTION, CHANGE, LIFT = (
     "entry", "reversal", "repair", "registration", "sanction", "sanction_change", "sanction_lift"
@@ -717,7 +718,7 @@ def recompute_all(batch: int = 200) -> tuple[int, int]:
     as a write would: after an upgrade that changes the rules (docs/rules.md). One transaction per
     practitioner, under their lock. Returns (practitioners read, practitioners whose sanctions or
     stored standing changed)."""
-    from app.db import write_session  # a job, not a request: it opens its own sessions
+    from app.kit.db import write_session  # a job, not a request: it opens its own sessions
 
     last_id, seen, moved = 0, 0, 0
     while True:

@@ -9,8 +9,8 @@ import json
 from collections.abc import Iterable, Iterator
 from html import escape
 
-from app.csvsafe import cell
-from app import regions
+from app.kit.csvsafe import cell
+from app.shared import regions
 from app.notices.content import SANCTION_NAMES, mask_code
 
 STATUS_NAMES = {"active": "正常", "suspended": "暂停", "terminated": "终止", "not_registered": "未登记"}

@@ -35,13 +35,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, delete, func, select
 
-from app import events
+from app.shared import events
 from app.auth.models import ApiClient
-from app.db import get_engine, is_sqlite, write_session
-from app.events import Event
-from app.observability import DELIVERY_FAILURES, count_on_commit
+from app.kit.db import get_engine, is_sqlite, write_session
+from app.shared.events import Event
+from app.kit.observability import DELIVERY_FAILURES, count_on_commit
 from app.settings import get_settings
-from app.timeutil import utcnow
+from app.kit.timeutil import utcnow
 from app.webhooks import rules, service, signing, urlsafety
 from app.webhooks.transport import PinnedTransport
 from app.webhooks.models import (

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
-from app import regions
+from app.shared import regions
 
 # Delays after the 1st, 2nd, ... failed attempt of a delivery; after the last one it has failed.
 RETRY_SCHEDULE: tuple[timedelta, ...] = (

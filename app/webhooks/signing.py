@@ -15,7 +15,7 @@ import secrets as _random
 from collections.abc import Iterable
 from functools import lru_cache
 
-from app import keyring
+from app.kit import keyring
 
 PREFIX = "whsec_"
 SECRET_BYTES = 32  # the specification allows 24 to 64
@@ -49,7 +49,7 @@ def headers(secrets: Iterable[str], msg_id: str, timestamp: int, body: bytes) ->
 class SecretBox:
     """Seals endpoint secrets at rest with a key derived from the service's master secret, so
     a copy of the database alone cannot forge callbacks. Opens under earlier masters too while a
-    rotation is under way (app/keyring.py)."""
+    rotation is under way (app/kit/keyring.py)."""
 
     PURPOSE = b"webhook-secret-sealing"
 

@@ -10,11 +10,11 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi_problem.error import Problem
 from sqlmodel import Session
 
-from app import keyring
+from app.kit import keyring
 from app.auth.roles import Action, Caller, Role
 from app.auth.service import names_of
-from app.db import ReadSession, WriteSession
-from app.errors import Conflict, IllegalTransition, Invalid
+from app.kit.db import ReadSession, WriteSession
+from app.kit.errors import Conflict, IllegalTransition, Invalid
 from app.notices import service as notices
 from app.practitioners import identity
 from app.referrals import service as referrals
@@ -22,7 +22,7 @@ from app.referrals.machine import Action as Step, Kind, State
 from app.referrals.schemas import BUREAU, Direction, EventIn, PenaltyKind, ReferralOut
 from app.scoring import catalog, service as scoring
 from app.settings import get_settings
-from app.timeutil import local_date
+from app.kit.timeutil import local_date
 from app.workbench import forms, labels, rules, service
 from app.workbench.service import Current, SignInLocked, SignInRefused
 from app.workbench.web import (
@@ -47,7 +47,7 @@ DONE = {**{a: f"å·²{labels.ACTIONS[a]}" for a in labels.ACTIONS}, "conclude": "å
 
 
 def sign_in_key() -> bytes:
-    # Derived from the master secret like every other key (app/keyring.py); rotating it only makes
+    # Derived from the master secret like every other key (app/kit/keyring.py); rotating it only makes
     # an open sign-in form ask to be reloaded.
     return keyring.derive(get_settings().id_encryption_key, b"workbench sign-in form")
 

@@ -18,8 +18,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from app import regions
-from app.db import write_session
+from app.shared import regions
+from app.kit.db import write_session
 from app.notices import content, service
 from app.practitioners.models import Institution, Practitioner, PractitionerInstitution
 from app.scoring import catalog, standing

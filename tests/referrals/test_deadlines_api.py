@@ -3,7 +3,7 @@ one 15-working-day extension of the filing decision."""
 
 from datetime import date
 
-from app.db import read_session
+from app.kit.db import read_session
 from app.referrals import service
 from app.auth.service import authenticate
 

@@ -1,4 +1,4 @@
-"""The standing check's own read path (app/scoring/checks.py, app/hotread.py) against the ledger.
+"""The standing check's own read path (app/scoring/checks.py, app/kit/hotread.py) against the ledger.
 
 The check reads stored rows through a connection of its own and answers people with nothing in
 their timeline without parsing it; these tests hold its answers to what the ledger says, and its
@@ -11,13 +11,13 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from app.db import read_session
+from app.kit.db import read_session
 from app.practitioners.models import Practitioner
 from app.scoring import catalog, ledger
 from app.scoring.schemas import StandingOut
 from app.scoring.service import facts_from_rows, standing_out
 from app.scoring.standing import OPEN_ENDED, derive
-from app.timeutil import parse_instant_or_date
+from app.kit.timeutil import parse_instant_or_date
 from sqlmodel import select
 from tests.shared_fixtures import violation_with
 

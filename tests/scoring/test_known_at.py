@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlmodel import select
 
-from app.db import read_session
+from app.kit.db import read_session
 from app.scoring.models import LedgerRow
-from app.timeutil import local_date, utcnow
+from app.kit.timeutil import local_date, utcnow
 
 SUSPENDED_ON = "2025-03-20"  # in the suspension of the 9 points of 2025-03-10, two months long
 

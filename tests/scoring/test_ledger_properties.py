@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from app.db import write_session
+from app.kit.db import write_session
 from app.practitioners.models import Practitioner
 from app.scoring import catalog, ledger, standing
 from app.scoring.models import StandingRecord

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from app.db import read_session, write_session
-from app.events import Event
+from app.kit.db import read_session, write_session
+from app.shared.events import Event
 from app.settings import get_settings
 from app.webhooks import delivery, urlsafety
 from app.webhooks.models import WebhookAttempt, WebhookDelivery

@@ -5,9 +5,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlmodel import select
 
-from app import timeutil
+from app.kit import timeutil
 from app.audit.models import AuditRecord
-from app.db import read_session, write_session
+from app.kit.db import read_session, write_session
 from app.settings import get_settings
 from app.workbench import rules, service
 from app.workbench.models import WorkbenchSession

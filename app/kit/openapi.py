@@ -84,7 +84,7 @@ def endpoint_routes(routes):
 def declare_common_problems(app: FastAPI) -> None:
     """Add the answers that follow from each route's dependencies (call once the routers are in)."""
     from app.auth.roles import Role
-    from app.db import get_read_session, get_write_session
+    from app.kit.db import get_read_session, get_write_session
 
     for route in endpoint_routes(app.router.routes):
         if not isinstance(route, APIRoute):
@@ -180,7 +180,7 @@ async def refuse_repeated_query_parameters(request: Request) -> None:
         # A misspelt filter (?regoin=) must not quietly answer with everything.
         unknown = set(keys) - _declared_query_parameters(route)
         if unknown:
-            from app.errors import Invalid, field_error
+            from app.kit.errors import Invalid, field_error
 
             raise Invalid("Unknown query parameter", errors=[
                 field_error(f"query.{key}", "is not a parameter of this operation") for key in sorted(unknown)])
@@ -188,7 +188,7 @@ async def refuse_repeated_query_parameters(request: Request) -> None:
     if repeated and isinstance(route, APIRoute):
         repeated &= _single_valued_query_parameters(route)
         if repeated:
-            from app.errors import Invalid, field_error
+            from app.kit.errors import Invalid, field_error
 
             raise Invalid("A query parameter was given more than once", errors=[
                 field_error(f"query.{key}", "given more than once; it takes one value") for key in sorted(repeated)])

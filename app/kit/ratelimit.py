@@ -21,7 +21,7 @@ from time import monotonic
 from limits import RateLimitItem, parse_many
 
 from app.auth.roles import Caller
-from app.errors import TooManyRequests
+from app.kit.errors import TooManyRequests
 from app.settings import get_settings
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from app import openapi
+from app.kit import openapi
 
 logger = logging.getLogger("app")
 
@@ -197,7 +197,7 @@ def install(app: FastAPI) -> None:
         unhandled_wrappers={"default": InternalError},
         handlers={exc_type: _database_unavailable for exc_type in _DATABASE_UNAVAILABLE},
     )
-    # The OpenAPI document declares each route's real answers (app/openapi.py), not a blanket 4XX/5XX.
+    # The OpenAPI document declares each route's real answers (app/kit/openapi.py), not a blanket 4XX/5XX.
     add_exception_handler(app, eh, generic_swagger_defaults=False)
     for exc_type in _DATABASE_UNAVAILABLE:  # answered where raised, not re-raised as a server error
         app.add_exception_handler(exc_type, eh)

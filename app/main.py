@@ -15,7 +15,10 @@ from app.kit import errors, hotread, observability, openapi
 from app.kit.bodysize import BodySizeLimitMiddleware
 from app.kit.nulchars import NulCharacterMiddleware
 from app.audit.router import router as audit_router
+from app.auth.deps import route_roles
+from app.auth.roles import Role
 from app.calendar.router import router as calendar_router
+from app.dossier.router import router as dossier_router
 from app.dueprocess.router import router as dueprocess_router
 from app.notices.router import router as notices_router
 from app.ops import metrics
@@ -76,6 +79,7 @@ def create_app() -> FastAPI:
     # Before scoring's GET /v1/rulesets/{ruleset_id}, which would otherwise take "simulations" for an id.
     app.include_router(simulations_router)
     app.include_router(scoring_router)  # early: its standing check is the hot path (routes are tried in order)
+    app.include_router(dossier_router)
     app.include_router(practitioners_router)
     app.include_router(institutions_router)
     app.include_router(dueprocess_router)
@@ -89,7 +93,7 @@ def create_app() -> FastAPI:
               name="workbench-static")
     app.add_api_route("/metrics", metrics.metrics, methods=["GET"], tags=["ops"], response_class=PlainTextResponse,
                       responses={200: {"description": "Prometheus text exposition format"}})
-    openapi.declare_common_problems(app)
+    openapi.declare_common_problems(app, roles_of=route_roles, every_role=frozenset(Role))
     metrics.register()
     # NUL characters are refused alike on both databases, within the size limit.
     app.add_middleware(NulCharacterMiddleware)

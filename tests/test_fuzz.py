@@ -23,7 +23,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 
 from app.main import app as served_app
-from app.kit.openapi import endpoint_routes, route_roles
+from app.auth.deps import route_roles
+from app.kit.routing import endpoint_routes
 
 CONFIG = SchemathesisConfig.from_str("""
 [checks]

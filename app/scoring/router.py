@@ -20,7 +20,6 @@ from app.scoring import catalog, checks, known, service
 from app.scoring.models import RulesetRecord
 from app.scoring.rulesets import select_ruleset
 from app.scoring.schemas import (
-    DossierOut,
     RegistrationIn,
     RegistrationOut,
     RepairIn,
@@ -43,7 +42,6 @@ router = APIRouter(prefix="/v1", tags=["scoring"])
 Scorer = Annotated[Caller, Depends(allowed(Action.scores_write))]
 ScoreReader = Annotated[Caller, Depends(allowed(Action.scores_read))]
 StandingReader = Annotated[Caller, Depends(allowed(Action.standings_read))]
-DossierReader = Annotated[Caller, Depends(allowed(Action.practitioners_read))]
 RulesetReader = Annotated[Caller, Depends(allowed(Action.rulesets_read))]
 Code = Annotated[PractitionerCode, Path(description="national staff code")]
 
@@ -189,12 +187,6 @@ def post_repair(code: Code, body: RepairIn, caller: Scorer, session: WriteSessio
 def post_registration(code: Code, body: RegistrationIn, caller: Scorer, session: WriteSession):
     """A new registration after a termination, on or after the re-registration bar."""
     return service.record_registration(session, caller, code, body)
-
-
-@router.get("/practitioners/{code}/dossier", response_model=DossierOut, responses=problems(404))
-def get_dossier(code: Code, caller: DossierReader, session: ReadSession):
-    """一人一档: everything about one practitioner."""
-    return service.dossier(session, caller, code)
 
 
 @router.get("/violation-types", response_model=ViolationCatalogOut, responses=problems(404))

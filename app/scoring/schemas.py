@@ -269,15 +269,3 @@ class RulesetSummary(BaseModel):
     jurisdiction: str
     effective_from: date
     sha256: str
-
-
-class DossierOut(BaseModel):
-    practitioner: dict
-    standing: StandingOut
-    points_by_year: dict[str, dict]
-    ledger: list[dict]
-    sanctions: list[SanctionOut]
-    proposals: list[dict] = Field(default_factory=list, description="notified entries and their defences")
-    appeals: list[dict] = Field(default_factory=list)
-    statements: list[dict] = Field(default_factory=list, description="the practitioner's own statements")
-    referrals: list[dict] = Field(default_factory=list)

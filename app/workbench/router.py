@@ -15,12 +15,13 @@ from app.auth.roles import Action, Caller, Role
 from app.auth.service import names_of
 from app.kit.db import ReadSession, WriteSession
 from app.kit.errors import Conflict, IllegalTransition, Invalid
+from app.dossier import service as dossiers
 from app.notices import service as notices
 from app.practitioners import identity
 from app.referrals import service as referrals
 from app.referrals.machine import Action as Step, Kind, State
 from app.referrals.schemas import BUREAU, Direction, EventIn, PenaltyKind, ReferralOut
-from app.scoring import catalog, service as scoring
+from app.scoring import catalog
 from app.settings import get_settings
 from app.kit.timeutil import local_date
 from app.workbench import forms, labels, rules, service
@@ -293,7 +294,7 @@ def practitioner_page(request: Request, code: str, current: DossierReader, sessi
     problem = identity.practitioner_code_problem(code)
     if problem is not None:
         return render(request, "practitioner_lookup.html", 422, code=code, problem=problem)
-    dossier = scoring.dossier(session, current.caller, code)
+    dossier = dossiers.dossier(session, current.caller, code)
     violation_names = {v.code: v.name for rs in catalog.rulesets(session).values() for v in rs.violation_types}
     return render(request, "practitioner.html", d=dossier, violation_names=violation_names, today=local_date())
 

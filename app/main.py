@@ -9,31 +9,30 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.responses import PlainTextResponse
 from fastapi.staticfiles import StaticFiles
-
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
-from app.kit import errors, hotread, observability, openapi
-from app.kit.bodysize import BodySizeLimitMiddleware
-from app.kit.nulchars import NulCharacterMiddleware
+
 from app.audit.router import router as audit_router
 from app.auth.deps import route_roles
 from app.auth.roles import Role
 from app.calendar.router import router as calendar_router
 from app.dossier.router import router as dossier_router
 from app.dueprocess.router import router as dueprocess_router
+from app.kit import errors, hotread, observability, openapi
+from app.kit.bodysize import BodySizeLimitMiddleware
+from app.kit.nulchars import NulCharacterMiddleware
 from app.notices.router import router as notices_router
 from app.ops import metrics
 from app.ops.router import router as ops_router
-from app.scoring.rulesets import load_rulesets
-from app.settings import get_settings
 from app.practitioners.router import institutions_router
 from app.practitioners.router import router as practitioners_router
 from app.referrals.router import router as referrals_router
 from app.scoring.router import router as scoring_router
+from app.scoring.rulesets import load_rulesets
+from app.settings import get_settings
 from app.simulations.router import router as simulations_router
 from app.webhooks.router import router as webhooks_router
 from app.workbench import web as workbench_web
 from app.workbench.router import router as workbench_router
-
 
 
 @asynccontextmanager

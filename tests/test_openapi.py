@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
-from app.main import create_app
 from app.kit.paging import MAX_ID
+from app.main import create_app
 
 
 @pytest.fixture(scope="module")

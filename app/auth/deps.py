@@ -11,9 +11,9 @@ from fastapi.security import HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 from starlette.concurrency import run_in_threadpool
 
-from app.kit import ratelimit
 from app.auth import service
 from app.auth.roles import PERMISSIONS, Action, Caller, Role
+from app.kit import ratelimit
 from app.kit.db import read_session
 from app.kit.errors import Forbidden, Unauthenticated
 from app.settings import get_settings

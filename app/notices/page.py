@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 from urllib.parse import urlencode
 
-from app.notices.content import CATEGORY_NAMES, sanction_text
 from app.kit.pageheaders import page_headers
 from app.kit.templating import environment
+from app.notices.content import CATEGORY_NAMES, sanction_text
 
 STYLE = """
 body{font-family:"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif;margin:2rem auto;max-width:72rem;

@@ -9,14 +9,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app import audit
-from app.shared import events, regions
 from app.auth.roles import Caller
 from app.kit.errors import Conflict, Invalid, NotFound, field_error
+from app.kit.timeutil import utcnow
 from app.practitioners import identity
 from app.practitioners.models import Institution, Practitioner, PractitionerInstitution
 from app.practitioners.schemas import InstitutionOut, InstitutionRecordIn, PractitionerIn, PractitionerOut
-from app.kit.timeutil import utcnow
-
+from app.shared import events, regions
 
 
 def find(session: Session, code: str, *, for_update: bool = False) -> Practitioner | None:

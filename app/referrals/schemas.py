@@ -8,10 +8,10 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.kit.paging import MAX_ID
-from app.practitioners.schemas import InstitutionCode, PractitionerCode, RegionCode
-from app.referrals.machine import Action, Kind, Side, State
 from app.kit.textfields import LongText, Reason
 from app.kit.timeutil import Day
+from app.practitioners.schemas import InstitutionCode, PractitionerCode, RegionCode
+from app.referrals.machine import Action, Kind, Side, State
 
 BUREAU = "bureau"
 

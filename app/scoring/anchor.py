@@ -34,10 +34,10 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
 from app.kit.db import insert_many, read_session, write_session
+from app.kit.timeutil import utcnow
 from app.notices.models import Notice
 from app.scoring import ledger, signing
 from app.scoring.models import LedgerCheckpoint, LedgerCheckpointHead
-from app.kit.timeutil import utcnow
 
 logger = logging.getLogger("app.ledger")
 

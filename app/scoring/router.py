@@ -10,11 +10,12 @@ from starlette.concurrency import run_in_threadpool
 
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
+from app.kit.db import ReadSession, WriteSession
+from app.kit.errors import Invalid, NotFound, field_error
 from app.kit.openapi import problems
 from app.kit.paging import RowId
-from app.kit.db import ReadSession, WriteSession
 from app.kit.responses import mark_created
-from app.kit.errors import Invalid, NotFound, field_error
+from app.kit.timeutil import DateRefused, Day, local_date, parse_instant, parse_instant_or_date, utcnow
 from app.practitioners.schemas import PractitionerCode, RegionCode
 from app.scoring import catalog, checks, known, service
 from app.scoring.models import RulesetRecord
@@ -35,7 +36,6 @@ from app.scoring.schemas import (
     ViolationCatalogOut,
     ViolationTypeOut,
 )
-from app.kit.timeutil import DateRefused, Day, local_date, parse_instant, parse_instant_or_date, utcnow
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
 

@@ -7,11 +7,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from app.kit.textfields import Reason
+from app.kit.timeutil import Day, Instant
 from app.practitioners.schemas import InstitutionCode, PractitionerCode
 from app.scoring.rulesets import Circumstances, Tier
 from app.settings import get_settings
-from app.kit.textfields import Reason
-from app.kit.timeutil import Day, Instant
 
 _settings = get_settings()
 

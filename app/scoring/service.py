@@ -16,15 +16,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app import audit
-from app.shared import events
-from app.calendar import current as working_calendar
-from app.kit.observability import SANCTIONS_CREATED, count_on_commit
-from app.kit.idempotency import request_hash
 from app.auth.roles import Caller
+from app.calendar import current as working_calendar
 from app.dueprocess import machine
 from app.dueprocess.models import Proposal
 from app.kit.db import upsert_many
 from app.kit.errors import Conflict, Invalid, NotFound, field_error
+from app.kit.idempotency import request_hash
+from app.kit.observability import SANCTIONS_CREATED, count_on_commit
+from app.kit.timeutil import local_date, utcnow
 from app.practitioners import identity
 from app.practitioners import service as practitioners
 from app.practitioners.models import Practitioner
@@ -45,7 +45,7 @@ from app.scoring.schemas import (
     ScoreCaseOut,
     StandingOut,
 )
-from app.kit.timeutil import local_date, utcnow
+from app.shared import events
 
 ENTRY, REVERSAL, REPAIR, REGISTRATION, SANCTION, CHANGE, LIFT = (
     "entry", "reversal", "repair", "registration", "sanction", "sanction_change", "sanction_lift"

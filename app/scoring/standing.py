@@ -234,10 +234,10 @@ def derive(facts: Facts, rulesets: Mapping[str, Ruleset]) -> Timeline:
             after = totals[year] = running
             timeline.totals.setdefault(year, []).append((day, after))
 
-            def calling(kind: str) -> list[Entry]:
+            def calling(kind: str, group: list[Entry] = group, after: int = after) -> list[Entry]:
                 """The day's entries that leave the year total at or above their ruleset's level."""
-                level = {WARNING: lambda t: t.warning, SUSPENSION: lambda t: t.suspension,
-                         TERMINATION: lambda t: t.termination}[kind]
+                level = {WARNING: lambda th: th.warning, SUSPENSION: lambda th: th.suspension,
+                         TERMINATION: lambda th: th.termination}[kind]
                 return [e for e in group
                         if level(rulesets[e.ruleset_id].thresholds) is not None
                         and after >= level(rulesets[e.ruleset_id].thresholds)]

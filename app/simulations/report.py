@@ -10,8 +10,8 @@ from collections.abc import Iterable, Iterator
 
 from app.kit.csvsafe import cell
 from app.kit.templating import environment
-from app.shared import regions
 from app.notices.content import SANCTION_NAMES, mask_code
+from app.shared import regions
 
 STATUS_NAMES = {"active": "正常", "suspended": "暂停", "terminated": "终止", "not_registered": "未登记"}
 OUTCOME_NAMES = {"none": "无", **SANCTION_NAMES}

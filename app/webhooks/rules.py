@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from app.shared import regions
@@ -98,7 +98,7 @@ def parse_retry_after(value: str | None, now: datetime) -> timedelta | None:
         try:
             when = parsedate_to_datetime(value)
             if when.tzinfo is None:
-                when = when.replace(tzinfo=timezone.utc)
+                when = when.replace(tzinfo=UTC)
             delay = when - now
         except (TypeError, ValueError, OverflowError, IndexError):
             return None

@@ -10,25 +10,39 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi_problem.error import Problem
 from sqlmodel import Session
 
-from app.kit import keyring
 from app.auth.roles import Action, Caller, Role
 from app.auth.service import names_of
+from app.dossier import service as dossiers
+from app.kit import keyring
 from app.kit.db import ReadSession, WriteSession
 from app.kit.errors import Conflict, IllegalTransition, Invalid
-from app.dossier import service as dossiers
+from app.kit.timeutil import local_date
 from app.notices import service as notices
 from app.practitioners import identity
 from app.referrals import service as referrals
-from app.referrals.machine import Action as Step, Kind, State
+from app.referrals.machine import Action as Step
+from app.referrals.machine import Kind, State
 from app.referrals.schemas import BUREAU, Direction, EventIn, PenaltyKind, ReferralOut
 from app.scoring import catalog
 from app.settings import get_settings
-from app.kit.timeutil import local_date
 from app.workbench import forms, labels, rules, service
 from app.workbench.service import Current, SignInLocked, SignInRefused
 from app.workbench.web import (
-    PREFIX, SESSION_COOKIE, SIGN_IN_COOKIE, CheckedForm, SignedIn, SignInRequired, WorkbenchRoute, clear_cookie,
-    error_page, may, render, see_other, set_cookie, signed_in, tokens_match,
+    PREFIX,
+    SESSION_COOKIE,
+    SIGN_IN_COOKIE,
+    CheckedForm,
+    SignedIn,
+    SignInRequired,
+    WorkbenchRoute,
+    clear_cookie,
+    error_page,
+    may,
+    render,
+    see_other,
+    set_cookie,
+    signed_in,
+    tokens_match,
 )
 
 router = APIRouter(prefix=PREFIX, route_class=WorkbenchRoute, include_in_schema=False)

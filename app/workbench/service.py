@@ -18,9 +18,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select, update
 
 from app import audit
-from app.kit import timeutil
 from app.auth.roles import Caller, Role
 from app.auth.service import validate_client_fields
+from app.kit import timeutil
 from app.kit.errors import Conflict, Invalid, NotFound
 from app.settings import get_settings
 from app.workbench import rules

@@ -3,8 +3,8 @@
 import pytest
 from sqlmodel import select
 
-from app.kit.db import write_session
 from app.auth import service as clients
+from app.kit.db import write_session
 from tests.conftest import practitioner_body
 
 

@@ -6,8 +6,8 @@ import io
 import json
 
 from app.cli import main as cli
-from tests.notices.conftest import PEOPLE
 from tests.conftest import practitioner_body
+from tests.notices.conftest import PEOPLE
 
 
 def download(api, notice_id, fmt):

@@ -7,7 +7,15 @@ import pytest
 
 from app.calendar import files
 from app.referrals.deadlines import (
-    CONCLUSION, FILING, RECEIPT, Deadline, Limits, conclusion_due, current, filing_due, receipt_due,
+    CONCLUSION,
+    FILING,
+    RECEIPT,
+    Deadline,
+    Limits,
+    conclusion_due,
+    current,
+    filing_due,
+    receipt_due,
 )
 from app.referrals.machine import Kind, State
 from app.shared.workdays import Due

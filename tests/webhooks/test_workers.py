@@ -8,9 +8,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app import worker
-from app.shared import events
 from app.kit.db import get_engine, is_sqlite, read_session
 from app.settings import get_settings
+from app.shared import events
 from app.webhooks import delivery
 from app.webhooks.models import WebhookAttempt, WebhookDelivery
 from tests.conftest import concurrently

@@ -9,16 +9,17 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from fastapi_problem.error import Problem
 from sqlmodel import Session
 
-from app import audit, migrate, regions
+from app import audit, migrate
 from app.audit.service import cli_caller
 from app.auth import service as clients
-from app.db import get_engine, write_session
-from fastapi_problem.error import Problem
 from app.calendar.files import CalendarFileError
+from app.kit.db import get_engine, write_session
 from app.scoring.rulesets import RulesetError
 from app.settings import get_settings
+from app.shared import regions
 from app.workbench import service as users
 from app.workbench.rules import new_password
 
@@ -174,7 +175,8 @@ def cmd_users_set_password(args) -> int:
 
 
 def cmd_worker(_args) -> int:
-    from app import observability, worker
+    from app import worker
+    from app.kit import observability
 
     # The same JSON lines as the API, through the same masking of keys and ID numbers.
     observability.configure_logging(get_settings().log_level)

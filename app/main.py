@@ -9,28 +9,30 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.responses import PlainTextResponse
 from fastapi.staticfiles import StaticFiles
-
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
-from app import errors, hotread, observability, openapi
-from app.bodysize import BodySizeLimitMiddleware
-from app.nulchars import NulCharacterMiddleware
+
 from app.audit.router import router as audit_router
+from app.auth.deps import route_roles
+from app.auth.roles import Role
 from app.calendar.router import router as calendar_router
+from app.dossier.router import router as dossier_router
 from app.dueprocess.router import router as dueprocess_router
+from app.kit import errors, hotread, observability, openapi
+from app.kit.bodysize import BodySizeLimitMiddleware
+from app.kit.nulchars import NulCharacterMiddleware
 from app.notices.router import router as notices_router
 from app.ops import metrics
 from app.ops.router import router as ops_router
-from app.scoring.rulesets import load_rulesets
-from app.settings import get_settings
 from app.practitioners.router import institutions_router
 from app.practitioners.router import router as practitioners_router
 from app.referrals.router import router as referrals_router
 from app.scoring.router import router as scoring_router
+from app.scoring.rulesets import load_rulesets
+from app.settings import get_settings
 from app.simulations.router import router as simulations_router
 from app.webhooks.router import router as webhooks_router
 from app.workbench import web as workbench_web
 from app.workbench.router import router as workbench_router
-
 
 
 @asynccontextmanager
@@ -39,7 +41,7 @@ async def lifespan(_app: FastAPI):
     defence windows) from a thread here.
     Several API processes may each run one; claiming keeps them from sending anything twice."""
     from app import worker
-    from app.db import get_engine, is_sqlite
+    from app.kit.db import get_engine, is_sqlite
 
     # What start-up built (routes, schemas, rulesets: some 150,000 objects) lives as long as the
     # process; frozen, the garbage collector's full passes skip it. A full pass over it took ~50 ms,
@@ -76,6 +78,7 @@ def create_app() -> FastAPI:
     # Before scoring's GET /v1/rulesets/{ruleset_id}, which would otherwise take "simulations" for an id.
     app.include_router(simulations_router)
     app.include_router(scoring_router)  # early: its standing check is the hot path (routes are tried in order)
+    app.include_router(dossier_router)
     app.include_router(practitioners_router)
     app.include_router(institutions_router)
     app.include_router(dueprocess_router)
@@ -89,7 +92,7 @@ def create_app() -> FastAPI:
               name="workbench-static")
     app.add_api_route("/metrics", metrics.metrics, methods=["GET"], tags=["ops"], response_class=PlainTextResponse,
                       responses={200: {"description": "Prometheus text exposition format"}})
-    openapi.declare_common_problems(app)
+    openapi.declare_common_problems(app, roles_of=route_roles, every_role=frozenset(Role))
     metrics.register()
     # NUL characters are refused alike on both databases, within the size limit.
     app.add_middleware(NulCharacterMiddleware)

@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     # are both derived from it (HKDF), so one value is rotated and guarded.
     id_encryption_key: str = DEVELOPMENT_SECRET
     # Masters being rotated out: they still decrypt and still find until `python -m app secrets
-    # rekey` has rewritten every stored value under the current one (app/keyring.py).
+    # rekey` has rewritten every stored value under the current one (app/kit/keyring.py).
     id_encryption_previous_keys: list[str] = Field(default_factory=list)
     # Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (IP addresses or CIDR
     # blocks). Empty: no forwarding header is believed, and the client is the peer of the socket.
@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     # backends started in six seconds of the ingest benchmark, against 16 with 20.
     db_pool_size: int = Field(default=20, ge=1)
     # PostgreSQL connections per event loop (per worker) that serve the standing check outside the
-    # pool above (app/hotread.py); more overlap more round trips to a distant database.
+    # pool above (app/kit/hotread.py); more overlap more round trips to a distant database.
     hot_read_connections: int = Field(default=4, ge=1, le=64)
     # Seconds an authenticated key is remembered per process (0: ask the database every time).
     # A key revoked with the CLI stops working on running servers within this time.

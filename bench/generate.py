@@ -33,7 +33,7 @@ import json
 import random
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 from sqlalchemy import create_engine, text
@@ -41,14 +41,14 @@ from sqlmodel import Session
 from stdnum.cn import ric
 
 from app.auth import service as clients
-from app.db import bulk_insert
+from app.kit.db import bulk_insert
+from app.kit.timeutil import local_date
 from app.practitioners.identity import get_vault, mask_id_number
 from app.practitioners.models import Institution, Practitioner, PractitionerInstitution
 from app.scoring import catalog, ledger, standing
 from app.scoring import service as scoring
 from app.scoring.models import LedgerRow, ScoreCase, StandingRecord
 from app.scoring.rulesets import select_ruleset
-from app.timeutil import local_date
 
 # Counties of three rulesets' jurisdictions: Inner Mongolia (150...), Tianjin (120...), elsewhere national.
 REGIONS = ["150428", "150402", "150102", "120101", "120104", "110101", "440106", "510104", "330106", "420106"]
@@ -86,7 +86,7 @@ LEDGER_COLUMNS = [c.name for c in LedgerRow.__table__.columns]
 
 
 class _Writer:
-    """Rows into tables in bulk (``app.db.bulk_insert``: COPY on PostgreSQL, executemany on SQLite)."""
+    """Rows into tables in bulk (``app.kit.db.bulk_insert``: COPY on PostgreSQL, executemany on SQLite)."""
 
     def __init__(self, engine):
         self.engine = engine
@@ -128,7 +128,7 @@ def generate(url: str, size: int, *, notice_size: int = 0, scored_share: float =
     total = size + notice_size
     shared_ciphertext = vault.encrypt("150428198001010014") if total > ENCRYPT_EACH_UP_TO else None
     today = local_date()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     this_year = date(today.year, 1, 1)
     stats = {"practitioners": size, "notice_people": notice_size, "no_standings_row": 0, "empty_timeline": 0,
              "scored": 0, "score_cases": 0, "ledger_rows": 0, "active_with_points": 0, "suspended": 0,

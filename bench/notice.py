@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="an existing bench database to measure as it is (not generated, not dropped)")
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "1")))
     args = parser.parse_args(argv)
-    from app.timeutil import local_date
+    from app.kit.timeutil import local_date
 
     server_url = os.environ.get("BENCH_DATABASE_URL") or None
     url = args.database_url or create_database(server_url)

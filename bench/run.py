@@ -27,7 +27,6 @@ import platform
 import re
 import resource
 import shlex
-import shutil
 import signal
 import socket
 import statistics
@@ -36,7 +35,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -416,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     suite_started = time.perf_counter()
     info = {"machine": machine(), "size": size, "notice_size": args.notice_size, "workers": args.workers,
             "seconds": secs, "serve": " ".join(["uvicorn", *serve_command(8000, args.workers)[1:]]),
-            "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            "started": datetime.now(UTC).isoformat(timespec="seconds")}
     url = create_database(server_url)
     try:
         log(f"database {url.split('@')[-1]}: schema and rulesets")
@@ -428,8 +427,8 @@ def main(argv: list[str] | None = None) -> int:
         checker = run_app(url, "clients", "create", "--role", "checker", "--region", "100000", "--name", "bench checker")
         bureau = run_app(url, "clients", "create", "--role", "bureau", "--region", "100000", "--name", "bench bureau")
 
+        from app.kit.timeutil import local_date
         from bench.generate import REGIONS
-        from app.timeutil import local_date
 
         today = local_date()
         lua_env = {"BENCH_SIZE": str(size), "BENCH_REGIONS": ",".join(REGIONS), "BENCH_KEY": checker}

@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,7 +110,7 @@ def timed_child(args: list[str], env: dict[str, str]) -> tuple[float, float, str
 def run(server_url: str, size: int, year: int, scored: float) -> dict:
     url = create_database(server_url)
     info: dict = {"size": size, "year": year, "machine": machine(),
-                  "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                  "started": datetime.now(UTC).isoformat(timespec="seconds")}
     try:
         env = app_env(url)
         subprocess.run([PY, "-m", "app", "setup"], env=env, cwd=ROOT, check=True, capture_output=True)

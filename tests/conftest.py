@@ -26,17 +26,18 @@ warnings.filterwarnings("ignore", message=".*httpx.*", category=DeprecationWarni
 from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from app import migrate, ratelimit  # noqa: E402
+from app import migrate  # noqa: E402
 from app.audit.service import system_caller  # noqa: E402
+from app.auth import service as client_service  # noqa: E402
 from app.calendar import current as current_calendar  # noqa: E402
 from app.calendar import files as calendar_files  # noqa: E402
 from app.calendar import service as calendars  # noqa: E402
 from app.calendar.service import BUNDLED  # noqa: E402
-from app.auth import service as client_service  # noqa: E402
-from app.db import get_engine, write_session  # noqa: E402
-from app.scoring import catalog  # noqa: E402
+from app.kit import ratelimit  # noqa: E402
+from app.kit.db import get_engine, write_session  # noqa: E402
 from app.main import app as served_app  # noqa: E402
 from app.models import metadata  # noqa: E402
+from app.scoring import catalog  # noqa: E402
 
 migrate.upgrade(_DATABASE_URL)
 with write_session() as _session:

@@ -3,11 +3,11 @@
 Registered from tests/conftest.py through ``pytest_plugins``.
 """
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 import pytest
 
-from app import timeutil
+from app.kit import timeutil
 from app.scoring.rulesets import load_rulesets
 from tests.conftest import practitioner_body
 
@@ -75,7 +75,7 @@ def clock(monkeypatch):
 
     class Clock:
         def set(self, day: str) -> None:
-            noon_shanghai_in_utc = datetime.combine(date.fromisoformat(day), time(4, 0), tzinfo=timezone.utc)
+            noon_shanghai_in_utc = datetime.combine(date.fromisoformat(day), time(4, 0), tzinfo=UTC)
             monkeypatch.setattr(timeutil, "utcnow", lambda: noon_shanghai_in_utc)
 
     return Clock()

@@ -4,7 +4,7 @@ import sys
 
 from app.auth import service as clients
 from app.cli import main
-from app.db import write_session
+from app.kit.db import write_session
 
 
 def test_clients_create_prints_the_key_alone(api, capsys):

@@ -1,6 +1,6 @@
 import pytest
 
-from app.csvsafe import cell
+from app.kit.csvsafe import cell
 
 
 @pytest.mark.parametrize("text", ["=1+1", "+cmd", "-2", "@SUM(A1)", "\tx", "\rx"])

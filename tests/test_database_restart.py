@@ -33,7 +33,7 @@ from sqlmodel import Session, select
 
 from app import migrate
 from app.auth import service as client_service
-from app.db import get_read_session, make_engine
+from app.kit.db import get_read_session, make_engine
 from app.practitioners.models import Practitioner
 from app.scoring import catalog, ledger
 from app.scoring.models import LedgerRow, ScoreCase, StandingRecord

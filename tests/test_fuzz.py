@@ -22,8 +22,9 @@ from fastapi.routing import APIRoute
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 
+from app.auth.deps import route_roles
+from app.kit.routing import endpoint_routes
 from app.main import app as served_app
-from app.openapi import endpoint_routes, route_roles
 
 CONFIG = SchemathesisConfig.from_str("""
 [checks]

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from app.cli import main
-from app.db import read_session
+from app.kit.db import read_session
 from app.practitioners.models import Practitioner
 from app.settings import get_settings
 from app.webhooks import service as webhooks

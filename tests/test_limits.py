@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from app import ratelimit
+from app.kit import ratelimit
 from app.settings import get_settings
 from tests.conftest import practitioner_body
 
@@ -209,7 +209,7 @@ def test_rounding_never_refuses_a_request_the_limit_admits():
 
 def test_a_request_refused_by_one_limit_is_counted_by_none(monkeypatch):
     from app.auth.roles import Caller, Role
-    from app.errors import TooManyRequests
+    from app.kit.errors import TooManyRequests
 
     monkeypatch.setitem(get_settings().rate_limits, "checker", "2/second;3/minute")
     ratelimit.reset()

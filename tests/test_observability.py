@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from app import observability
-from app.observability import accepted_request_id, redact
+from app.kit import observability
+from app.kit.observability import accepted_request_id, redact
 from tests.shared_fixtures import violation_with
 
 

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
+from app.kit.paging import MAX_ID
 from app.main import create_app
-from app.paging import MAX_ID
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +86,7 @@ def test_405_names_every_method_of_the_resource(api, bureau):
 def test_a_database_outage_is_503_with_retry_after(api, bureau, monkeypatch, caplog):
     assert api.get("/v1/rulesets", headers=bureau).status_code == 200  # the key is now remembered
     unreachable = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none", pool_pre_ping=True)
-    monkeypatch.setattr("app.db.get_engine", lambda: unreachable)
+    monkeypatch.setattr("app.kit.db.get_engine", lambda: unreachable)
     with caplog.at_level(logging.WARNING, logger="app"):
         response = api.get("/v1/rulesets", headers=bureau)
     assert response.status_code == 503
@@ -109,7 +109,7 @@ def test_an_unexpected_error_is_still_logged_with_its_traceback(caplog):
     with TestClient(app, raise_server_exceptions=False) as client, caplog.at_level(logging.WARNING, logger="app"):
         assert client.get("/boom").status_code == 500
     [record] = [r for r in caplog.records if r.name == "app"]
-    # the traceback travels as (redacted) text: app/observability.py's RedactingFilter
+    # the traceback travels as (redacted) text: app/kit/observability.py's RedactingFilter
     assert record.levelname == "ERROR" and "RuntimeError: a bug" in record.exc_text
 
 

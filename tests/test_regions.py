@@ -1,6 +1,6 @@
 import pytest
 
-from app import regions
+from app.shared import regions
 
 
 @pytest.mark.parametrize(

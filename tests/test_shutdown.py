@@ -12,7 +12,7 @@ import time
 
 from sqlmodel import select
 
-from app.db import read_session
+from app.kit.db import read_session
 from app.scoring.models import ScoreCase
 from tests.processes import start_api
 

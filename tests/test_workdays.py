@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import pytest
 
 from app.calendar import files
-from app.workdays import WEEKENDS_ONLY, Calendar, Due
+from app.shared.workdays import WEEKENDS_ONLY, Calendar, Due
 
 CALENDAR = files.calendar_of(files.bundled())
 

@@ -1,5 +1,5 @@
-import threading
 import logging
+import threading
 
 from app.worker import Job, run_forever
 

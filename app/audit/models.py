@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from app.timeutil import utcnow
+from app.kit.timeutil import utcnow
 
 
 class AuditRecord(SQLModel, table=True):

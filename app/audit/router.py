@@ -8,9 +8,9 @@ from app.audit import service
 from app.audit.schemas import AuditPage
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
-from app.db import ReadSession
-from app.paging import PageLimit, parse_cursor
-from app.timeutil import Instant
+from app.kit.db import ReadSession
+from app.kit.paging import PageLimit, parse_cursor
+from app.kit.timeutil import Instant
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 

@@ -15,14 +15,14 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session, select
 
-from app import regions
 from app.audit.models import AuditRecord
 from app.audit.schemas import AuditPage, AuditRecordOut
 from app.auth.roles import Caller, Role
-from app.observability import current_request_id
-from app.paging import keyset_page
+from app.kit.observability import current_request_id
+from app.kit.paging import keyset_page
+from app.kit.timeutil import utcnow
 from app.practitioners.identity import mask_codes_in
-from app.timeutil import utcnow
+from app.shared import regions
 
 
 def system_caller(name: str = "service") -> Caller:

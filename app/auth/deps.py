@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from time import monotonic
+from typing import Any
 
 from fastapi import Request
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 from starlette.concurrency import run_in_threadpool
 
-from app import ratelimit
 from app.auth import service
-from app.auth.roles import Action, Caller
-from app.db import read_session
-from app.errors import Forbidden, Unauthenticated
+from app.auth.roles import PERMISSIONS, Action, Caller, Role
+from app.kit import ratelimit
+from app.kit.db import read_session
+from app.kit.errors import Forbidden, Unauthenticated
 from app.settings import get_settings
 
 
@@ -75,3 +77,26 @@ def _look_up(key: str) -> Caller | None:
     # on connections held by authentication while waiting for a write connection.
     with read_session() as session:
         return service.authenticate(session, key)
+
+
+def _calls(dependant: Any) -> list[Any]:
+    found, stack = [], [dependant]
+    while stack:
+        current = stack.pop()
+        if current.call is not None:
+            found.append(current.call)
+        stack.extend(current.dependencies)
+    return found
+
+
+def route_roles(route: APIRoute) -> frozenset[Role] | None:
+    """The roles that may call the route (from its ``allowed(action)`` dependencies); None when
+    it needs no key at all. ``app.kit.openapi.declare_common_problems`` declares 401, 403 and 429 from it."""
+    calls = _calls(route.dependant)
+    if not any(isinstance(call, CallerDependency) for call in calls):
+        return None
+    roles = frozenset(Role)
+    for call in calls:
+        if getattr(call, "action", None) is not None:
+            roles &= PERMISSIONS[call.action]
+    return roles

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from app import regions
+from app.shared import regions
 
 
 class Role(StrEnum):

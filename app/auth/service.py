@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from app import audit, regions
+from app import audit
 from app.auth.keys import display_prefix, hash_key, new_key
 from app.auth.models import ApiClient
 from app.auth.roles import Caller, Role
-from app.errors import Invalid, NotFound, field_error
+from app.kit.errors import Invalid, NotFound, field_error
+from app.kit.timeutil import utcnow
 from app.settings import get_settings
-from app.timeutil import utcnow
+from app.shared import regions
 
 
 def validate_client_fields(role: str, region: str, department: str | None, name: str) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from app.calendar.models import CalendarDay, CalendarYear
-from app.workdays import Calendar
+from app.shared.workdays import Calendar
 
 VERSIONS_TTL = 5.0
 

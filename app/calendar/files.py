@@ -27,8 +27,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from app.timeutil import Day
-from app.workdays import HOLIDAY, WORKDAY, Calendar
+from app.kit.timeutil import Day
+from app.shared.workdays import HOLIDAY, WORKDAY, Calendar
 
 BUNDLED_DIR = Path(__file__).with_name("years")
 FIRST_YEAR, LAST_YEAR = 2000, 2099

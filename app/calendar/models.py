@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from sqlmodel import Field, SQLModel
 
-from app.timeutil import utcnow
+from app.kit.timeutil import utcnow
 
 
 class CalendarYear(SQLModel, table=True):

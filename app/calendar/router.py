@@ -10,8 +10,8 @@ from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
 from app.calendar import files, service
 from app.calendar.schemas import LoadOut, YearIn, YearOut, YearsOut
-from app.db import ReadSession, WriteSession
-from app.openapi import problems
+from app.kit.db import ReadSession, WriteSession
+from app.kit.openapi import problems
 
 router = APIRouter(prefix="/v1/calendar", tags=["calendar"])
 

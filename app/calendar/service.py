@@ -16,17 +16,18 @@ from pydantic import ValidationError
 from sqlalchemy import delete, text
 from sqlmodel import Session, select
 
-from app import audit, regions
+from app import audit
 from app.auth.roles import Caller
 from app.calendar import current, files
 from app.calendar.files import CalendarFileError, Document, OfficialDay, YearData
 from app.calendar.models import CalendarDay, CalendarYear
 from app.calendar.schemas import LoadOut, RecomputedOut, YearIn, YearOut, YearsOut
-from app.db import insert_many
 from app.dueprocess import service as dueprocess
-from app.errors import Invalid, NotFound, field_error
-from app.timeutil import local_date, utcnow
-from app.workdays import HOLIDAY, WORKDAY
+from app.kit.db import insert_many
+from app.kit.errors import Invalid, NotFound, field_error
+from app.kit.timeutil import local_date, utcnow
+from app.shared import regions
+from app.shared.workdays import HOLIDAY, WORKDAY
 
 BUNDLED, API, CLI = "bundled", "api", "cli"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from app.scoring.rulesets import Ruleset
-from app.workdays import Calendar, Due
+from app.shared.workdays import Calendar, Due
 
 # A notified entry (procedure "notify"): counts only once confirmed.
 PROPOSAL: dict[str, dict[str, str]] = {

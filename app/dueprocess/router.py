@@ -6,9 +6,6 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
-from app.openapi import problems
-from app.db import ReadSession, WriteSession
-from app.responses import mark_created
 from app.dueprocess import service
 from app.dueprocess.schemas import (
     AppealDecisionIn,
@@ -24,7 +21,10 @@ from app.dueprocess.schemas import (
     StatementIn,
     StatementOut,
 )
-from app.paging import PageLimit, RowId, parse_cursor
+from app.kit.db import ReadSession, WriteSession
+from app.kit.openapi import problems
+from app.kit.paging import PageLimit, RowId, parse_cursor
+from app.kit.responses import mark_created
 
 router = APIRouter(prefix="/v1", tags=["due process"])
 

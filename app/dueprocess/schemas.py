@@ -5,8 +5,8 @@ from typing import Annotated, Literal
 
 from pydantic import AnyUrl, BaseModel, ConfigDict, Field, StringConstraints
 
+from app.kit.textfields import LongText, Reason
 from app.scoring.schemas import SanctionsMoved, StandingOut
-from app.textfields import LongText, Reason
 
 Channel = Literal["practitioner", "institution"]
 

@@ -14,10 +14,9 @@ from datetime import date
 
 from sqlmodel import Session, col, select
 
-from app import audit, events, regions
-from app.calendar import current as working_calendar
+from app import audit
 from app.auth.roles import Caller
-from app.db import read_session, write_session
+from app.calendar import current as working_calendar
 from app.dueprocess import machine
 from app.dueprocess.models import Appeal, Defence, Proposal, Statement
 from app.dueprocess.schemas import (
@@ -33,14 +32,16 @@ from app.dueprocess.schemas import (
     StatementIn,
     StatementOut,
 )
-from app.errors import Conflict, IllegalTransition, NotFound
-from app.paging import keyset_page
+from app.kit.db import read_session, write_session
+from app.kit.errors import Conflict, IllegalTransition, NotFound
+from app.kit.paging import keyset_page
+from app.kit.timeutil import local_date, utcnow
 from app.practitioners.models import Practitioner
 from app.scoring import catalog
 from app.scoring import service as scoring
 from app.scoring.models import LedgerRow, ScoreCase
-from app.timeutil import local_date, utcnow
-from app.workdays import Calendar
+from app.shared import events, regions
+from app.shared.workdays import Calendar
 
 logger = logging.getLogger("app.dueprocess")
 

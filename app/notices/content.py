@@ -18,7 +18,7 @@ from datetime import date
 
 import orjson
 
-from app.csvsafe import cell
+from app.kit.csvsafe import cell
 from app.practitioners.identity import mask_code, mask_name
 from app.scoring.rulesets import Ruleset
 from app.scoring.standing import Timeline, outranked

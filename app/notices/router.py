@@ -11,9 +11,9 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
-from app.openapi import problems
-from app.paging import MAX_ID, RowId
-from app.db import ReadSession, WriteSession
+from app.kit.db import ReadSession, WriteSession
+from app.kit.openapi import problems
+from app.kit.paging import MAX_ID, RowId
 from app.notices import page, service
 from app.notices.schemas import NoticeIn
 from app.practitioners.schemas import RegionCode

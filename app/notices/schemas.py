@@ -4,8 +4,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app.kit.timeutil import Day
 from app.practitioners.schemas import RegionCode
-from app.timeutil import Day
 
 
 class NoticeIn(BaseModel):

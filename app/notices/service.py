@@ -21,19 +21,20 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app import audit, events, regions
+from app import audit
 from app.auth.roles import Caller, Role
-from app.db import bulk_writer, read_session
-from app.errors import Conflict, Invalid, NotFound
+from app.kit.db import bulk_writer, read_session
+from app.kit.errors import Conflict, Invalid, NotFound
+from app.kit.timeutil import local_date, utcnow
 from app.notices import content
 from app.notices.models import Notice, NoticeRow
-from app.referrals import service as referrals
 from app.practitioners.models import Institution, Practitioner, PractitionerInstitution
+from app.referrals import service as referrals
 from app.scoring import anchor, catalog
 from app.scoring.models import StandingRecord
 from app.scoring.rulesets import select_ruleset
 from app.scoring.standing import Timeline
-from app.timeutil import local_date, utcnow
+from app.shared import events, regions
 
 BATCH = 5000  # rows fetched at a time when freezing and reading: few round trips, memory still a few MB
 

@@ -1,13 +1,13 @@
 """Prometheus metrics: request counts and latencies per route, the outbox gauges, and ``/metrics``.
 
-Requests: ``RequestMetrics``, fed by the request-context middleware (app/observability.py), labels
+Requests: ``RequestMetrics``, fed by the request-context middleware (app/kit/observability.py), labels
 a request with the route the router already matched (``scope["route"]``). prometheus-fastapi-instrumentator, used before, matched every route again
 per request and built a Response and an Info object for its hooks: about a fifth of the bare
 endpoint's time. The metric names and labels stay the same.
 
 The outbox backlog is a fact about the database, not about one process: every API replica and
 worker would count it the same, so it is read at scrape time rather than kept in memory. Counters
-of things that happen (sanctions created, delivery failures) live in app/observability.py.
+of things that happen (sanctions created, delivery failures) live in app/kit/observability.py.
 """
 
 
@@ -23,7 +23,7 @@ from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.db import get_engine
+from app.kit.db import get_engine
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from app import migrate
-from app.db import get_engine
+from app.kit.db import get_engine
 
 router = APIRouter(tags=["ops"])
 

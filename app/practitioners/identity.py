@@ -16,7 +16,8 @@ from functools import lru_cache
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
-from app import keyring, regions
+from app.kit import keyring
+from app.shared import regions
 
 PRACTITIONER_CODE = re.compile(r"^[A-Z]{1,2}(\d{6})\d{6}$")
 INSTITUTION_CODE = re.compile(r"^[HP](\d{6})\d{5}$")
@@ -82,7 +83,7 @@ def mask_id_number(number: str) -> str:
 
 class IdNumberVault:
     """Encrypts, decrypts and blind-indexes ID numbers with keys derived from the master secrets
-    (the current one first; earlier ones only while a rotation is under way, see app/keyring.py)."""
+    (the current one first; earlier ones only while a rotation is under way, see app/kit/keyring.py)."""
 
     PURPOSE = b"id-number-encryption"
 

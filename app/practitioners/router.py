@@ -6,9 +6,9 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
-from app.openapi import problems
-from app.db import ReadSession, WriteSession
-from app.paging import PageLimit
+from app.kit.db import ReadSession, WriteSession
+from app.kit.openapi import problems
+from app.kit.paging import PageLimit
 from app.practitioners import service
 from app.practitioners.schemas import (
     Category,

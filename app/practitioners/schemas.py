@@ -6,8 +6,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
+from app.kit.timeutil import Day
 from app.practitioners import identity
-from app.timeutil import Day
 
 
 class Category(StrEnum):

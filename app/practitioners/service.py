@@ -8,14 +8,14 @@ from collections.abc import Sequence
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app import audit, events, regions
+from app import audit
 from app.auth.roles import Caller
-from app.errors import Conflict, Invalid, NotFound, field_error
+from app.kit.errors import Conflict, Invalid, NotFound, field_error
+from app.kit.timeutil import utcnow
 from app.practitioners import identity
 from app.practitioners.models import Institution, Practitioner, PractitionerInstitution
 from app.practitioners.schemas import InstitutionOut, InstitutionRecordIn, PractitionerIn, PractitionerOut
-from app.timeutil import utcnow
-
+from app.shared import events, regions
 
 
 def find(session: Session, code: str, *, for_update: bool = False) -> Practitioner | None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from app.referrals.machine import Kind, State
-from app.workdays import Calendar, Due
+from app.shared.workdays import Calendar, Due
 
 RECEIPT, FILING, CONCLUSION = "receipt", "filing", "conclusion"
 
@@ -70,6 +70,8 @@ def current(kind: Kind, state: State, *, sent_on: date | None, received_on: date
             filed_on: date | None, extended: bool, limits: Limits, calendar: Calendar) -> Deadline | None:
     """The deadline now running for the recipient, or None when it owes no step."""
     which = running(kind, state)
+    if which is None:
+        return None
     due = None
     if which == RECEIPT and sent_on is not None:
         due = receipt_due(sent_on, limits, calendar)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from app.db import write_session
+from app.kit.db import write_session
 from app.referrals import service
 
 

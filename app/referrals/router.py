@@ -6,15 +6,15 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
-from app.openapi import problems
-from app.db import ReadSession, WriteSession
-from app.paging import MAX_ID, PageLimit, RowId
-from app.responses import mark_created
+from app.kit.db import ReadSession, WriteSession
+from app.kit.openapi import problems
+from app.kit.paging import MAX_ID, PageLimit, RowId
+from app.kit.responses import mark_created
+from app.kit.timeutil import Day
 from app.practitioners.schemas import RegionCode
 from app.referrals import service
 from app.referrals.machine import Kind, State
 from app.referrals.schemas import Direction, EventIn, ReferralIn, ReferralOut, ReferralPage, StatsOut
-from app.timeutil import Day
 
 router = APIRouter(prefix="/v1", tags=["referrals"])
 

@@ -7,11 +7,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.paging import MAX_ID
+from app.kit.paging import MAX_ID
+from app.kit.textfields import LongText, Reason
+from app.kit.timeutil import Day
 from app.practitioners.schemas import InstitutionCode, PractitionerCode, RegionCode
 from app.referrals.machine import Action, Kind, Side, State
-from app.textfields import LongText, Reason
-from app.timeutil import Day
 
 BUREAU = "bureau"
 

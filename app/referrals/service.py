@@ -18,12 +18,12 @@ from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app import audit, events, regions
-from app.calendar import current as working_calendar
-from app.idempotency import request_hash
+from app import audit
 from app.auth.roles import Caller, Role
-from app.errors import Conflict, Forbidden, IllegalTransition, Invalid, NotFound, field_error
-from app.practitioners import identity
+from app.calendar import current as working_calendar
+from app.kit.errors import Conflict, Forbidden, IllegalTransition, Invalid, NotFound, field_error
+from app.kit.idempotency import request_hash
+from app.kit.timeutil import local_date, utcnow
 from app.practitioners import service as practitioners
 from app.practitioners.models import Practitioner
 from app.referrals import deadlines, machine
@@ -47,10 +47,8 @@ from app.referrals.schemas import (
 )
 from app.scoring.models import LedgerRow, ScoreCase
 from app.settings import Department, get_settings
-from app.timeutil import local_date, utcnow
-from app.workdays import Calendar
-
-
+from app.shared import events, regions
+from app.shared.workdays import Calendar
 
 # ---------------------------------------------------------------- configuration
 

@@ -33,11 +33,11 @@ from sqlalchemy import func, text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
-from app.db import insert_many, read_session, write_session
+from app.kit.db import insert_many, read_session, write_session
+from app.kit.timeutil import utcnow
 from app.notices.models import Notice
 from app.scoring import ledger, signing
 from app.scoring.models import LedgerCheckpoint, LedgerCheckpointHead
-from app.timeutil import utcnow
 
 logger = logging.getLogger("app.ledger")
 

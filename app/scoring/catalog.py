@@ -9,7 +9,7 @@ import time
 
 from sqlmodel import Session, select
 
-from app.db import read_session
+from app.kit.db import read_session
 from app.scoring.models import RulesetRecord
 from app.scoring.rulesets import Ruleset, RulesetError, load_rulesets
 

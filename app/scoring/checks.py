@@ -1,7 +1,7 @@
 """The standing check and the batch query: the hot path, asked by settlement systems per claim.
 
 One statement reads the people by code (``practitioners`` ⟕ ``standings``) through
-``app.hotread``: on the event loop, no ORM session, no transaction of its own, so the answer
+``app.kit.hotread``: on the event loop, no ORM session, no transaction of its own, so the answer
 reflects every score committed before it. A person whose stored timeline has nothing in it
 (``first_year`` NULL, or no stored row: most people) is answered without parsing it: their answer
 depends only on the day, their registration date and their region's ruleset, and a batch shares it.
@@ -18,8 +18,8 @@ import orjson
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
-from app import hotread
-from app.db import get_engine
+from app.kit import hotread
+from app.kit.db import get_engine
 from app.scoring import catalog, standing
 from app.scoring.rulesets import Ruleset, select_ruleset
 

@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 
 from app import audit
 from app.audit.service import cli_caller
-from app.db import read_session, upsert_many, write_session
+from app.kit.db import read_session, upsert_many, write_session
 from app.notices.models import Notice
 from app.practitioners.models import Practitioner
 from app.scoring import anchor, catalog, ledger, service, signing, standing

@@ -19,11 +19,11 @@ from datetime import date, datetime
 
 from sqlmodel import col, select
 
-from app.db import read_session
+from app.kit.db import read_session
+from app.kit.timeutil import local_date
 from app.practitioners.models import Practitioner
 from app.scoring import catalog, checks, ledger, standing
 from app.scoring.service import facts_from_rows
-from app.timeutil import local_date
 
 
 def echo(known_at: datetime) -> str:

@@ -10,15 +10,15 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, func, select
 
-from app.db import insert_many
+from app.kit.db import insert_many
+from app.kit.timeutil import utcnow
 from app.scoring.models import LedgerRow
-from app.timeutil import utcnow
 
 GENESIS = "0" * 64
 _HASHED = (
@@ -29,8 +29,8 @@ _HASHED = (
 
 def _canonical(value):
     if isinstance(value, datetime):
-        value = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        value = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.timeutil import utcnow
+from app.kit.timeutil import utcnow
 
 
 class RulesetRecord(SQLModel, table=True):

@@ -10,17 +10,17 @@ from starlette.concurrency import run_in_threadpool
 
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
-from app.openapi import problems
-from app.paging import RowId
-from app.db import ReadSession, WriteSession
-from app.responses import mark_created
-from app.errors import Invalid, NotFound, field_error
+from app.kit.db import ReadSession, WriteSession
+from app.kit.errors import Invalid, NotFound, field_error
+from app.kit.openapi import problems
+from app.kit.paging import RowId
+from app.kit.responses import mark_created
+from app.kit.timeutil import DateRefused, Day, local_date, parse_instant, parse_instant_or_date, utcnow
 from app.practitioners.schemas import PractitionerCode, RegionCode
 from app.scoring import catalog, checks, known, service
 from app.scoring.models import RulesetRecord
 from app.scoring.rulesets import select_ruleset
 from app.scoring.schemas import (
-    DossierOut,
     RegistrationIn,
     RegistrationOut,
     RepairIn,
@@ -36,14 +36,12 @@ from app.scoring.schemas import (
     ViolationCatalogOut,
     ViolationTypeOut,
 )
-from app.timeutil import DateRefused, Day, local_date, parse_instant, parse_instant_or_date, utcnow
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
 
 Scorer = Annotated[Caller, Depends(allowed(Action.scores_write))]
 ScoreReader = Annotated[Caller, Depends(allowed(Action.scores_read))]
 StandingReader = Annotated[Caller, Depends(allowed(Action.standings_read))]
-DossierReader = Annotated[Caller, Depends(allowed(Action.practitioners_read))]
 RulesetReader = Annotated[Caller, Depends(allowed(Action.rulesets_read))]
 Code = Annotated[PractitionerCode, Path(description="national staff code")]
 
@@ -189,12 +187,6 @@ def post_repair(code: Code, body: RepairIn, caller: Scorer, session: WriteSessio
 def post_registration(code: Code, body: RegistrationIn, caller: Scorer, session: WriteSession):
     """A new registration after a termination, on or after the re-registration bar."""
     return service.record_registration(session, caller, code, body)
-
-
-@router.get("/practitioners/{code}/dossier", response_model=DossierOut, responses=problems(404))
-def get_dossier(code: Code, caller: DossierReader, session: ReadSession):
-    """一人一档: everything about one practitioner."""
-    return service.dossier(session, caller, code)
 
 
 @router.get("/violation-types", response_model=ViolationCatalogOut, responses=problems(404))

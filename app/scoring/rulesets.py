@@ -18,7 +18,7 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from app.regions import covers, is_valid_region, level
+from app.shared.regions import covers, is_valid_region, level
 
 Tier = Literal["general", "important", "primary"]
 Circumstances = Literal["mitigating", "aggravating"]

@@ -7,11 +7,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from app.kit.textfields import Reason
+from app.kit.timeutil import Day, Instant
 from app.practitioners.schemas import InstitutionCode, PractitionerCode
 from app.scoring.rulesets import Circumstances, Tier
 from app.settings import get_settings
-from app.textfields import Reason
-from app.timeutil import Day, Instant
 
 _settings = get_settings()
 
@@ -269,15 +269,3 @@ class RulesetSummary(BaseModel):
     jurisdiction: str
     effective_from: date
     sha256: str
-
-
-class DossierOut(BaseModel):
-    practitioner: dict
-    standing: StandingOut
-    points_by_year: dict[str, dict]
-    ledger: list[dict]
-    sanctions: list[SanctionOut]
-    proposals: list[dict] = Field(default_factory=list, description="notified entries and their defences")
-    appeals: list[dict] = Field(default_factory=list)
-    statements: list[dict] = Field(default_factory=list, description="the practitioner's own statements")
-    referrals: list[dict] = Field(default_factory=list)

@@ -13,17 +13,18 @@ from datetime import date
 
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from app import audit, events
-from app.calendar import current as working_calendar
-from app.observability import SANCTIONS_CREATED, count_on_commit
-from app.idempotency import request_hash
+from app import audit
 from app.auth.roles import Caller
+from app.calendar import current as working_calendar
 from app.dueprocess import machine
 from app.dueprocess.models import Proposal
-from app.db import upsert_many
-from app.errors import Conflict, Invalid, NotFound, field_error
+from app.kit.db import upsert_many
+from app.kit.errors import Conflict, Invalid, NotFound, field_error
+from app.kit.idempotency import request_hash
+from app.kit.observability import SANCTIONS_CREATED, count_on_commit
+from app.kit.timeutil import local_date, utcnow
 from app.practitioners import identity
 from app.practitioners import service as practitioners
 from app.practitioners.models import Practitioner
@@ -44,7 +45,7 @@ from app.scoring.schemas import (
     ScoreCaseOut,
     StandingOut,
 )
-from app.timeutil import local_date, utcnow
+from app.shared import events
 
 ENTRY, REVERSAL, REPAIR, REGISTRATION, SANCTION, CHANGE, LIFT = (
     "entry", "reversal", "repair", "registration", "sanction", "sanction_change", "sanction_lift"
@@ -717,7 +718,7 @@ def recompute_all(batch: int = 200) -> tuple[int, int]:
     as a write would: after an upgrade that changes the rules (docs/rules.md). One transaction per
     practitioner, under their lock. Returns (practitioners read, practitioners whose sanctions or
     stored standing changed)."""
-    from app.db import write_session  # a job, not a request: it opens its own sessions
+    from app.kit.db import write_session  # a job, not a request: it opens its own sessions
 
     last_id, seen, moved = 0, 0, 0
     while True:
@@ -751,64 +752,3 @@ def _timeline(registered_on: date, stored: str | None) -> standing.Timeline:
 def _stored_timeline(session: Session, practitioner: Practitioner) -> standing.Timeline:
     record = session.get(StandingRecord, practitioner.id)
     return _timeline(practitioner.registered_on, record.timeline if record else None)
-
-
-def dossier(session: Session, caller: Caller, code: str) -> dict:
-    """一人一档: the registration, standing, points by year, every ledger row and every sanction,
-    and the due-process record (proposals, defences, appeals, statements)."""
-    from app.dueprocess import service as dueprocess  # it builds on this module: import at use
-
-    practitioner = practitioners.get_in_scope(session, caller, code)
-    rulesets = catalog.rulesets(session)
-    rows = ledger.rows_of(session, practitioner.id)
-    timeline = standing.derive(facts_from_rows(practitioner.registered_on, rows), rulesets)
-    reversed_by = {r.target_id: r for r in rows if r.kind == REVERSAL}
-    counting = counting_acts(r for r in rows if r.kind == ENTRY and r.id not in reversed_by)
-    lifts = {r.target_id: r for r in rows if r.kind == LIFT}
-    cases = {c.id: c for c in session.exec(
-        select(ScoreCase).where(col(ScoreCase.id).in_({r.case_id for r in rows if r.case_id}))
-    )}
-    effective = {s.key: s for s in timeline.sanctions}
-    sanctions = []
-    announced = {r.id: standing._sanction_from_json(json.loads(r.details)) for r in rows if r.kind == SANCTION}
-    for r in rows:  # the terms last announced, for a lifted one
-        if r.kind == CHANGE and r.target_id in announced:
-            announced[r.target_id] = standing._sanction_from_json(json.loads(r.details))
-    for r in rows:
-        if r.kind != SANCTION:
-            continue
-        lift = lifts.get(r.id)
-        recorded = announced[r.id]
-        current = recorded if lift is not None else effective.get(recorded.key, recorded)
-        sanctions.append(sanction_out(current, r.id, lifted=lift is not None, lift_reason=lift.reason if lift else None))
-    entries = []
-    for r in rows:
-        item = {"id": r.id, "seq": r.seq, "kind": r.kind, "effective_on": r.effective_on.isoformat(),
-                "points": r.points, "ruleset": r.ruleset_id, "recorded_at": r.created_at.isoformat()}
-        if r.kind == ENTRY:
-            case = cases[r.case_id]
-            item.update(violation_type=r.violation_type, tier=r.tier, circumstances=r.circumstances,
-                        case_id=case.id, case_ref=case.case_ref, decision_number=case.decision_number,
-                        basis=case.basis, institution=case.institution_code,
-                        act=json.loads(r.details).get("act"), counts=r.id in counting,
-                        reversed=r.id in reversed_by, reversal_reason=reversed_by[r.id].reason if r.id in reversed_by else None)
-        elif r.kind == REPAIR:
-            item.update(activity=json.loads(r.details)["activity"], reference=r.reference,
-                        points_removed=timeline.repair_effect.get(r.id, 0))
-        elif r.kind in (REVERSAL, LIFT):
-            item.update(target_id=r.target_id, reason=r.reason)
-        elif r.kind == CHANGE:
-            item.update(target_id=r.target_id, reason=r.reason, terms=json.loads(r.details))
-        entries.append(item)
-    years = sorted(timeline.totals)
-    return {
-        "practitioner": practitioners.describe(session, [practitioner])[0].model_dump(mode="json"),
-        "standing": standing_out(practitioner, timeline, local_date(), rulesets),
-        "points_by_year": {
-            str(y): {"points": timeline.year_total(y), "repaired": timeline.repaired.get(y, 0)} for y in years
-        },
-        "ledger": entries,
-        "sanctions": sanctions,
-        **dueprocess.dossier_section(session, practitioner),
-        "referrals": referrals.for_practitioner(session, caller, code),
-    }

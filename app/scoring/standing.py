@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
-from app.scoring.rulesets import Ruleset
+from app.scoring.rulesets import Ruleset, Thresholds
 
 WARNING, SUSPENSION, TERMINATION = "warning", "suspension", "termination"
 ACTIVE, SUSPENDED, TERMINATED, NOT_REGISTERED = "active", "suspended", "terminated", "not_registered"
@@ -77,13 +78,13 @@ class Sanction:
     end_reason: str | None = None
 
     @property
-    def key(self) -> tuple:
+    def key(self) -> tuple[str, int]:
         """What names a sanction across recomputations: its kind and the score that triggered it.
         Its dates may change (a back-dated case, a repair, a reversal): see ``terms``."""
         return (self.kind, self.trigger_entry_id)
 
     @property
-    def terms(self) -> tuple:
+    def terms(self) -> tuple[date, date | None, date | None, date | None]:
         """What a partner acts on: when it starts, runs to as imposed, bars until, and ends."""
         return (self.starts_on, self.imposed_until, self.bar_until, self.ends_on)
 
@@ -131,7 +132,7 @@ class Timeline:
             years += [s.starts_on.year, last.year if last is not None else OPEN_ENDED]
         return (min(years), max(years)) if years else None
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "registered_on": self.registered_on.isoformat(),
             "totals": {str(y): [[d.isoformat(), t] for d, t in v] for y, v in self.totals.items()},
@@ -142,7 +143,7 @@ class Timeline:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping) -> Timeline:
+    def from_json(cls, data: Mapping[str, Any]) -> Timeline:
         # Read for every standing check and every row of a notice; most timelines have no repairs,
         # sanctions or re-registrations, so their empty parts are not walked.
         repaired, effect, sanctions, reregistrations = (
@@ -157,17 +158,19 @@ class Timeline:
         )
 
 
-def _sanction_json(s: Sanction) -> dict:
+def _sanction_json(s: Sanction) -> dict[str, Any]:
     return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(s).items()}
 
 
-def _sanction_from_json(d: Mapping) -> Sanction:
+def _sanction_from_json(d: Mapping[str, Any]) -> Sanction:
     dates = {"starts_on", "imposed_until", "bar_until", "ends_on"}
-    return Sanction(**{k: (date.fromisoformat(v) if k in dates and v else v) for k, v in d.items()})
+    fields: dict[str, Any] = {k: (date.fromisoformat(v) if k in dates and v else v) for k, v in d.items()}
+    return Sanction(**fields)
 
 
 def add_months(day: date, months: int) -> date:
-    return day + relativedelta(months=months)
+    later: date = day + relativedelta(months=months)
+    return later
 
 
 def months_last_day(starts_on: date, months: int) -> date:
@@ -180,7 +183,21 @@ def months_last_day(starts_on: date, months: int) -> date:
 
 
 def add_years(day: date, years: int) -> date:
-    return day + relativedelta(years=years)
+    later: date = day + relativedelta(years=years)
+    return later
+
+
+def _bar(termination: Sanction) -> date:
+    """A termination's first day a re-registration may take effect (every termination has one)."""
+    assert termination.bar_until is not None
+    return termination.bar_until
+
+
+def _until(suspension: Sanction) -> date:
+    """A suspension's last day (every suspension has one)."""
+    last = suspension.last_day
+    assert last is not None
+    return last
 
 
 def derive(facts: Facts, rulesets: Mapping[str, Ruleset]) -> Timeline:
@@ -216,7 +233,7 @@ def derive(facts: Facts, rulesets: Mapping[str, Ruleset]) -> Timeline:
         # cannot pre-empt the day's points).
         for registered in (d for d in registrations if d == day):
             timeline.reregistrations.append(registered)
-            if terminated is not None and sanctions[terminated].bar_until <= day:
+            if terminated is not None and _bar(sanctions[terminated]) <= day:
                 end(terminated, day - timedelta(days=1), "re-registered")
                 terminated = None
 
@@ -234,13 +251,13 @@ def derive(facts: Facts, rulesets: Mapping[str, Ruleset]) -> Timeline:
             after = totals[year] = running
             timeline.totals.setdefault(year, []).append((day, after))
 
-            def calling(kind: str) -> list[Entry]:
+            def calling(kind: str, group: list[Entry] = group, after: int = after) -> list[Entry]:
                 """The day's entries that leave the year total at or above their ruleset's level."""
-                level = {WARNING: lambda t: t.warning, SUSPENSION: lambda t: t.suspension,
-                         TERMINATION: lambda t: t.termination}[kind]
+                level: Callable[[Thresholds], int | None] = {
+                    WARNING: lambda th: th.warning, SUSPENSION: lambda th: th.suspension,
+                    TERMINATION: lambda th: th.termination}[kind]
                 return [e for e in group
-                        if level(rulesets[e.ruleset_id].thresholds) is not None
-                        and after >= level(rulesets[e.ruleset_id].thresholds)]
+                        if (at := level(rulesets[e.ruleset_id].thresholds)) is not None and after >= at]
 
             for_termination = calling(TERMINATION)
             if for_termination:
@@ -248,7 +265,7 @@ def derive(facts: Facts, rulesets: Mapping[str, Ruleset]) -> Timeline:
                           for e in for_termination)
                 if terminated is not None:
                     # Points while terminated: the bar runs from the latest score that reaches the level.
-                    if bar > sanctions[terminated].bar_until:
+                    if bar > _bar(sanctions[terminated]):
                         sanctions[terminated] = _replace(sanctions[terminated], bar_until=bar)
                 else:
                     for i in running_suspensions(day):
@@ -320,15 +337,15 @@ def _suspension(calling: Sequence[Entry], trigger: Entry, day: date, total: int,
     months = max(e.suspension_months or rulesets[e.ruleset_id].suspension_months(total) for e in calling)
     stack = rules.suspension.later_scores == "stack"
     ahead = [s for s in running if stack or s.year != day.year]
-    starts = max([day, *(s.last_day + timedelta(days=1) for s in ahead)])
+    starts = max([day, *(_until(s) + timedelta(days=1) for s in ahead)])
     until = months_last_day(starts, months)
-    if any(s.starts_on <= starts and s.last_day >= until for s in running):
+    if any(s.starts_on <= starts and _until(s) >= until for s in running):
         return None  # adds no day
     return Sanction(kind=SUSPENSION, trigger_entry_id=trigger.id, starts_on=starts, imposed_until=until,
                     bar_until=None, year=day.year, total=total, ruleset_id=rules.id, months=months)
 
 
-def _replace(sanction: Sanction, **changes) -> Sanction:
+def _replace(sanction: Sanction, **changes: Any) -> Sanction:
     return Sanction(**{**asdict(sanction), **changes})
 
 
@@ -385,9 +402,9 @@ def _suspended_span(sanctions: Sequence[Sanction], in_force: Sequence[Sanction])
     """First and last day of the unbroken run of suspensions around the ones in force: suspensions
     that overlap or follow one another without a gap are one period for a claim."""
     first = min(s.starts_on for s in in_force)
-    last = max(s.last_day for s in in_force)
-    spans = sorted((s.starts_on, s.last_day) for s in sanctions
-                   if s.kind == SUSPENSION and s.last_day is not None and s.last_day >= s.starts_on)
+    last = max(_until(s) for s in in_force)
+    spans = sorted((s.starts_on, ends) for s in sanctions
+                   if s.kind == SUSPENSION and (ends := s.last_day) is not None and ends >= s.starts_on)
     grown = True
     while grown:
         grown = False
@@ -415,13 +432,13 @@ def reconcile(recorded: Iterable[Sanction], derived: Iterable[Sanction]
               ) -> tuple[list[Sanction], list[Sanction], list[Sanction]]:
     """(to record, changed, to lift): derived sanctions the ledger lacks; derived ones the ledger
     holds with other terms (their new form); recorded ones that no longer hold."""
-    recorded = {s.key: s for s in recorded}
+    by_key = {s.key: s for s in recorded}
     derived = list(derived)
     derived_keys = {s.key for s in derived}
     return (
-        [s for s in derived if s.key not in recorded],
-        [s for s in derived if s.key in recorded and s.terms != recorded[s.key].terms],
-        [s for s in recorded.values() if s.key not in derived_keys],
+        [s for s in derived if s.key not in by_key],
+        [s for s in derived if s.key in by_key and s.terms != by_key[s.key].terms],
+        [s for s in by_key.values() if s.key not in derived_keys],
     )
 
 
@@ -431,6 +448,6 @@ def reregistration_problem(timeline: Timeline, day: date) -> str | None:
     if not current:
         return "the practitioner is not terminated: there is nothing to re-register from"
     termination = current[-1]
-    if day < termination.bar_until:
-        return f"re-registration is barred until {termination.bar_until.isoformat()}"
+    if day < _bar(termination):
+        return f"re-registration is barred until {_bar(termination).isoformat()}"
     return None

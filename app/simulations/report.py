@@ -7,11 +7,11 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator
-from html import escape
 
-from app.csvsafe import cell
-from app import regions
+from app.kit.csvsafe import cell
+from app.kit.templating import environment
 from app.notices.content import SANCTION_NAMES, mask_code
+from app.shared import regions
 
 STATUS_NAMES = {"active": "正常", "suspended": "暂停", "terminated": "终止", "not_registered": "未登记"}
 OUTCOME_NAMES = {"none": "无", **SANCTION_NAMES}
@@ -106,65 +106,21 @@ th{background:#eef2f6}td.num{text-align:right}
 """
 
 
+_templates = environment("app.simulations")
+
+
 def html(meta: dict, summary: dict | None, changed: Iterable[dict]) -> str:
     """A short page: what was simulated, the counts side by side, the first people who change."""
-    region = f"{regions.division_name(meta['region']) or ''}（{meta['region']}）"
-    parts = [
-        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">",
-        f"<title>记分规则草案模拟测算 #{meta['id']}</title><style>{STYLE}</style></head><body>",
-        f"<h1>记分规则草案模拟测算 #{meta['id']}：{escape(meta['draft']['name'])}</h1><dl>",
-        f"<dt>草案</dt><dd>{escape(meta['draft']['id'])}</dd>",
-        f"<dt>草案 SHA-256</dt><dd class=\"hash\">{meta['draft']['sha256']}</dd>",
-        f"<dt>地区</dt><dd>{escape(region)}</dd><dt>年度</dt><dd>{meta['year']}</dd>",
-        f"<dt>状态比较日</dt><dd>{meta['as_of']}</dd>",
-        f"<dt>测算状态</dt><dd>{STATE_NAMES[meta['state']]}（{meta['percent']}%）</dd>",
-        f"<dt>申请方</dt><dd>{escape(meta['requested_by'])}</dd></dl>",
-    ]
-    if meta.get("error"):
-        parts.append(f"<p>测算失败：{escape(meta['error'])}</p>")
+    bands = []
     if summary is not None:
-        live, draft = summary["live"], summary["draft"]
-        parts.append(
-            f"<p>地区内人员 {summary['people_in_region']} 人，本年度有记分 {summary['people_scored']} 人，"
-            f"记分记录 {summary['entries']} 条（草案适用 {summary['entries_governed_by_draft']} 条，"
-            f"分值改变 {summary['entries_with_other_points']} 条），草案无法对应 {summary['unplaced']} 条。</p>")
-        # Bands by code, each side with its own range: a draft may move a band's bounds.
-        parts.append("<h2>按记分分档人数</h2><table><tr><th>分档</th><th>现行分值</th><th>现行规则</th>"
-                     "<th>草案分值</th><th>草案</th></tr>")
-        sides = ({b["band"]: b for b in live["by_points"]}, {b["band"]: b for b in draft["by_points"]})
-        codes = list(sides[1]) + [c for c in sides[0] if c not in sides[1]]
-        for code in codes:
-            cells = []
-            for bands in sides:
-                band = bands.get(code)
-                cells += [f"{band['min']}-{band['max']}分", str(band["people"])] if band else ["—", "—"]
-            name = (sides[1].get(code) or sides[0][code])["name"]
-            parts.append(f"<tr><td>{escape(name)}</td><td>{cells[0]}</td><td class=\"num\">{cells[1]}</td>"
-                         f"<td>{cells[2]}</td><td class=\"num\">{cells[3]}</td></tr>")
-        parts.append("</table><h2>处理人数</h2><table><tr><th></th><th>现行规则</th><th>草案</th></tr>")
-        for key, name in (("warned", "约谈"), ("suspended", "暂停医保支付资格"), ("terminated", "终止医保支付资格")):
-            parts.append(f"<tr><td>{name}</td><td class=\"num\">{live[key]}</td><td class=\"num\">{draft[key]}</td></tr>")
-        changes = summary["changes"]
-        parts.append(
-            "</table><h2>变化</h2><table>"
-            f"<tr><td>从严</td><td class=\"num\">{changes['stricter']}</td></tr>"
-            f"<tr><td>从宽</td><td class=\"num\">{changes['more_lenient']}</td></tr>"
-            f"<tr><td>不变</td><td class=\"num\">{changes['unchanged']}</td></tr>"
-            f"<tr><td>其中处理期限变化</td><td class=\"num\">{changes['terms_changed']}</td></tr>"
-            f"<tr><td>记分增加</td><td class=\"num\">{changes['points_up']}</td></tr>"
-            f"<tr><td>记分减少</td><td class=\"num\">{changes['points_down']}</td></tr></table>")
-        rows = "".join(
-            f"<tr><td>{escape(r['code'])}</td><td class=\"num\">{r['live']['points']}</td>"
-            f"<td class=\"num\">{r['draft']['points']}</td><td>{escape(_outcome_text(r['live']))}</td>"
-            f"<td>{escape(_outcome_text(r['draft']))}</td><td>{CHANGE_NAMES[r['change']]}</td></tr>"
-            for r in changed
-        )
-        if rows:
-            parts.append(f"<h2>处理变化的人员（前 {HTML_CHANGED_ROWS} 名）</h2><table><tr><th>人员编码</th>"
-                         "<th>现行记分</th><th>草案记分</th><th>现行处理</th><th>草案处理</th><th>方向</th></tr>"
-                         f"{rows}</table>")
-        parts.append("<h2>下载</h2><ul>" + "".join(
-            f"<li><code>{escape(link)}</code></li>" for name, link in meta["links"].items() if name != "self")
-            + "</ul>")
-    parts.append("</body></html>")
-    return "".join(parts)
+        # Bands by code, in the draft's order then the live ones it dropped; each side its own range.
+        live = {b["band"]: b for b in summary["live"]["by_points"]}
+        draft = {b["band"]: b for b in summary["draft"]["by_points"]}
+        for code in [*draft, *(c for c in live if c not in draft)]:
+            bands.append({"name": (draft.get(code) or live[code])["name"], "live": live.get(code),
+                          "draft": draft.get(code)})
+    return _templates.get_template("report.html").render(
+        meta=meta, summary=summary, bands=bands, changed=list(changed), style=STYLE,
+        region=f"{regions.division_name(meta['region']) or ''}（{meta['region']}）",
+        state_names=STATE_NAMES, change_names=CHANGE_NAMES, outcome_text=_outcome_text,
+        changed_rows=HTML_CHANGED_ROWS)

@@ -7,15 +7,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
 
-from app.pageheaders import page_headers
-from app.simulations import report
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
-from app.db import ReadSession, WriteSession
-from app.openapi import problems
-from app.paging import PageLimit, RowId, parse_cursor
-from app.responses import REPLAYED
-from app.simulations import service
+from app.kit.db import ReadSession, WriteSession
+from app.kit.openapi import problems
+from app.kit.pageheaders import page_headers
+from app.kit.paging import PageLimit, RowId, parse_cursor
+from app.kit.responses import REPLAYED
+from app.simulations import report, service
 from app.simulations.schemas import SimulationIn, SimulationOut, SimulationPage
 
 router = APIRouter(prefix="/v1/rulesets/simulations", tags=["rulesets"])

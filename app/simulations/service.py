@@ -29,21 +29,22 @@ from sqlalchemy import and_, delete, func, insert, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app import audit, regions
+from app import audit
 from app.auth.roles import Caller, Role
-from app.db import get_engine, is_sqlite, read_session, write_session
-from app.errors import Conflict, Invalid, NotFound, field_error
-from app.idempotency import request_hash
-from app.paging import keyset_page
+from app.kit.db import get_engine, is_sqlite, read_session, write_session
+from app.kit.errors import Conflict, Invalid, NotFound, field_error
+from app.kit.idempotency import request_hash
+from app.kit.paging import keyset_page
+from app.kit.timeutil import local_date, utcnow
 from app.practitioners.models import Practitioner
 from app.scoring import catalog
 from app.scoring.models import LedgerRow, ScoreCase
 from app.scoring.rulesets import Ruleset, RulesetError, parse_ruleset, select_ruleset
 from app.scoring.service import ENTRY, REGISTRATION, REPAIR, REVERSAL, facts_from_rows
+from app.shared import regions
 from app.simulations import replay, report
 from app.simulations.models import DONE, FAILED, QUEUED, RUNNING, Simulation, SimulationRow, SimulationUnplaced
 from app.simulations.schemas import DraftOut, SimulationIn, SimulationOut, SimulationPage
-from app.timeutil import local_date, utcnow
 
 logger = logging.getLogger("app.simulations")
 

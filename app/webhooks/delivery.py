@@ -27,7 +27,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import exists, or_
@@ -35,15 +35,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, delete, func, select
 
-from app import events
 from app.auth.models import ApiClient
-from app.db import get_engine, is_sqlite, write_session
-from app.events import Event
-from app.observability import DELIVERY_FAILURES, count_on_commit
+from app.kit.db import get_engine, is_sqlite, write_session
+from app.kit.observability import DELIVERY_FAILURES, count_on_commit
+from app.kit.timeutil import utcnow
 from app.settings import get_settings
-from app.timeutil import utcnow
+from app.shared import events
+from app.shared.events import Event
 from app.webhooks import rules, service, signing, urlsafety
-from app.webhooks.transport import PinnedTransport
 from app.webhooks.models import (
     FAILED,
     PENDING,
@@ -54,6 +53,7 @@ from app.webhooks.models import (
     WebhookFannedOut,
     WebhookFanout,
 )
+from app.webhooks.transport import PinnedTransport
 
 logger = logging.getLogger("app.webhooks")
 
@@ -223,7 +223,7 @@ def _prepare(endpoint: WebhookEndpoint, event: Event, now: datetime) -> tuple[li
 
 def body_of(event: Event) -> bytes:
     """``{type, timestamp, data}``: the same bytes on every attempt."""
-    created = event.created_at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    created = event.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
     message = {"type": event.type, "timestamp": created, "data": json.loads(event.payload)}
     return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
 

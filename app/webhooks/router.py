@@ -6,9 +6,9 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
-from app.openapi import problems
-from app.db import ReadSession, WriteSession
-from app.paging import MAX_ID, PageLimit, RowId
+from app.kit.db import ReadSession, WriteSession
+from app.kit.openapi import problems
+from app.kit.paging import MAX_ID, PageLimit, RowId
 from app.webhooks import service
 from app.webhooks.schemas import (
     DeliveryOut,

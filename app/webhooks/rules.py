@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-from app import regions
+from app.shared import regions
 
 # Delays after the 1st, 2nd, ... failed attempt of a delivery; after the last one it has failed.
 RETRY_SCHEDULE: tuple[timedelta, ...] = (
@@ -98,7 +98,7 @@ def parse_retry_after(value: str | None, now: datetime) -> timedelta | None:
         try:
             when = parsedate_to_datetime(value)
             if when.tzinfo is None:
-                when = when.replace(tzinfo=timezone.utc)
+                when = when.replace(tzinfo=UTC)
             delay = when - now
         except (TypeError, ValueError, OverflowError, IndexError):
             return None

@@ -5,8 +5,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from app.events import EVENT_TYPES
-from app.timeutil import Instant
+from app.kit.timeutil import Instant
+from app.shared.events import EVENT_TYPES
 
 EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
 

@@ -11,12 +11,13 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from app import audit, keyring
+from app import audit
 from app.auth.roles import Caller, Role
-from app.errors import Conflict, Invalid, NotFound
-from app.events import PARTNER_EVENT_TYPES
+from app.kit import keyring
+from app.kit.errors import Conflict, Invalid, NotFound
+from app.kit.timeutil import utcnow
 from app.settings import get_settings
-from app.timeutil import utcnow
+from app.shared.events import PARTNER_EVENT_TYPES
 from app.webhooks import signing, urlsafety
 from app.webhooks.models import FAILED, PENDING, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.webhooks.schemas import (
@@ -27,7 +28,6 @@ from app.webhooks.schemas import (
     EndpointPatch,
     EndpointWithSecret,
 )
-
 
 
 def vet_url(url: str) -> urlsafety.Target:

@@ -13,7 +13,6 @@ import httpx
 
 from app.webhooks.urlsafety import Target
 
-
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app import regions
+from app.kit.timeutil import local_zone
 from app.notices.content import CATEGORY_NAMES, SANCTION_NAMES
 from app.settings import get_settings
-from app.timeutil import local_zone
+from app.shared import regions
 
 STATES = {
     "draft": "草稿", "sent": "已移送", "received": "已签收", "filed": "已立案", "not_filed": "不予立案",

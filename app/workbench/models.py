@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from app.timeutil import utcnow
+from app.kit.timeutil import utcnow
 
 
 class WorkbenchUser(SQLModel, table=True):

@@ -10,24 +10,39 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi_problem.error import Problem
 from sqlmodel import Session
 
-from app import keyring
 from app.auth.roles import Action, Caller, Role
 from app.auth.service import names_of
-from app.db import ReadSession, WriteSession
-from app.errors import Conflict, IllegalTransition, Invalid
+from app.dossier import service as dossiers
+from app.kit import keyring
+from app.kit.db import ReadSession, WriteSession
+from app.kit.errors import Conflict, IllegalTransition, Invalid
+from app.kit.timeutil import local_date
 from app.notices import service as notices
 from app.practitioners import identity
 from app.referrals import service as referrals
-from app.referrals.machine import Action as Step, Kind, State
+from app.referrals.machine import Action as Step
+from app.referrals.machine import Kind, State
 from app.referrals.schemas import BUREAU, Direction, EventIn, PenaltyKind, ReferralOut
-from app.scoring import catalog, service as scoring
+from app.scoring import catalog
 from app.settings import get_settings
-from app.timeutil import local_date
 from app.workbench import forms, labels, rules, service
 from app.workbench.service import Current, SignInLocked, SignInRefused
 from app.workbench.web import (
-    PREFIX, SESSION_COOKIE, SIGN_IN_COOKIE, CheckedForm, SignedIn, SignInRequired, WorkbenchRoute, clear_cookie,
-    error_page, may, render, see_other, set_cookie, signed_in, tokens_match,
+    PREFIX,
+    SESSION_COOKIE,
+    SIGN_IN_COOKIE,
+    CheckedForm,
+    SignedIn,
+    SignInRequired,
+    WorkbenchRoute,
+    clear_cookie,
+    error_page,
+    may,
+    render,
+    see_other,
+    set_cookie,
+    signed_in,
+    tokens_match,
 )
 
 router = APIRouter(prefix=PREFIX, route_class=WorkbenchRoute, include_in_schema=False)
@@ -47,7 +62,7 @@ DONE = {**{a: f"å·²{labels.ACTIONS[a]}" for a in labels.ACTIONS}, "conclude": "å
 
 
 def sign_in_key() -> bytes:
-    # Derived from the master secret like every other key (app/keyring.py); rotating it only makes
+    # Derived from the master secret like every other key (app/kit/keyring.py); rotating it only makes
     # an open sign-in form ask to be reloaded.
     return keyring.derive(get_settings().id_encryption_key, b"workbench sign-in form")
 
@@ -293,7 +308,7 @@ def practitioner_page(request: Request, code: str, current: DossierReader, sessi
     problem = identity.practitioner_code_problem(code)
     if problem is not None:
         return render(request, "practitioner_lookup.html", 422, code=code, problem=problem)
-    dossier = scoring.dossier(session, current.caller, code)
+    dossier = dossiers.dossier(session, current.caller, code)
     violation_names = {v.code: v.name for rs in catalog.rulesets(session).values() for v in rs.violation_types}
     return render(request, "practitioner.html", d=dossier, violation_names=violation_names, today=local_date())
 

@@ -17,10 +17,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select, update
 
-from app import audit, timeutil
+from app import audit
 from app.auth.roles import Caller, Role
 from app.auth.service import validate_client_fields
-from app.errors import Conflict, Invalid, NotFound
+from app.kit import timeutil
+from app.kit.errors import Conflict, Invalid, NotFound
 from app.settings import get_settings
 from app.workbench import rules
 from app.workbench.models import SignInThrottle, WorkbenchSession, WorkbenchUser

@@ -22,9 +22,9 @@ from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from app.auth.roles import Action
-from app.db import read_session, write_session
-from app.errors import Forbidden
-from app.pageheaders import is_production, page_headers
+from app.kit.db import read_session, write_session
+from app.kit.errors import Forbidden
+from app.kit.pageheaders import is_production, page_headers
 from app.workbench import labels, service
 from app.workbench.service import Current
 

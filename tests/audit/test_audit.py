@@ -12,8 +12,8 @@ from sqlmodel import select
 from app.audit.models import AuditRecord
 from app.auth.models import ApiClient
 from app.cli import main
-from app.db import read_session
 from app.dueprocess import service as dueprocess
+from app.kit.db import read_session
 from app.main import app as the_app
 from tests.auth.test_matrix import HOME, RULES, route_table, world  # noqa: F401 (world: the matrix's fixture)
 from tests.shared_fixtures import violation_with

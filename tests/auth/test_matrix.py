@@ -20,13 +20,13 @@ import pytest
 from fastapi.routing import APIRoute
 from starlette.routing import Route
 
-from app.practitioners.identity import mask_code
-from app.db import write_session
-from app.events import Event
+from app.kit.db import write_session
+from app.kit.timeutil import utcnow
 from app.main import app as the_app
+from app.practitioners.identity import mask_code
 from app.scoring.rulesets import BUNDLED_DIR
 from app.settings import get_settings
-from app.timeutil import utcnow
+from app.shared.events import Event
 from app.webhooks.models import SUCCEEDED, WebhookDelivery
 from tests.conftest import practitioner_body
 from tests.referrals.conftest import referral_body

@@ -3,8 +3,8 @@
 import pytest
 from sqlmodel import select
 
-from app.db import write_session
 from app.auth import service as clients
+from app.kit.db import write_session
 from tests.conftest import practitioner_body
 
 
@@ -85,7 +85,7 @@ def test_the_home_bureau_moves_a_practitioner_and_the_new_region_takes_them_over
     assert api.get("/v1/practitioners/D150428000123", headers=tianjin).status_code == 200
     assert api.get("/v1/practitioners/D150428000123", headers=county).status_code == 404  # no longer theirs
     with write_session() as session:
-        from app.events import Event
+        from app.shared.events import Event
         [event] = session.exec(select(Event).where(Event.type == "practitioner.moved")).all()
     assert (event.region, event.also_region) == ("150428", "120101")
 
@@ -101,7 +101,7 @@ def test_the_home_bureau_moves_a_practitioner_and_the_new_region_takes_them_over
     ],
 )
 def test_client_creation_is_validated(role, region, department, field):
-    from app.errors import Invalid
+    from app.kit.errors import Invalid
 
     with write_session() as session, pytest.raises(Invalid) as exc:
         clients.create_client(session, role=role, region=region, department=department, name="x")

@@ -5,7 +5,7 @@ import json
 from sqlalchemy import text
 
 from app.cli import main
-from app.db import write_session
+from app.kit.db import write_session
 
 YEAR_2027 = """# 2027 as the bureau typed it from the State Council's notice
 year = 2027

@@ -9,7 +9,7 @@ import httpx
 from sqlalchemy import text
 
 from app.calendar.models import CalendarDay, CalendarYear
-from app.db import write_session
+from app.kit.db import write_session
 from tests.shared_fixtures import violation_with
 
 

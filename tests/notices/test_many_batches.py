@@ -18,13 +18,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from app import regions
-from app.db import write_session
+from app.kit.db import write_session
 from app.notices import content, service
 from app.practitioners.models import Institution, Practitioner, PractitionerInstitution
 from app.scoring import catalog, standing
 from app.scoring.models import StandingRecord
 from app.scoring.rulesets import select_ruleset
+from app.shared import regions
 
 REGIONS = ["150428", "150402", "150102", "120101", "110101"]
 NAMES = ["王小明", "李", "欧阳春晓", " 赵德胜 ", "孙丽", "Zhang Wei", "🏥医生", 'quote " back\\slash']

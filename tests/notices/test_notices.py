@@ -6,8 +6,8 @@ import io
 import json
 
 from app.cli import main as cli
-from tests.notices.conftest import PEOPLE
 from tests.conftest import practitioner_body
+from tests.notices.conftest import PEOPLE
 
 
 def download(api, notice_id, fmt):
@@ -180,7 +180,7 @@ def test_csv_cells_that_would_start_a_formula_are_written_as_text(api, notice_wo
 def test_the_notice_page_admits_only_its_own_script_and_style_and_no_framing(api, notice_world):
     import re
 
-    from app.pageheaders import inline_hash
+    from app.kit.pageheaders import inline_hash
 
     meta = notice_world.publish()
     response = api.get(f"/notices/{meta['id']}")

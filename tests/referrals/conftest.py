@@ -1,7 +1,7 @@
 import pytest
 
+from app.kit.timeutil import local_date
 from app.referrals.machine import Action
-from app.timeutil import local_date
 
 SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 

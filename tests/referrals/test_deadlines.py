@@ -7,10 +7,18 @@ import pytest
 
 from app.calendar import files
 from app.referrals.deadlines import (
-    CONCLUSION, FILING, RECEIPT, Deadline, Limits, conclusion_due, current, filing_due, receipt_due,
+    CONCLUSION,
+    FILING,
+    RECEIPT,
+    Deadline,
+    Limits,
+    conclusion_due,
+    current,
+    filing_due,
+    receipt_due,
 )
 from app.referrals.machine import Kind, State
-from app.workdays import Due
+from app.shared.workdays import Due
 
 L = Limits()
 C = files.calendar_of(files.bundled())

@@ -3,9 +3,9 @@ one 15-working-day extension of the filing decision."""
 
 from datetime import date
 
-from app.db import read_session
-from app.referrals import service
 from app.auth.service import authenticate
+from app.kit.db import read_session
+from app.referrals import service
 
 
 def test_receipt_deadline_across_the_spring_festival(referrals, api):
@@ -13,8 +13,9 @@ def test_receipt_deadline_across_the_spring_festival(referrals, api):
     sent = referrals.step(referral["id"], "send", referrals.bureau, on="2025-01-24")
     # Sun 26 and Mon 27 Jan worked, 28 Jan - 4 Feb off, then 5, 6, 7 Feb
     assert sent["deadline"] == {"kind": "receipt", "due_on": "2025-02-07", "provisional": False, "problem": None}
-    listed = lambda day: [r["id"] for r in api.get("/v1/referrals", params={"overdue": True, "as_of": day},
-                                                   headers=referrals.bureau).json()["items"]]
+    def listed(day):
+        return [r["id"] for r in api.get("/v1/referrals", params={"overdue": True, "as_of": day},
+                                         headers=referrals.bureau).json()["items"]]
     assert listed("2025-02-07") == [] and listed("2025-02-08") == [referral["id"]]
 
 

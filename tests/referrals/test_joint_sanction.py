@@ -6,7 +6,6 @@ import json
 from sqlalchemy import text
 
 
-
 def rows(engine, sql):
     with engine.connect() as conn:
         return conn.execute(text(sql)).all()

@@ -6,7 +6,16 @@ import itertools
 import pytest
 
 from app.referrals.machine import (
-    CASE, NOTIFICATION, TABLES, Action, Kind, NotAllowed, Side, State, allowed, next_state,
+    CASE,
+    NOTIFICATION,
+    TABLES,
+    Action,
+    Kind,
+    NotAllowed,
+    Side,
+    State,
+    allowed,
+    next_state,
 )
 
 ALL = list(itertools.product(Kind, State, Action, Side))

@@ -38,7 +38,7 @@ def test_each_missed_deadline_is_reported_once(referrals, engine, capsys):
 
 
 def test_concurrent_runs_report_once(referrals, engine):
-    for n in range(3):
+    for _ in range(3):
         r = referrals.create(on="2025-03-03")
         referrals.step(r["id"], "send", referrals.bureau, on="2025-03-03")
     counts = concurrently([lambda: jobs.emit_overdue(date(2025, 3, 11))] * 8)

@@ -8,7 +8,6 @@ from sqlalchemy import text
 
 from tests.shared_fixtures import violation_with
 
-
 # Points per (violation, tier) and the months of a suspension at 9, per ruleset, written out.
 EXPECTED = {
     "national-2024": {"light": (1, 2, 3), "heavier": (4, 5, 6), "serious": (7, 8, 9), "most_serious": (10, 11, 12),

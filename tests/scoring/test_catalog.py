@@ -3,7 +3,7 @@
 import pytest
 from sqlmodel import select
 
-from app.db import write_session
+from app.kit.db import write_session
 from app.scoring import catalog
 from app.scoring.models import RulesetRecord
 from app.scoring.rulesets import RulesetError, load_rulesets

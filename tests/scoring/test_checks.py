@@ -1,4 +1,4 @@
-"""The standing check's own read path (app/scoring/checks.py, app/hotread.py) against the ledger.
+"""The standing check's own read path (app/scoring/checks.py, app/kit/hotread.py) against the ledger.
 
 The check reads stored rows through a connection of its own and answers people with nothing in
 their timeline without parsing it; these tests hold its answers to what the ledger says, and its
@@ -10,15 +10,15 @@ from __future__ import annotations
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlmodel import select
 
-from app.db import read_session
+from app.kit.db import read_session
+from app.kit.timeutil import parse_instant_or_date
 from app.practitioners.models import Practitioner
 from app.scoring import catalog, ledger
 from app.scoring.schemas import StandingOut
 from app.scoring.service import facts_from_rows, standing_out
 from app.scoring.standing import OPEN_ENDED, derive
-from app.timeutil import parse_instant_or_date
-from sqlmodel import select
 from tests.shared_fixtures import violation_with
 
 DAYS = ["2023-12-31", "2024-06-01", "2025-03-01", "2025-03-10", "2025-06-30", "2025-12-31T16:30:00Z", "2026-02-01",

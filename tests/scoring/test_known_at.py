@@ -3,20 +3,20 @@ months ago against what the service knew when it was paid, not against reversals
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlmodel import select
 
-from app.db import read_session
+from app.kit.db import read_session
+from app.kit.timeutil import local_date, utcnow
 from app.scoring.models import LedgerRow
-from app.timeutil import local_date, utcnow
 
 SUSPENDED_ON = "2025-03-20"  # in the suspension of the 9 points of 2025-03-10, two months long
 
 
 def iso(instant: datetime) -> str:
-    return instant.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @pytest.fixture

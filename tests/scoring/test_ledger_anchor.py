@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from app.cli import main
-from app.db import read_session, write_session
+from app.kit.db import read_session, write_session
 from app.scoring import anchor, integrity, ledger, signing
 from app.settings import get_settings
 

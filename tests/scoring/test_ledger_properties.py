@@ -14,13 +14,13 @@ from datetime import date, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
+from sqlmodel import select
 
-from app.db import write_session
+from app.kit.db import write_session
 from app.practitioners.models import Practitioner
 from app.scoring import catalog, ledger, standing
 from app.scoring.models import StandingRecord
 from app.scoring.service import facts_from_rows
-from sqlmodel import select
 from tests.shared_fixtures import violation_with
 
 CODES = (f"D210402{n:06d}" for n in itertools.count(100))

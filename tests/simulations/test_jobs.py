@@ -11,9 +11,9 @@ from datetime import timedelta
 from sqlalchemy import text
 
 from app.cli import main
+from app.kit.timeutil import utcnow
 from app.simulations import replay
 from app.simulations import service as simulations
-from app.timeutil import utcnow
 from app.worker import registered_jobs
 from tests.conftest import concurrently
 from tests.simulations.conftest import INNER_MONGOLIA, LOWER_SUSPENSION, A, B, edited

@@ -12,10 +12,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from standardwebhooks import Webhook
 
-from app import events
-from app.db import write_session
+from app.kit.db import write_session
+from app.kit.timeutil import utcnow
 from app.settings import get_settings
-from app.timeutil import utcnow
+from app.shared import events
 from app.webhooks import delivery
 
 

@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from app.db import read_session, write_session
-from app.events import Event
+from app.kit.db import read_session, write_session
 from app.settings import get_settings
+from app.shared.events import Event
 from app.webhooks import delivery, urlsafety
 from app.webhooks.models import WebhookAttempt, WebhookDelivery
 from tests.webhooks.conftest import emit, run

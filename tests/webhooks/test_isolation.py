@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from app.db import read_session
+from app.kit.db import read_session
 from app.webhooks import delivery, rules, transport, urlsafety
 from app.webhooks.models import FAILED, PENDING, WebhookAttempt, WebhookDelivery
 from tests.webhooks.conftest import emit, run

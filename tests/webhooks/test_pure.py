@@ -2,7 +2,7 @@
 
 import base64
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -11,7 +11,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from app.webhooks import rules, signing, transport, urlsafety
 
-NOW = datetime(2025, 6, 1, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 6, 1, 8, 0, tzinfo=UTC)
 
 
 def test_secret_is_whsec_and_24_to_64_random_bytes():
@@ -27,7 +27,7 @@ def test_secret_is_whsec_and_24_to_64_random_bytes():
 def test_signature_verifies_with_the_standardwebhooks_library_and_fails_when_tampered():
     secret = signing.new_secret()
     body = '{"type":"score.recorded","data":{"名":"王"}}'.encode()
-    now = int(datetime.now(timezone.utc).timestamp())
+    now = int(datetime.now(UTC).timestamp())
     headers = signing.headers([secret], "msg_1", now, body)
     assert Webhook(secret).verify(body, headers) == {"type": "score.recorded", "data": {"名": "王"}}
     with pytest.raises(WebhookVerificationError):
@@ -40,14 +40,14 @@ def test_signature_matches_the_specifications_construction():
     key = bytes(range(32))
     secret = "whsec_" + base64.b64encode(key).decode()
     sig = signing.sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, b'{"test": 2432232314}')
-    ours = Webhook(secret).sign("msg_p5jXN8AQM9LWM0D4loKWxJek", datetime.fromtimestamp(1614265330, timezone.utc),
+    ours = Webhook(secret).sign("msg_p5jXN8AQM9LWM0D4loKWxJek", datetime.fromtimestamp(1614265330, UTC),
                                 '{"test": 2432232314}')
     assert sig == ours
 
 
 def test_two_secrets_give_two_signatures_each_verifying():
     old, new = signing.new_secret(), signing.new_secret()
-    now = int(datetime.now(timezone.utc).timestamp())
+    now = int(datetime.now(UTC).timestamp())
     headers = signing.headers([new, old], "msg_2", now, b"{}")
     assert len(headers["webhook-signature"].split(" ")) == 2
     Webhook(old).verify(b"{}", headers)

@@ -15,7 +15,7 @@ def test_readme_hmac_recipe_verifies_our_signatures_and_rejects_others():
     exec(code, namespace)
     verify = namespace["verify"]
     old, new = signing.new_secret(), signing.new_secret()
-    body = '{"type":"referral.created","data":{"id":"R-1"}}'.encode()
+    body = b'{"type":"referral.created","data":{"id":"R-1"}}'
     headers = signing.headers([new, old], "msg_1", int(time.time()), body)
     assert verify(old, body, headers) and verify(new, body, headers)
     assert not verify(signing.new_secret(), body, headers)

@@ -9,7 +9,7 @@ import time
 
 from sqlmodel import select
 
-from app.db import read_session
+from app.kit.db import read_session
 from app.webhooks.models import WebhookAttempt, WebhookDelivery
 from tests.processes import start_worker, terminate
 from tests.webhooks.conftest import emit, run

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from app import events
-from app.db import write_session
+from app.kit.db import write_session
+from app.shared import events
 from tests.webhooks.conftest import run
 
 BACKLOG = 200

@@ -7,9 +7,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from app import events, worker
-from app.db import get_engine, is_sqlite, read_session
+from app import worker
+from app.kit.db import get_engine, is_sqlite, read_session
 from app.settings import get_settings
+from app.shared import events
 from app.webhooks import delivery
 from app.webhooks.models import WebhookAttempt, WebhookDelivery
 from tests.conftest import concurrently

@@ -3,7 +3,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from app.db import write_session
+from app.kit.db import write_session
 from app.workbench import service as users
 from tests.referrals.conftest import referrals  # noqa: F401  (the referral helpers, shared)
 

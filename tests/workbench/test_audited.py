@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import select
 
 from app.audit.models import AuditRecord
-from app.db import read_session
+from app.kit.db import read_session
 from app.main import app as the_app
 from tests.auth.test_matrix import route_table
 from tests.workbench.conftest import PASSWORD, csrf_of

@@ -5,7 +5,7 @@ import re
 from sqlmodel import select
 
 from app.audit.models import AuditRecord
-from app.db import read_session
+from app.kit.db import read_session
 from app.notices.models import Notice
 from tests.shared_fixtures import violation_with
 from tests.workbench.conftest import csrf_of

@@ -5,7 +5,7 @@ import re
 from sqlmodel import select
 
 from app.audit.models import AuditRecord
-from app.db import read_session
+from app.kit.db import read_session
 from app.referrals.models import Referral, ReferralEvent
 from tests.workbench.conftest import csrf_of
 

@@ -1,13 +1,13 @@
 """Signing in and out: passwords, the session cookie, CSRF, the back-off after failures."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
-from app import timeutil
 from app.audit.models import AuditRecord
-from app.db import read_session, write_session
+from app.kit import timeutil
+from app.kit.db import read_session, write_session
 from app.settings import get_settings
 from app.workbench import rules, service
 from app.workbench.models import WorkbenchSession
@@ -19,7 +19,7 @@ def now(monkeypatch):
     """A clock the test moves by hand: ``now.advance(seconds=31)``."""
 
     class Clock:
-        instant = datetime(2025, 6, 16, 2, 0, tzinfo=timezone.utc)
+        instant = datetime(2025, 6, 16, 2, 0, tzinfo=UTC)
 
         def advance(self, **delta):
             self.instant += timedelta(**delta)
@@ -180,7 +180,7 @@ def test_the_back_off_rule():
     assert [backoff.lock_for(n) for n in range(1, 9)] == [
         None, None, timedelta(seconds=30), timedelta(seconds=60), timedelta(seconds=120), timedelta(seconds=240),
         timedelta(minutes=5), timedelta(minutes=5)]
-    t = datetime(2025, 6, 16, tzinfo=timezone.utc)
+    t = datetime(2025, 6, 16, tzinfo=UTC)
     assert backoff.counts_from(4, t, None, t + timedelta(minutes=14)) == 4
     assert backoff.counts_from(4, t, None, t + timedelta(minutes=15)) == 0
     # A quiet period counts from the end of the lock, so a long lock does not wipe its own count.

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from app.audit.models import AuditRecord
 from app.cli import main
-from app.db import read_session
+from app.kit.db import read_session
 from app.settings import get_settings
 from app.workbench import service as users
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qsl
 
-from app.errors import field_error
+from app.kit.errors import field_error
 
 MESSAGE = "must not contain NUL characters (U+0000)"
 

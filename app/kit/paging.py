@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Path, Query
 from sqlmodel import Session
 
-from app.errors import Invalid
+from app.kit.errors import Invalid
 from app.settings import get_settings
 
 # Row ids are 32-bit integers on PostgreSQL: a larger number names no row (and SQLite cannot even

@@ -14,9 +14,8 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Annotated
 
-from fastapi import Depends
-
 import orjson
+from fastapi import Depends
 from sqlalchemy import Table, TextClause, event, insert, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, Engine

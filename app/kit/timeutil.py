@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -41,7 +41,7 @@ def parse_instant(value: str) -> datetime:
     if instant.tzinfo is None:
         raise DateRefused(NO_OFFSET, "timezone_aware")
     try:
-        return instant.astimezone(timezone.utc)
+        return instant.astimezone(UTC)
     except OverflowError:
         raise DateRefused(BEYOND) from None
 
@@ -103,7 +103,7 @@ Instant = Annotated[datetime, BeforeValidator(_instant)]
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @lru_cache
@@ -115,5 +115,5 @@ def local_date(instant: datetime | None = None) -> date:
     """The calendar date of an instant in the service's time zone (a naive instant is UTC)."""
     instant = instant or utcnow()
     if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=timezone.utc)
+        instant = instant.replace(tzinfo=UTC)
     return instant.astimezone(local_zone()).date()

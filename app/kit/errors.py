@@ -19,7 +19,7 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from app import openapi
+from app.kit.routing import endpoint_routes
 
 logger = logging.getLogger("app")
 
@@ -145,7 +145,7 @@ def _methods_of_concrete_path(request: Request) -> set[str]:
     """The methods of the routes whose path is exactly the request's, without parameters, when
     they do not include the request's method; empty otherwise."""
     methods: set[str] = set()
-    for route in openapi.endpoint_routes(request.app.router.routes):
+    for route in endpoint_routes(request.app.router.routes):
         if "{" not in route.path and route.path == request.scope["path"]:
             methods |= route.methods
     return set() if request.method in methods else methods
@@ -157,7 +157,7 @@ def _http_exception_handler(eh, request: Request, exc: HTTPException) -> Problem
         # method. Of the templates the path fits, the most literal one names the resource
         # (/v1/practitioners/search rather than /v1/practitioners/{code}).
         by_template: dict[str, set[str]] = {}
-        for route in openapi.endpoint_routes(request.app.router.routes):
+        for route in endpoint_routes(request.app.router.routes):
             if route.matches(request.scope)[0] == Match.PARTIAL:
                 by_template.setdefault(route.path, set()).update(route.methods)
         if by_template:
@@ -197,9 +197,7 @@ def install(app: FastAPI) -> None:
         unhandled_wrappers={"default": InternalError},
         handlers={exc_type: _database_unavailable for exc_type in _DATABASE_UNAVAILABLE},
     )
-    # The OpenAPI document declares each route's real answers (app/openapi.py), not a blanket 4XX/5XX.
+    # The OpenAPI document declares each route's real answers (app/kit/openapi.py), not a blanket 4XX/5XX.
     add_exception_handler(app, eh, generic_swagger_defaults=False)
     for exc_type in _DATABASE_UNAVAILABLE:  # answered where raised, not re-raised as a server error
         app.add_exception_handler(exc_type, eh)
-    generate = app.openapi
-    app.openapi = lambda: openapi.problem_components(generate())

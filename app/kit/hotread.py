@@ -25,8 +25,8 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
-from app.db import get_engine, is_sqlite
-from app.errors import DatabaseUnavailable
+from app.kit.db import get_engine, is_sqlite
+from app.kit.errors import DatabaseUnavailable
 from app.settings import get_settings
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from app.errors import PayloadTooLarge
+from app.kit.errors import PayloadTooLarge
 
 
 class BodySizeLimitMiddleware:

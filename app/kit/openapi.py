@@ -10,11 +10,16 @@ database is read.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import UnionType
 from typing import Any, Union, get_args, get_origin
 
 from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
+
+from app.kit.db import get_read_session, get_write_session
+from app.kit.errors import Invalid, field_error
+from app.kit.routing import endpoint_routes
 
 _RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before trying again",
                                 "schema": {"type": "integer", "minimum": 1}, "required": True}}
@@ -55,46 +60,21 @@ def _calls(dependant) -> list:
     return found
 
 
-def route_roles(route: APIRoute) -> frozenset | None:
-    """The roles that may call the route (from its ``allowed(action)`` dependencies); None when
-    it needs no key at all."""
-    from app.auth.deps import CallerDependency
-    from app.auth.roles import PERMISSIONS, Role
+def declare_common_problems(app: FastAPI, roles_of: Callable[[APIRoute], frozenset | None],
+                            every_role: frozenset) -> None:
+    """Add the answers that follow from each route's dependencies (call once the routers are in).
 
-    calls = _calls(route.dependant)
-    if not any(isinstance(call, CallerDependency) for call in calls):
-        return None
-    roles = frozenset(Role)
-    for call in calls:
-        if getattr(call, "action", None) is not None:
-            roles &= PERMISSIONS[call.action]
-    return roles
-
-
-def endpoint_routes(routes):
-    """Every route that answers requests, inside included routers too (newer FastAPI keeps an
-    included router whole instead of copying its routes)."""
-    for route in routes:
-        if hasattr(route, "original_router"):
-            yield from endpoint_routes(route.original_router.routes)
-        elif getattr(route, "methods", None):
-            yield route
-
-
-def declare_common_problems(app: FastAPI) -> None:
-    """Add the answers that follow from each route's dependencies (call once the routers are in)."""
-    from app.auth.roles import Role
-    from app.db import get_read_session, get_write_session
-
+    ``roles_of(route)`` names the roles that may call a route, None when it needs no key; the
+    caller (app/main.py) passes the auth package's answer, so this module knows no domain."""
     for route in endpoint_routes(app.router.routes):
         if not isinstance(route, APIRoute):
             continue
         calls = _calls(route.dependant)
         codes = set()
-        roles = route_roles(route)
+        roles = roles_of(route)
         if roles is not None:
             codes |= {401, 429, 503}  # authentication reads the database when the key is not cached
-            if roles != frozenset(Role):
+            if roles != every_role:
                 codes.add(403)
         if route.body_field is not None:
             codes |= {400, 413}
@@ -102,6 +82,8 @@ def declare_common_problems(app: FastAPI) -> None:
             codes.add(503)
         for code, response in problems(*sorted(codes)).items():
             route.responses.setdefault(code, response)
+    generate = app.openapi
+    app.openapi = lambda: problem_components(generate())  # type: ignore[method-assign]
 
 
 def problem_components(schema: dict) -> dict:
@@ -180,15 +162,11 @@ async def refuse_repeated_query_parameters(request: Request) -> None:
         # A misspelt filter (?regoin=) must not quietly answer with everything.
         unknown = set(keys) - _declared_query_parameters(route)
         if unknown:
-            from app.errors import Invalid, field_error
-
             raise Invalid("Unknown query parameter", errors=[
                 field_error(f"query.{key}", "is not a parameter of this operation") for key in sorted(unknown)])
     repeated = {key for key in keys if keys.count(key) > 1}
     if repeated and isinstance(route, APIRoute):
         repeated &= _single_valued_query_parameters(route)
         if repeated:
-            from app.errors import Invalid, field_error
-
             raise Invalid("A query parameter was given more than once", errors=[
                 field_error(f"query.{key}", "given more than once; it takes one value") for key in sorted(repeated)])

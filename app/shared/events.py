@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlmodel import Field, Session, SQLModel
 
-from app.db import insert_many
-from app.timeutil import utcnow
+from app.kit.db import insert_many
+from app.kit.timeutil import utcnow
 
 # Every event type a webhook endpoint may subscribe to (what the domains write, or will).
 EVENT_TYPES: tuple[str, ...] = (

@@ -17,11 +17,11 @@ import math
 import threading
 from functools import lru_cache
 from time import monotonic
+from typing import Protocol
 
 from limits import RateLimitItem, parse_many
 
-from app.auth.roles import Caller
-from app.errors import TooManyRequests
+from app.kit.errors import TooManyRequests
 from app.settings import get_settings
 
 
@@ -54,7 +54,17 @@ def delay(arrival: float | None, now: float, interval: float, period: float) -> 
     return (tat, 0.0) if wait <= _ROUNDING else (arrival, wait)
 
 
-def check(caller: Caller, now: float | None = None) -> None:
+class Client(Protocol):
+    """What a limit is counted on (``app.auth.roles.Caller``): kit knows no domain type."""
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def principal(self) -> object: ...
+
+
+def check(caller: Client, now: float | None = None) -> None:
     """Count one request of ``caller``; 429 with ``Retry-After`` when a limit of its role is used up.
     A request refused by one limit is counted by none."""
     limits = _limits_of(caller.role)

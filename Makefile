@@ -9,18 +9,38 @@ PORT ?= 8000
 # On a host of its own, one worker per core.
 WORKERS ?= 1
 
-.PHONY: run test setup install serve worker bench clean
+.PHONY: run test setup install lock serve worker bench clean
+
+# The lock (requirements/): every package pinned with its hashes, for Python 3.11 on Linux.
+# runtime.txt is what the image installs; dev.txt (runtime + the dev extras) is what make installs.
+# pyproject.toml keeps the lower bounds; `make lock` re-resolves them to the newest releases.
+LOCK := requirements/dev.txt
+UV_VERSION ?= 0.13.9
+LOCK_ARGS := --generate-hashes --python-version 3.11 --python-platform linux --annotation-style line --quiet
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Re-install only when the dependencies change.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# Re-install only when the lock (or the project's own metadata) changes. Every dependency comes from
+# the lock, its hash checked; then the project itself, editable, without resolving anything more.
+$(VENV)/.installed: $(LOCK) pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
 install: $(VENV)/.installed
+
+# Re-resolve the lock from pyproject.toml (after changing a dependency, or to take new releases;
+# UPGRADE= keeps the pins that still satisfy it: `make lock UPGRADE=`). Uses uv's resolver, pinned.
+# The runtime lock is constrained by the dev one, so both pin the same versions.
+UPGRADE ?= --upgrade
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet 'uv==$(UV_VERSION)'
+	$(BIN)/uv pip compile pyproject.toml --extra dev $(LOCK_ARGS) $(UPGRADE) \
+		--custom-compile-command 'make lock' -o requirements/dev.txt
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_ARGS) -c requirements/dev.txt \
+		--custom-compile-command 'make lock' -o requirements/runtime.txt
 
 # Schema at head, rulesets loaded, and on a new database a development key printed.
 setup: install

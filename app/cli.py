@@ -1,9 +1,17 @@
-"""Command line: ``python -m app <command>``. Output meant for scripts goes to stdout alone."""
+"""Command line: ``practitioner-credit <command>`` (or ``python -m app <command>``). Output meant for
+scripts goes to stdout alone.
+
+Exit codes, for every command: 0 done; 1 the thing checked does not hold (``ledger verify`` found
+tampering, ``worker check`` found no fresh heartbeat, a simulation failed); 2 usage, bad input or
+configuration (argparse's own code), or unverifiable; 3 the database is not migrated to this
+release's schema (run ``practitioner-credit migrate``), said in one line before anything is done.
+"""
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import importlib.metadata
 import json
 import sys
 from datetime import date
@@ -22,6 +30,8 @@ from app.settings import get_settings
 from app.shared import regions
 from app.workbench import service as users
 from app.workbench.rules import new_password
+
+FAILED, USAGE, NOT_MIGRATED = 1, 2, 3
 
 
 def cmd_migrate(_args) -> int:
@@ -171,6 +181,22 @@ def cmd_users_set_password(args) -> int:
     print(f"new password for workbench user {user.id} ({user.name}); their sessions have ended", file=sys.stderr)
     if generated:
         print(password)
+    return 0
+
+
+def cmd_worker_check(args) -> int:
+    """The worker's health check (docker-compose.yml): 0 when it beat within --max-age seconds."""
+    from app import worker
+
+    path = get_settings().worker_heartbeat_file
+    age = worker.heartbeat_age(path)
+    if age is None:
+        print(f"unhealthy: no worker heartbeat in {path}", file=sys.stderr)
+        return FAILED
+    if age > args.max_age:
+        print(f"unhealthy: the worker's last heartbeat was {age:.0f} s ago (more than {args.max_age:g})", file=sys.stderr)
+        return FAILED
+    print(f"ok: the worker beat {age:.0f} s ago", file=sys.stderr)
     return 0
 
 
@@ -374,8 +400,21 @@ def cmd_referrals_emit_overdue(args) -> int:
     return 0
 
 
+def _version() -> str:
+    try:
+        return importlib.metadata.version("practitioner-credit")
+    except importlib.metadata.PackageNotFoundError:  # a bare checkout on PYTHONPATH, never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m app")
+    parser = argparse.ArgumentParser(
+        prog="practitioner-credit",
+        description="The practitioner-credit service's commands (also: python -m app).",
+        epilog="Exit codes: 0 done; 1 a check does not hold (ledger verify, worker check); 2 usage, bad input or "
+               "configuration; 3 the database is not migrated (run: practitioner-credit migrate).")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}",
+                        help="print the installed version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("migrate", help="apply database migrations up to head").set_defaults(func=cmd_migrate)
@@ -384,7 +423,14 @@ def build_parser() -> argparse.ArgumentParser:
     setup.add_argument("--port", type=int, default=8000, help="port shown in the curl example")
     setup.set_defaults(func=cmd_setup)
 
-    sub.add_parser("worker", help="run the background jobs until SIGTERM").set_defaults(func=cmd_worker)
+    wk = sub.add_parser("worker", help="run the background jobs until SIGTERM; `worker check`: is it alive")
+    wk.set_defaults(func=cmd_worker)
+    wcheck = wk.add_subparsers(dest="worker_command").add_parser(
+        "check", help="exit 0 when the worker on this host wrote its heartbeat (APP_WORKER_HEARTBEAT_FILE) "
+        "within --max-age seconds, else 1 (the container health check)")
+    wcheck.add_argument("--max-age", type=float, default=300.0,
+                        help="seconds a heartbeat stays fresh (default 300: a round may run a long simulation)")
+    wcheck.set_defaults(func=cmd_worker_check)
 
     lg = sub.add_parser("ledger", help="the scoring ledger").add_subparsers(dest="ledger_command", required=True)
     verify = lg.add_parser("verify", help="check every hash chain, every chain head against the latest signed "
@@ -410,10 +456,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     nt = sub.add_parser("notices", help="public notices").add_subparsers(dest="notices_command", required=True)
     pub = nt.add_parser("publish", help="freeze the year's notice for a region (a new revision if one exists)")
-    pub.add_argument("--year", type=int, required=True)
+    pub.add_argument("--year", type=int, required=True, help="the scoring year the notice covers, e.g. 2025")
     pub.add_argument("--region", required=True, help="GB/T 2260 code; the notice covers the regions below it")
-    pub.add_argument("--as-of", type=date.fromisoformat, default=None)
-    pub.add_argument("--contact", default=None)
+    pub.add_argument("--as-of", type=date.fromisoformat, default=None,
+                     help="tally the year as of this date (YYYY-MM-DD); default: the year's end, or today if earlier")
+    pub.add_argument("--contact", default=None, help="the contact line printed on the notice (telephone, address)")
     pub.add_argument("--issued-by", default=None, help="default: the region's name + 医疗保障局")
     pub.set_defaults(func=cmd_notices_publish)
     rs = sub.add_parser("rulesets", help="scoring rulesets").add_subparsers(dest="rulesets_command", required=True)
@@ -421,7 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "stored like an API simulation, nothing written to the ledger")
     sim.add_argument("--draft", required=True, help="the draft ruleset file (TOML, the format of the bundled ones)")
     sim.add_argument("--region", required=True, help="GB/T 2260 code; the regions below it are included")
-    sim.add_argument("--year", type=int, required=True)
+    sim.add_argument("--year", type=int, required=True, help="the scoring year to replay, e.g. 2025")
     sim.add_argument("--csv", help="also write the per-practitioner table here (UTF-8 with BOM)")
     sim.set_defaults(func=cmd_rulesets_simulate)
 
@@ -447,43 +494,75 @@ def build_parser() -> argparse.ArgumentParser:
     sk = sub.add_parser("secrets", help="the master secret").add_subparsers(dest="secrets_command", required=True)
     rekey = sk.add_parser("rekey", help="after a rotation, rewrite stored ID numbers and webhook secrets under "
                           "APP_ID_ENCRYPTION_KEY (the old one stays in APP_ID_ENCRYPTION_PREVIOUS_KEYS until then)")
-    rekey.add_argument("--batch", type=int, default=500)
+    rekey.add_argument("--batch", type=int, default=500,
+                       help="rows rewritten per transaction (default 500); each batch commits on its own")
     rekey.set_defaults(func=cmd_secrets_rekey)
 
     us = sub.add_parser("users", help="manage workbench users (people who sign in to /workbench/)").add_subparsers(
         dest="users_command", required=True)
     ucreate = us.add_parser("create", help="create a user; asks for a password or generates one (printed once)")
-    ucreate.add_argument("--role", required=True, choices=["bureau", "partner"])
-    ucreate.add_argument("--region", required=True)
+    ucreate.add_argument("--role", required=True, choices=["bureau", "partner"],
+                         help="bureau: medical-insurance bureau staff; partner: a partner department's staff")
+    ucreate.add_argument("--region", required=True, help="GB/T 2260 code of the user's region, e.g. 150428")
     ucreate.add_argument("--department", help="partners: the department (health, market_regulation, ...)")
     ucreate.add_argument("--name", required=True, help="the user name to sign in with, e.g. 喀喇沁旗卫健委-李")
     ucreate.add_argument("--generate-password", action="store_true", help="do not ask: generate and print one")
     ucreate.set_defaults(func=cmd_users_create)
     us.add_parser("list", help="list users as JSON lines").set_defaults(func=cmd_users_list)
     udisable = us.add_parser("disable", help="stop a user signing in; ends their sessions")
-    udisable.add_argument("id", type=int)
+    udisable.add_argument("id", type=int, help="the user's id (users list)")
     udisable.set_defaults(func=cmd_users_disable)
     upass = us.add_parser("set-password", help="a new password (asked for or generated); ends sessions, lifts a lock")
-    upass.add_argument("id", type=int)
-    upass.add_argument("--generate-password", action="store_true")
+    upass.add_argument("id", type=int, help="the user's id (users list)")
+    upass.add_argument("--generate-password", action="store_true", help="do not ask: generate and print one")
     upass.set_defaults(func=cmd_users_set_password)
 
     cl = sub.add_parser("clients", help="manage API clients").add_subparsers(dest="clients_command", required=True)
     create = cl.add_parser("create", help="create a client and print its key alone on stdout")
-    create.add_argument("--role", required=True, choices=["bureau", "partner", "checker", "admin"])
-    create.add_argument("--region", required=True)
-    create.add_argument("--department")
-    create.add_argument("--name", required=True)
+    create.add_argument("--role", required=True, choices=["bureau", "partner", "checker", "admin"],
+                        help="bureau: the bureau's work in its region; partner: a department's referrals (needs "
+                        "--department); checker: reads standings only (settlement systems); admin: clients, "
+                        "rulesets, calendar, no personal data (README, API clients and scopes)")
+    create.add_argument("--region", required=True, help="GB/T 2260 code the client acts for, e.g. 150428")
+    create.add_argument("--department", help="partners: the department (health, market_regulation, ...)")
+    create.add_argument("--name", required=True, help="a name to recognise the client by, e.g. the calling system")
     create.set_defaults(func=cmd_clients_create)
     revoke = cl.add_parser("revoke", help="revoke a client's key")
-    revoke.add_argument("id", type=int)
+    revoke.add_argument("id", type=int, help="the client's id (clients list)")
     revoke.set_defaults(func=cmd_clients_revoke)
     cl.add_parser("list", help="list clients as JSON lines").set_defaults(func=cmd_clients_list)
     return parser
 
 
+# Commands that run on a database not migrated yet (or need none).
+NO_SCHEMA_NEEDED = {cmd_migrate, cmd_setup, cmd_ledger_keygen, cmd_worker_check}
+
+
+def schema_problem() -> str | None:
+    """Why the database cannot serve this release's commands, in one line; None when it can."""
+    current = migrate.current_revisions(get_engine())
+    heads = migrate.head_revisions()
+    if current == heads:
+        return None
+    if not current:
+        return "the database is not migrated: run `practitioner-credit migrate` (or `setup`) first"
+    return (f"the database schema is at revision {', '.join(sorted(current))}, this release expects "
+            f"{', '.join(sorted(heads))}: run `practitioner-credit migrate` (with this release) first")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.func not in NO_SCHEMA_NEEDED:
+        from sqlalchemy.exc import OperationalError
+
+        try:
+            problem = schema_problem()
+        except OperationalError as exc:
+            print(f"error: cannot reach the database: {str(exc.orig).strip().splitlines()[0]}", file=sys.stderr)
+            return USAGE
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return NOT_MIGRATED
     try:
         return args.func(args)
     except RulesetError as exc:

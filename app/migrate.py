@@ -3,6 +3,10 @@
 Alembic itself is imported only to migrate: importing it (with Mako and Pygments behind it) was a
 sixth of the API's start-up, and ``/readyz`` only needs the revision stored in the database and
 the newest revisions of the migration files, which are read here directly.
+
+The migrations are the ``migrations`` package, installed beside ``app`` (the wheel carries it), and
+the Alembic configuration is built here: an installed service needs no alembic.ini and no source
+tree. alembic.ini stays for developers who run the ``alembic`` command itself (``alembic revision``).
 """
 
 from __future__ import annotations
@@ -15,15 +19,19 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-ROOT = Path(__file__).resolve().parent.parent
-VERSIONS = ROOT / "migrations" / "versions"
+import migrations
+
+# Where the package was imported from: the checkout in development, site-packages once installed.
+MIGRATIONS = Path(migrations.__file__).resolve().parent
+VERSIONS = MIGRATIONS / "versions"
 
 
 def alembic_config(database_url: str):
     from alembic.config import Config
 
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg = Config()  # no file: nothing is read from the working directory
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("file_template", "%%(rev)s_%%(slug)s")
     cfg.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return cfg
 
@@ -45,7 +53,7 @@ def head_revisions() -> frozenset[str]:
     """The revisions no other revision builds on, from the ``revision`` and ``down_revision`` of
     each migration file (tests/test_migrations.py holds this to Alembic's own answer)."""
     revisions, built_on = set(), set()
-    for path in VERSIONS.glob("*.py"):
+    for path in VERSIONS.glob("[!_]*.py"):  # not __init__.py
         names = {}
         for node in ast.parse(path.read_text()).body:
             if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):

@@ -43,6 +43,11 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite:///var/app.db"
+    # The password for database_url, given apart (docker-compose.yml passes POSTGRES_PASSWORD here):
+    # put into the URL escaped, so an "@", "/", ":" or "%" in it cannot change the host or database.
+    database_password: SecretStr | None = None
+    # The worker touches this file every round; `worker check` reads it (compose's health check).
+    worker_heartbeat_file: str = "/tmp/practitioner-credit-worker.heartbeat"
     # Master secret for personal data: the ID-number encryption key and the keyed search hash
     # are both derived from it (HKDF), so one value is rotated and guarded.
     id_encryption_key: str = DEVELOPMENT_SECRET
@@ -165,6 +170,15 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError(f"APP_WEBHOOK_ALLOWED_HOSTS: {entry!r}: {exc}") from None
         return value
+
+    @model_validator(mode="after")
+    def _database_password_into_url(self) -> Settings:
+        if self.database_password is not None and self.database_password.get_secret_value():
+            from sqlalchemy.engine import make_url
+
+            url = make_url(self.database_url).set(password=self.database_password.get_secret_value())
+            self.database_url = url.render_as_string(hide_password=False)
+        return self
 
     @model_validator(mode="after")
     def _departments_are_known(self) -> Settings:

@@ -10,6 +10,7 @@ handled; the loop runs a job again at once while it finds work, else after its i
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -51,16 +52,42 @@ def registered_jobs() -> list[Job]:
     ]
 
 
-def run_forever(jobs: list[Job], stop: threading.Event, idle_seconds: float = 1.0) -> None:
+def beat(path: str | None) -> None:
+    """Write the time now to the heartbeat file (atomically): ``worker check`` reads it."""
+    if not path:
+        return
+    try:
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w") as out:
+            out.write(f"{time.time():.3f}\n")
+        os.replace(tmp, path)
+    except OSError:  # a full or read-only /tmp must not stop the jobs; the check then reports stale
+        logger.warning("cannot write the worker heartbeat to %s", path, exc_info=True)
+
+
+def heartbeat_age(path: str, now: float | None = None) -> float | None:
+    """Seconds since the worker's last beat; None when there is none (never started, or unreadable)."""
+    try:
+        with open(path) as f:
+            at = float(f.read().strip())
+    except (OSError, ValueError):
+        return None
+    return (time.time() if now is None else now) - at
+
+
+def run_forever(jobs: list[Job], stop: threading.Event, idle_seconds: float = 1.0,
+                heartbeat: str | None = None) -> None:
     due = {job.name: 0.0 for job in jobs}
     logger.info("worker started with jobs: %s", ", ".join(j.name for j in jobs) or "none")
     while not stop.is_set():
         now = time.monotonic()
+        beat(heartbeat)
         for job in jobs:
             if stop.is_set():
                 break
             if now < due[job.name]:
                 continue
+            beat(heartbeat)  # before each job too: one round may hold several slow ones
             try:
                 handled = job.run(stop)
             except Exception:  # a failing job must not stop the others; it is retried later
@@ -75,5 +102,7 @@ def main() -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    run_forever(registered_jobs(), stop)
+    from app.settings import get_settings
+
+    run_forever(registered_jobs(), stop, heartbeat=get_settings().worker_heartbeat_file)
     return 0

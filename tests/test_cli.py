@@ -38,3 +38,88 @@ def test_bad_client_is_a_clear_error(capsys):
 def test_module_entry_point_runs():
     done = subprocess.run([sys.executable, "-m", "app", "--help"], capture_output=True, text=True)
     assert done.returncode == 0 and "clients" in done.stdout
+
+
+def _walk(parser):
+    """Every (sub)parser with its argparse actions."""
+    import argparse
+
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _walk(sub)
+
+
+def test_every_option_and_argument_has_help():
+    from app.cli import build_parser
+
+    missing = [f"{p.prog}: {a.dest}" for p in _walk(build_parser()) for a in p._actions
+               if a.help is None and a.dest not in ("help",) and not a.dest.endswith("command")]
+    assert missing == []
+
+
+def test_version_comes_from_the_package_metadata(capsys):
+    import importlib.metadata
+
+    import pytest
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"practitioner-credit {importlib.metadata.version('practitioner-credit')}"
+
+
+def test_usage_errors_exit_2(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit) as done:
+        main(["clients", "create", "--role", "nobody", "--region", "150428", "--name", "x"])
+    assert done.value.code == 2
+
+
+def _cli(tmp_path, *args, **env):
+    import os
+
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("APP_")}
+    environ.update({"APP_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}", **env})
+    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, env=environ,
+                          cwd=tmp_path, timeout=120)
+
+
+def test_an_unmigrated_database_is_one_line_and_exit_3(tmp_path):
+    for command in (["clients", "list"], ["ledger", "verify"], ["calendar", "list"]):
+        done = _cli(tmp_path, *command)
+        assert done.returncode == 3, (command, done.stderr)
+        assert done.stderr.strip().splitlines() == [
+            "error: the database is not migrated: run `practitioner-credit migrate` (or `setup`) first"]
+    assert _cli(tmp_path, "migrate").returncode == 0
+    done = _cli(tmp_path, "clients", "list")
+    assert (done.returncode, done.stdout) == (0, "")
+
+
+def test_a_database_behind_this_release_is_exit_3(tmp_path):
+    from app import migrate
+
+    migrate.upgrade(f"sqlite:///{tmp_path / 'fresh.db'}", "0006")
+    done = _cli(tmp_path, "clients", "list")
+    assert done.returncode == 3
+    assert "at revision 0006" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_worker_check_reads_the_heartbeat(tmp_path):
+    import os
+    import time
+
+    from app import worker
+
+    beat = tmp_path / "beat"
+    env = {"APP_WORKER_HEARTBEAT_FILE": str(beat)}
+    assert _cli(tmp_path, "worker", "check", **env).returncode == 1  # never beat (and no database needed)
+    worker.beat(str(beat))
+    assert _cli(tmp_path, "worker", "check", **env).returncode == 0
+    beat.write_text(f"{time.time() - 400}\n")
+    done = _cli(tmp_path, "worker", "check", **env)
+    assert done.returncode == 1 and "last heartbeat was 4" in done.stderr
+    assert _cli(tmp_path, "worker", "check", "--max-age", "600", **env).returncode == 0
+    assert not os.path.exists(tmp_path / "fresh.db")

@@ -66,7 +66,7 @@ def test_readiness_reads_the_same_revisions_as_alembic():
     """/readyz compares revisions without importing Alembic; Alembic must agree with it."""
     from alembic.script import ScriptDirectory
 
-    assert migrate.head_revisions() == set(ScriptDirectory(str(migrate.ROOT / "migrations")).get_heads())
+    assert migrate.head_revisions() == set(ScriptDirectory(str(migrate.MIGRATIONS)).get_heads())
     url = dbutil.create_database("pct_mig")
     engine = create_engine(url)
     try:

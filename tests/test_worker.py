@@ -40,3 +40,23 @@ def test_the_worker_logs_json_lines_with_keys_and_id_numbers_masked(monkeypatch,
     [line] = [json_.loads(x) for x in capsys.readouterr().err.splitlines() if "delivery to key" in x]
     assert line["logger"] == "app.worker" and line["level"] == "WARNING"
     assert line["message"] == "delivery to key pck_*** for [ID number] failed"
+
+
+def test_the_worker_beats_every_round(tmp_path):
+    import threading
+    import time
+
+    from app.worker import heartbeat_age
+
+    beat = tmp_path / "beat"
+    stop = threading.Event()
+    thread = threading.Thread(target=run_forever, args=([Job("idle", 60, lambda _stop: 0)], stop),
+                              kwargs={"idle_seconds": 0.05, "heartbeat": str(beat)})
+    thread.start()
+    deadline = time.monotonic() + 5
+    while not beat.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    stop.set()
+    thread.join(5)
+    assert 0 <= heartbeat_age(str(beat)) < 5
+    assert heartbeat_age(str(tmp_path / "none")) is None

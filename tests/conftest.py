@@ -51,6 +51,20 @@ _BUNDLED_YEARS = {y.year for y in calendar_files.bundled()}
 KEEP_TABLES = {"rulesets", "calendar_years", "calendar_days"}
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "database_independent: touches no database; CI's PostgreSQL pass skips it "
+                                       "(it ran in the SQLite pass already)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not dbutil.server_url():
+        return
+    once = pytest.mark.skip(reason="database-independent: run by the SQLite pass")
+    for item in items:
+        if item.get_closest_marker("database_independent"):
+            item.add_marker(once)
+
+
 def pytest_unconfigure(config):
     get_engine().dispose()
     dbutil.drop_database(_DATABASE_URL)

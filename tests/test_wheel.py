@@ -24,6 +24,9 @@ from pathlib import Path
 
 import pytest
 
+# Pure or database-independent: the PostgreSQL pass of CI skips this module (conftest.py).
+pytestmark = pytest.mark.database_independent
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -19,6 +19,9 @@ from hypothesis import strategies as st
 from app.scoring.rulesets import load_rulesets
 from app.scoring.standing import ACTIVE, SUSPENDED, TERMINATED, Entry, Facts, Repair, derive, evaluate
 
+# Pure or database-independent: the PostgreSQL pass of CI skips this module (conftest.py).
+pytestmark = pytest.mark.database_independent
+
 BUNDLED = {r.id: r for r in load_rulesets()}
 # Each bundled ruleset, and the national one with later scores served after a running suspension.
 _national = BUNDLED["national-2024"]

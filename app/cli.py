@@ -240,7 +240,7 @@ def cmd_worker(_args) -> int:
     return worker.main()
 
 
-# ``ledger verify`` and ``ledger checkpoint`` exit codes (README "Ledger checkpoints"): 0 all holds;
+# ``ledger verify`` and ``ledger checkpoint`` exit codes (docs/ledger.md): 0 all holds;
 # 1 tampering found (a broken link, a chain departing from the latest checkpoint, a bad checkpoint,
 # a stored standing that differs from the ledger); 2 usage or configuration, or unverifiable
 # (no key to check signatures with, or none to sign with), as every other command's errors.
@@ -553,7 +553,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=["bureau", "partner", "checker", "admin"],
                         help="bureau: the bureau's work in its region; partner: a department's referrals (needs "
                         "--department); checker: reads standings only (settlement systems); admin: clients, "
-                        "rulesets, calendar, no personal data (README, API clients and scopes)")
+                        "rulesets, calendar, no personal data (docs/api/index.md, Roles and regions)")
     create.add_argument("--region", required=True, help="GB/T 2260 code the client acts for, e.g. 150428")
     create.add_argument("--department", help="partners: the department (health, market_regulation, ...)")
     create.add_argument("--name", required=True, help="a name to recognise the client by, e.g. the calling system")

@@ -62,3 +62,11 @@ def test_nothing_points_outside_the_repository():
             if OUTSIDE.search(line):
                 found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert found == []
+
+
+def test_the_readme_links_resolve():
+    """The README is read on the forge, outside the site: its relative links must name files."""
+    readme = (ROOT / "README.md").read_text()
+    targets = re.findall(r"\]\(((?!https?:|#|<)[^)#\s]+)(?:#[^)]*)?\)", readme)
+    assert len(targets) > 20
+    assert [t for t in targets if not (ROOT / t).exists()] == []

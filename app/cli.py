@@ -552,8 +552,8 @@ def build_parser() -> argparse.ArgumentParser:
     create = cl.add_parser("create", help="create a client and print its key alone on stdout")
     create.add_argument("--role", required=True, choices=["bureau", "partner", "checker", "admin"],
                         help="bureau: the bureau's work in its region; partner: a department's referrals (needs "
-                        "--department); checker: reads standings only (settlement systems); admin: clients, "
-                        "rulesets, calendar, no personal data (docs/api/index.md, Roles and regions)")
+                        "--department); checker: reads standings only (settlement systems); admin: rulesets, the "
+                        "calendar, the whole audit trail, no personal data (docs/api/index.md, Roles and regions)")
     create.add_argument("--region", required=True, help="GB/T 2260 code the client acts for, e.g. 150428")
     create.add_argument("--department", help="partners: the department (health, market_regulation, ...)")
     create.add_argument("--name", required=True, help="a name to recognise the client by, e.g. the calling system")

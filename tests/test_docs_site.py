@@ -70,3 +70,10 @@ def test_the_readme_links_resolve():
     targets = re.findall(r"\]\(((?!https?:|#|<)[^)#\s]+)(?:#[^)]*)?\)", readme)
     assert len(targets) > 20
     assert [t for t in targets if not (ROOT / t).exists()] == []
+
+
+def test_every_setting_is_in_the_configuration_page():
+    from app.settings import Settings
+
+    page = (ROOT / "docs" / "configuration.md").read_text()
+    assert [name for name in Settings.model_fields if f"`APP_{name.upper()}`" not in page] == []

@@ -5,11 +5,11 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # One uvicorn worker on a 2-core host that also runs PostgreSQL (this one, docker-compose.yml): a second
-# competes with the database for the cores and the standing check loses (README, "The hot path").
+# competes with the database for the cores and the standing check loses (docs/performance.md, "Workers").
 # On a host of its own, one worker per core.
 WORKERS ?= 1
 
-.PHONY: run test setup install lock serve worker bench clean
+.PHONY: run test setup install lock serve worker bench docs clean
 
 # The lock (requirements/): every package pinned with its hashes, for Python 3.11 on Linux.
 # runtime.txt is what the image installs; dev.txt (runtime + the dev extras) is what make installs.
@@ -65,5 +65,10 @@ test: install
 bench: install
 	WORKERS=$(WORKERS) $(BIN)/python -m bench.run $(BENCH_ARGS)
 
+# The documentation site (mkdocs.yml, docs/) into site/. --strict: a broken link or anchor fails, as
+# in `make test` (tests/test_docs_site.py). `$(BIN)/mkdocs serve` to read it while writing.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var site .pytest_cache

@@ -13,6 +13,9 @@ import argparse
 import getpass
 import importlib.metadata
 import json
+import os
+import shlex
+import shutil
 import sys
 from datetime import date
 from pathlib import Path
@@ -85,8 +88,36 @@ def _dev_users_banner(session: Session, region: str, port: int) -> str:
 
 {accounts}
 
-  More users: python -m app users create --role partner --department health --region 150428 --name 喀喇沁旗卫健委-李
+  More users: {this_command()} users create --role partner --department health --region 150428 --name 喀喇沁旗卫健委-李
 """
+
+
+def this_command() -> str:
+    """How to run this command line again from the caller's shell, for the hints it prints.
+
+    ``make run`` runs ``.venv/bin/python -m app``: a bare ``python -m app`` would find no installed
+    dependencies outside the virtualenv, so the hint names the interpreter that is running, relative
+    to the working directory when it lies below it. The console script is named bare only where the
+    shell finds that same file on its PATH; likewise ``python``.
+    """
+    script = sys.argv[0] if sys.argv else ""
+    if os.path.basename(script) == "practitioner-credit":
+        return _as_typed(script, "practitioner-credit")
+    return f"{_as_typed(sys.executable, 'python')} -m app"
+
+
+def _as_typed(path: str, name: str) -> str:
+    """``name`` if the shell resolves it to ``path`` (links not followed: a virtualenv's python is a
+    link to the system's, which lacks the dependencies), else ``path`` relative to the working
+    directory when below it, else absolute."""
+    path = os.path.abspath(path)
+    found = shutil.which(name)
+    if found and os.path.abspath(found) == path:
+        return name
+    relative = os.path.relpath(path)
+    if relative.startswith(".."):
+        return shlex.quote(path)
+    return shlex.quote(relative if os.sep in relative else os.path.join(".", relative))
 
 
 def _first_run_banner(region: str, key: str, port: int) -> str:
@@ -100,7 +131,7 @@ def _first_run_banner(region: str, key: str, port: int) -> str:
            "institutions":[{{"code":"H15042800001","name":"喀喇沁旗医院"}}],"registered_on":"2024-01-01"}}'
     curl -s http://127.0.0.1:{port}/v1/practitioners/D150428000123 -H "Authorization: Bearer $KEY"
 
-  More keys: python -m app clients create --role bureau --region 150428 --name "county bureau"
+  More keys: {this_command()} clients create --role bureau --region 150428 --name "county bureau"
 """
 
 
@@ -209,7 +240,7 @@ def cmd_worker(_args) -> int:
     return worker.main()
 
 
-# ``ledger verify`` and ``ledger checkpoint`` exit codes (README "Ledger checkpoints"): 0 all holds;
+# ``ledger verify`` and ``ledger checkpoint`` exit codes (docs/ledger.md): 0 all holds;
 # 1 tampering found (a broken link, a chain departing from the latest checkpoint, a bad checkpoint,
 # a stored standing that differs from the ledger); 2 usage or configuration, or unverifiable
 # (no key to check signatures with, or none to sign with), as every other command's errors.
@@ -521,8 +552,8 @@ def build_parser() -> argparse.ArgumentParser:
     create = cl.add_parser("create", help="create a client and print its key alone on stdout")
     create.add_argument("--role", required=True, choices=["bureau", "partner", "checker", "admin"],
                         help="bureau: the bureau's work in its region; partner: a department's referrals (needs "
-                        "--department); checker: reads standings only (settlement systems); admin: clients, "
-                        "rulesets, calendar, no personal data (README, API clients and scopes)")
+                        "--department); checker: reads standings only (settlement systems); admin: rulesets, the "
+                        "calendar, the whole audit trail, no personal data (docs/api/index.md, Roles and regions)")
     create.add_argument("--region", required=True, help="GB/T 2260 code the client acts for, e.g. 150428")
     create.add_argument("--department", help="partners: the department (health, market_regulation, ...)")
     create.add_argument("--name", required=True, help="a name to recognise the client by, e.g. the calling system")

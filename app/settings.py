@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     departments: list[str] = Field(default_factory=lambda: ["health", "market_regulation"])
     # What each department code means; ``departments`` switches them on.
     department_catalog: dict[str, Department] = Field(default_factory=_department_catalog)
-    # Referral time limits (domain.md "Referrals"): receipt and filing decision in Chinese
+    # Referral time limits (docs/api/referrals.md, "Deadlines"): receipt and filing decision in Chinese
     # working days, conclusion in calendar days from filing.
     referral_receipt_working_days: int = Field(default=5, ge=1)
     referral_filing_working_days: int = Field(default=15, ge=1)
@@ -109,7 +109,7 @@ class Settings(BaseSettings):
     workbench_lockout_seconds: int = Field(default=30, ge=1)
     workbench_lockout_max_seconds: int = Field(default=3600, ge=1)
     workbench_failure_window_minutes: int = Field(default=15, ge=1)
-    # --- Limits (README "Limits") ---
+    # --- Limits (docs/api/limits.md) ---
     # Largest request body in bytes: a larger one is refused with 413 before it is read whole.
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # Largest page a list endpoint returns (its ``limit`` query parameter).
@@ -127,7 +127,7 @@ class Settings(BaseSettings):
         "bureau": "100/second", "partner": "20/second", "checker": "1000/second", "admin": "10/second"})
     # Seconds a stopping worker waits for a webhook call in flight before it releases the claim.
     worker_shutdown_grace_seconds: float = Field(default=5.0, ge=0)
-    # --- Ledger checkpoints (README "Ledger checkpoints") ---
+    # --- Ledger checkpoints (docs/ledger.md) ---
     # Ed25519 private key that signs the checkpoints of every chain head: base64 of its 32 bytes
     # (``python -m app ledger keygen``) or PEM. Kept outside the database: whoever can write the
     # database can recompute every row hash, but cannot sign. Only the worker and the CLI need it.

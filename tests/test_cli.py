@@ -123,3 +123,65 @@ def test_worker_check_reads_the_heartbeat(tmp_path):
     assert done.returncode == 1 and "last heartbeat was 4" in done.stderr
     assert _cli(tmp_path, "worker", "check", "--max-age", "600", **env).returncode == 0
     assert not os.path.exists(tmp_path / "fresh.db")
+
+
+def _setup(cwd, db, env_extra=None):
+    """``python -m app setup`` on a new development database, from ``cwd``, outside any virtualenv's
+    PATH (as a newcomer's shell is after ``make run``)."""
+    import os
+
+    from tests.processes import ROOT
+
+    env = {**os.environ, "APP_ENVIRONMENT": "development", "APP_DATABASE_URL": f"sqlite:///{db}",
+           "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **(env_extra or {})}
+    env.pop("VIRTUAL_ENV", None)
+    done = subprocess.run([sys.executable, "-m", "app", "setup"], capture_output=True, text=True, env=env,
+                          cwd=cwd, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stderr, env
+
+
+def test_the_setup_hints_work_outside_the_virtualenv(tmp_path):
+    """The first run's hints name the interpreter that ran setup, not a bare ``python`` that has no
+    dependencies outside the virtualenv, and the printed command makes a key."""
+    import re
+
+    err, env = _setup(tmp_path, tmp_path / "app.db")
+    keys = re.search(r"More keys: (.+) clients create (.+)$", err, re.M)
+    users = re.search(r"More users: (.+) users create ", err, re.M)
+    assert keys and users, err
+    assert keys.group(1) == users.group(1) == f"{sys.executable} -m app"
+    made = subprocess.run(["bash", "-c", keys.group(0).removeprefix("More keys: ")], capture_output=True,
+                          text=True, env=env, cwd=tmp_path, timeout=120)
+    assert made.returncode == 0 and made.stdout.startswith("pck_"), made.stderr
+
+
+def test_the_hint_is_relative_below_the_working_directory(tmp_path):
+    """Run from the project (``make run``: ``.venv/bin/python -m app setup``) the hint is
+    ``.venv/bin/python -m app``."""
+    import re
+    from pathlib import Path
+
+    venv_bin = Path(sys.executable).parent
+    err, _env = _setup(venv_bin.parent, tmp_path / "app.db")
+    assert re.search(rf"More keys: {re.escape(venv_bin.name)}/{re.escape(Path(sys.executable).name)} -m app "
+                     "clients create", err), err
+
+
+def test_the_console_script_is_named_bare_only_when_the_shell_finds_it(tmp_path, monkeypatch):
+    from app import cli
+
+    script = tmp_path / ".venv" / "bin" / "practitioner-credit"
+    script.parent.mkdir(parents=True)
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", [str(script), "setup"])
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert cli.this_command() == ".venv/bin/practitioner-credit"
+    monkeypatch.setenv("PATH", f"{script.parent}:/usr/bin:/bin")
+    assert cli.this_command() == "practitioner-credit"
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert cli.this_command() == str(script)

@@ -1,4 +1,4 @@
-"""Each limit of README "Limits": body size, page size, batch size, string lengths, rate limits.
+"""Each limit of docs/api/limits.md: body size, page size, batch size, string lengths, rate limits.
 
 The values are read from the settings rather than written here, so the tests follow the
 configuration; the rate-limit tests set a small limit for one role.

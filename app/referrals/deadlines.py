@@ -1,4 +1,4 @@
-"""Referral time limits (domain.md "Referrals"), pure over the working-day calendar.
+"""Referral time limits (docs/api/referrals.md, "Deadlines"), pure over the working-day calendar.
 
 Receipt within N working days of sending; the filing decision within N working days of
 receipt, extendable once by N more; a filed case concluded within N calendar days of filing

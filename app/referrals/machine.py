@@ -1,4 +1,4 @@
-"""The referral state machine (domain.md "Referrals"): states, actions, and which side may post
+"""The referral state machine (docs/api/referrals.md): states, actions, and which side may post
 which action from which state. Pure data and one function; the service is the only caller.
 
 A referral has a sender and a recipient; either may be the bureau or a partner department, so
@@ -67,8 +67,8 @@ CASE: dict[tuple[State, Action], tuple[Side, State]] = {
     (State.concluded, Action.close): (S, State.closed),
     (State.not_filed, Action.close): (S, State.closed),
     (State.returned, Action.send): (S, State.sent),
-    # Not in domain.md's list, which only says a returned referral may be fixed and re-sent: without
-    # this a referral the sender decides not to re-send would stay open for ever.
+    # Beyond the procedure's own steps, which only say a returned referral may be fixed and re-sent:
+    # without this a referral the sender decides not to re-send would stay open for ever.
     (State.returned, Action.withdraw): (S, State.withdrawn),
 }
 

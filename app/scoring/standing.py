@@ -1,6 +1,6 @@
 """From a practitioner's ledger facts and the rulesets to their standing timeline. Pure.
 
-The rules (domain.md, "Scoring rules"), every number taken from the rulesets:
+The rules (docs/rules.md), every number taken from the rulesets:
 - Points count in the calendar year (Asia/Shanghai) of their effective date and reset on 1 January.
 - Crossing the suspension threshold suspends from that entry's date for the months the deciding
   bureau gave, else the ruleset's months for the year total reached. It runs to its end even

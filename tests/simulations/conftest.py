@@ -21,7 +21,7 @@ def edited(text: str, *changes: tuple[str, str]) -> str:
     return text
 
 
-# The draft the issue describes: suspension from 7 points instead of 9, one month up to 9.
+# The typical provincial revision: suspension from 7 points instead of 9, one month up to 9.
 LOWER_SUSPENSION = edited(
     INNER_MONGOLIA,
     ('id = "inner-mongolia-2025"', 'id = "inner-mongolia-2026"'),

@@ -1,5 +1,5 @@
-"""What-if simulations over HTTP on the hand-made ledger of conftest.py: the four cases the issue
-names (a lower suspension threshold, an identical draft, a violation type in another band, a bad
+"""What-if simulations over HTTP on the hand-made ledger of conftest.py: the four cases a
+what-if must get right (a lower suspension threshold, an identical draft, a violation type in another band, a bad
 draft), and the guarantees around them (no ledger writes, scope, idempotency, formats)."""
 
 from __future__ import annotations

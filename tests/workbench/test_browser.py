@@ -1,7 +1,7 @@
 """The workbench in a real browser (Debian's Chromium driven by Playwright): a partner receives,
 files and concludes a referral; the bureau then sees the outcome and the year's figures.
 
-``WORKBENCH_SCREENSHOTS=docs`` also writes the README's two screenshots into that folder.
+``WORKBENCH_SCREENSHOTS=docs`` also writes the two screenshots of docs/workbench.md into that folder.
 """
 
 import os

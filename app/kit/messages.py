@@ -249,6 +249,8 @@ def pydantic_message(error: dict) -> str:
     cause = ctx.get("error")
     if isinstance(cause, Exception) and cause.args and isinstance(cause.args[0], Message):
         return cause.args[0]
+    if isinstance(ctx.get("message"), Message):  # app/kit/timeutil.py's custom errors
+        return ctx["message"]
     english = str(error.get("msg", "invalid")).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     kind = str(error.get("type", ""))
     if kind in PYDANTIC_ZH:

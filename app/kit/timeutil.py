@@ -69,7 +69,9 @@ def parse_instant_or_date(value: str) -> date:
 
 
 def _pydantic(refused: DateRefused) -> PydanticCustomError:
-    return PydanticCustomError(refused.kind, refused.message)
+    # The message itself rides in the context, so that the problem handler renders it in the
+    # client's language (app/kit/messages.py pydantic_message); pydantic keeps only its text.
+    return PydanticCustomError(refused.kind, str(refused.message), {"message": refused.message})
 
 
 def _day(value: object) -> object:

@@ -173,3 +173,24 @@ def test_unauthenticated_in_chinese(api):
     response = api.get("/v1/practitioners/D150428000123", headers={"Accept-Language": "zh-CN"})
     assert response.status_code == 401
     assert response.json()["type"] == "unauthenticated" and response.json()["title"] == "缺少或无效的 API 密钥"
+
+
+@pytest.mark.database_independent
+def test_a_date_refusal_keeps_its_own_message_in_chinese():
+    from pydantic import TypeAdapter, ValidationError
+
+    from app.kit.timeutil import Day
+
+    with pytest.raises(ValidationError) as refused:
+        TypeAdapter(Day).validate_python("31/12/2025")
+    message = messages.pydantic_message(refused.value.errors()[0])
+    assert message.startswith("must be a date (2025-12-31)")
+    assert message.render(CHINESE).startswith("应为日期（2025-12-31）")
+
+
+def test_an_unknown_path_and_a_wrong_method_in_chinese(api):
+    missing = api.get("/v1/nothing-here", headers={"Accept-Language": "zh"})
+    assert missing.status_code == 404 and missing.json()["type"] == "http-not-found"
+    assert missing.json()["title"] == "未找到" and missing.json()["detail"] == "未找到"
+    wrong = api.delete("/healthz", headers={"Accept-Language": "zh"})
+    assert wrong.status_code == 405 and wrong.json()["title"] == "不允许的请求方法"

@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     # no port: 443 for https, 80 for http only) that webhook endpoints may use even when they
     # resolve to private, loopback or link-local addresses, and over plain http. The port is
     # part of an entry so that allowing a receiver's host does not open every service on it.
+    # In development (environment "development") localhost and loopback addresses are allowed on
+    # every port without an entry, for a receiver on the same machine; not in test or production.
     webhook_allowed_hosts: list[str] = Field(default_factory=list)
     # True: endpoints may point only at the hosts and ports above (a closed list), public or not.
     webhook_only_allowed_hosts: bool = False

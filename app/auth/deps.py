@@ -16,6 +16,7 @@ from app.auth.roles import PERMISSIONS, Action, Caller, Role
 from app.kit import ratelimit
 from app.kit.db import read_session
 from app.kit.errors import Forbidden, Unauthenticated
+from app.kit.messages import t
 from app.settings import get_settings
 
 
@@ -42,7 +43,7 @@ class CallerDependency(HTTPBearer):
         request.state.caller = caller
         ratelimit.check(caller)
         if self.action is not None and not caller.may(self.action):
-            raise Forbidden(f"Role '{caller.role}' may not {self.action.value}")
+            raise Forbidden(t("Role '{role}' may not {action}", role=caller.role, action=self.action.value))
         return caller
 
 
@@ -57,7 +58,7 @@ def allowed(action: Action) -> CallerDependency:
 
 async def _authenticate(key: str | None) -> Caller:
     if key is None:
-        raise Unauthenticated("Send the API key as 'Authorization: Bearer <key>'")
+        raise Unauthenticated(t("Send the API key as 'Authorization: Bearer <key>'"))
     now = monotonic()
     caller = service.cached_caller(key, now)
     if caller is not None:
@@ -67,7 +68,7 @@ async def _authenticate(key: str | None) -> Caller:
     if caller is not None and ttl > 0:
         service.remember_caller(key, caller, now + ttl)
     if caller is None:
-        raise Unauthenticated("The API key is unknown or revoked")
+        raise Unauthenticated(t("The API key is unknown or revoked"))
     return caller
 
 

@@ -9,6 +9,7 @@ from app.auth.keys import display_prefix, hash_key, new_key
 from app.auth.models import ApiClient
 from app.auth.roles import Caller, Role
 from app.kit.errors import Invalid, NotFound, field_error
+from app.kit.messages import t
 from app.kit.timeutil import utcnow
 from app.settings import get_settings
 from app.shared import regions
@@ -17,18 +18,18 @@ from app.shared import regions
 def validate_client_fields(role: str, region: str, department: str | None, name: str) -> None:
     errors = []
     if role not in Role.__members__:
-        errors.append(field_error("role", f"must be one of {', '.join(Role)}"))
+        errors.append(field_error("role", t("must be one of {choices}", choices=list(Role))))
     if not regions.is_valid_region(region):
-        errors.append(field_error("region", "not a GB/T 2260 division code"))
+        errors.append(field_error("region", t("not a GB/T 2260 division code")))
     departments = get_settings().departments
     if role == Role.partner and department not in departments:
-        errors.append(field_error("department", f"a partner needs one of {', '.join(departments)}"))
+        errors.append(field_error("department", t("a partner needs one of {departments}", departments=list(departments))))
     if role != Role.partner and department is not None:
-        errors.append(field_error("department", "only partner clients have a department"))
+        errors.append(field_error("department", t("only partner clients have a department")))
     if not name.strip():
-        errors.append(field_error("name", "must not be empty"))
+        errors.append(field_error("name", t("must not be empty")))
     if errors:
-        raise Invalid("Invalid API client", errors=errors)
+        raise Invalid(t("Invalid API client"), errors=errors)
 
 
 def create_client(
@@ -57,7 +58,7 @@ def create_client(
 def revoke_client(session: Session, client_id: int, actor: Caller | None = None) -> ApiClient:
     client = session.get(ApiClient, client_id)
     if client is None:
-        raise NotFound(f"No API client {client_id}")
+        raise NotFound(t("No API client {client_id}", client_id=client_id))
     if client.revoked_at is None:
         client.revoked_at = utcnow()
         session.add(client)

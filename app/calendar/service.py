@@ -25,6 +25,7 @@ from app.calendar.schemas import LoadOut, RecomputedOut, YearIn, YearOut, YearsO
 from app.dueprocess import service as dueprocess
 from app.kit.db import insert_many
 from app.kit.errors import Invalid, NotFound, field_error
+from app.kit.messages import field_list, from_text, t
 from app.kit.timeutil import local_date, utcnow
 from app.shared import regions
 from app.shared.workdays import HOLIDAY, WORKDAY
@@ -105,11 +106,11 @@ def sync_bundled(session: Session, caller: Caller) -> tuple[list[int], list[int]
 def load_request(session: Session, caller: Caller, year: int, body: YearIn) -> Loaded:
     """A year sent to the API, as fields or as a file's text; every bad field in one 422."""
     if (body.days is None) == (body.toml is None):
-        raise Invalid("Send the year's days either as days (with an optional notice) or as toml",
-                      errors=[field_error("body", "send either days or toml, not both and not neither")])
+        raise Invalid(t("Send the year's days either as days (with an optional notice) or as toml"),
+                      errors=[field_error("body", t("send either days or toml, not both and not neither"))])
     if body.toml is not None:
         if body.notice is not None:
-            raise Invalid("The notice of a toml document goes inside it", field="body.notice")
+            raise Invalid(t("The notice of a toml document goes inside it"), field="body.notice")
         try:
             data = files.parse(body.toml, year, source="body.toml")
         except CalendarFileError as exc:
@@ -125,9 +126,9 @@ def load_request(session: Session, caller: Caller, year: int, body: YearIn) -> L
 
 
 def _invalid(exc: CalendarFileError, prefix: str) -> Invalid:
-    errors = [field_error(f"{prefix}.{path}" if path else prefix, message) for path, message in exc.problems]
-    return Invalid("The calendar year is not valid; nothing was stored: "
-                   + "; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors)
+    errors = [field_error(f"{prefix}.{path}" if path else prefix, from_text(message)) for path, message in exc.problems]
+    return Invalid(t("The calendar year is not valid; nothing was stored: {problems}", problems=field_list(errors)),
+                   errors=errors)
 
 
 def years(session: Session) -> YearsOut:
@@ -146,7 +147,7 @@ def years(session: Session) -> YearsOut:
 def year(session: Session, year: int) -> YearOut:
     stored = session.get(CalendarYear, year)
     if stored is None:
-        raise NotFound(f"No official days loaded for {year}: its deadlines are counted with weekends only")
+        raise NotFound(t("No official days loaded for {year}: its deadlines are counted with weekends only", year=year))
     return describe(session, stored)
 
 

@@ -34,6 +34,7 @@ from app.dueprocess.schemas import (
 )
 from app.kit.db import read_session, write_session
 from app.kit.errors import Conflict, IllegalTransition, NotFound
+from app.kit.messages import t
 from app.kit.paging import keyset_page
 from app.kit.timeutil import local_date, utcnow
 from app.practitioners.models import Practitioner
@@ -66,7 +67,7 @@ def _emit(session: Session, caller: Caller | None, type_: str, practitioner: Pra
 def _proposal(session: Session, caller: Caller, proposal_id: int) -> Proposal:
     proposal = session.get(Proposal, proposal_id)
     if proposal is None or not caller.covers(proposal.region):
-        raise NotFound(f"No score proposal {proposal_id} in your region")
+        raise NotFound(t("No score proposal {proposal_id} in your region", proposal_id=proposal_id))
     return proposal
 
 
@@ -129,11 +130,11 @@ def submit_defence(session: Session, caller: Caller, proposal_id: int, body: Def
     evidence = [e.model_dump(mode="json") for e in body.evidence]
     if existing and (existing.channel, existing.text, json.loads(existing.evidence)) == (body.channel, body.text, evidence):
         return proposal_out(session, proposal), False
-    _step(f"Proposal {proposal.id}", machine.PROPOSAL, proposal.status, "defend")
+    _step(t("Proposal {id}", id=proposal.id), machine.PROPOSAL, proposal.status, "defend")
     today = local_date()
     if today > proposal.defence_deadline:
         raise Conflict(
-            f"The defence window of proposal {proposal.id} closed on {proposal.defence_deadline.isoformat()}",
+            t("The defence window of proposal {id} closed on {day}", id=proposal.id, day=proposal.defence_deadline.isoformat()),
             deadline=proposal.defence_deadline.isoformat(), provisional=proposal.defence_deadline_provisional,
         )
     session.add(Defence(proposal_id=proposal.id, channel=body.channel, text=body.text,
@@ -157,7 +158,7 @@ def confirm(session: Session, caller: Caller | None, proposal_id: int, reason: s
     """
     if person is None:
         person, proposal = _locked_proposal(session, caller, proposal_id)
-    new_status = _step(f"Proposal {proposal.id}", machine.PROPOSAL, proposal.status, "confirm")
+    new_status = _step(t("Proposal {id}", id=proposal.id), machine.PROPOSAL, proposal.status, "confirm")
     case = session.get(ScoreCase, proposal.case_id)
     ruleset = person.rulesets[proposal.ruleset_id]
     confirmed_on = confirmed_on or local_date()
@@ -199,7 +200,7 @@ class _ProposedEntry:
 
 def withdraw(session: Session, caller: Caller, proposal_id: int, reason: str) -> ProposalOut:
     person, proposal = _locked_proposal(session, caller, proposal_id)
-    proposal.status = _step(f"Proposal {proposal.id}", machine.PROPOSAL, proposal.status, "withdraw")
+    proposal.status = _step(t("Proposal {id}", id=proposal.id), machine.PROPOSAL, proposal.status, "withdraw")
     proposal.decided_on, proposal.decision_reason, proposal.decided_by = local_date(), reason, caller.client_id
     proposal.updated_at = utcnow()
     session.add(proposal)
@@ -256,7 +257,7 @@ def _entry(session: Session, caller: Caller, entry_id: int) -> tuple[LedgerRow, 
     row = session.get(LedgerRow, entry_id)
     owner = session.get(Practitioner, row.practitioner_id) if row is not None and row.kind == scoring.ENTRY else None
     if owner is None or not caller.covers(owner.region):
-        raise NotFound(f"No score entry {entry_id} in your region")
+        raise NotFound(t("No score entry {entry_id} in your region", entry_id=entry_id))
     return row, owner
 
 
@@ -281,15 +282,15 @@ def file_appeal(session: Session, caller: Caller, entry_id: int, body: AppealIn)
     if existing is not None:
         if (existing.channel, existing.grounds, json.loads(existing.evidence)) == (body.channel, body.grounds, evidence):
             return appeal_out(session, existing), False
-        raise IllegalTransition(f"Entry {entry_id}", f"appealed (appeal {existing.id} {existing.status})",
+        raise IllegalTransition(t("Entry {entry_id}", entry_id=entry_id), t("appealed (appeal {appeal_id} {status})", appeal_id=existing.id, status=existing.status),
                                 "appeal", [])
     if any(r.kind == scoring.REVERSAL and r.target_id == entry_id for r in person.rows):
-        raise IllegalTransition(f"Entry {entry_id}", "reversed", "appeal", [])
+        raise IllegalTransition(t("Entry {entry_id}", entry_id=entry_id), "reversed", "appeal", [])
     due = machine.appeal_deadline(_counted_from(row), person.rulesets[row.ruleset_id],
                                   working_calendar.for_storing(session))
     today = local_date()
     if today > due.day:
-        raise Conflict(f"The appeal window of entry {entry_id} closed on {due.day.isoformat()}",
+        raise Conflict(t("The appeal window of entry {entry_id} closed on {day}", entry_id=entry_id, day=due.day.isoformat()),
                        deadline=due.day.isoformat(), provisional=due.provisional)
     appeal = Appeal(entry_id=entry_id, practitioner_id=owner.id, region=owner.region, channel=body.channel,
                     grounds=body.grounds, evidence=json.dumps(evidence, ensure_ascii=False), filed_on=today,
@@ -311,12 +312,12 @@ def decide_appeal(session: Session, caller: Caller, appeal_id: int, outcome: str
     """Uphold (the entry is reversed, its sanctions recomputed) or reject (the reason is kept)."""
     appeal = session.get(Appeal, appeal_id)
     if appeal is None or not caller.covers(appeal.region):
-        raise NotFound(f"No appeal {appeal_id} in your region")
+        raise NotFound(t("No appeal {appeal_id} in your region", appeal_id=appeal_id))
     owner = session.get(Practitioner, appeal.practitioner_id)
     person = scoring.locked_person(session, caller, owner.code)
     session.refresh(appeal)
     action = {"upheld": "uphold", "rejected": "reject"}[outcome]
-    appeal.status = _step(f"Appeal {appeal.id}", machine.APPEAL, appeal.status, action)
+    appeal.status = _step(t("Appeal {id}", id=appeal.id), machine.APPEAL, appeal.status, action)
     appeal.decided_on, appeal.decision_reason, appeal.decided_by = local_date(), reason, caller.client_id
     appeal.updated_at = utcnow()
     answer = AppealDecisionOut(appeal=appeal_out(session, appeal))
@@ -340,7 +341,7 @@ def decide_appeal(session: Session, caller: Caller, appeal_id: int, outcome: str
 def get_appeal(session: Session, caller: Caller, appeal_id: int) -> AppealOut:
     appeal = session.get(Appeal, appeal_id)
     if appeal is None or not caller.covers(appeal.region):
-        raise NotFound(f"No appeal {appeal_id} in your region")
+        raise NotFound(t("No appeal {appeal_id} in your region", appeal_id=appeal_id))
     return appeal_out(session, appeal)
 
 

@@ -8,9 +8,8 @@ client gets the same 413 instead. Either way nothing is parsed or stored.
 
 from __future__ import annotations
 
-import json
-
-from app.kit.errors import PayloadTooLarge
+from app.kit.errors import PayloadTooLarge, raw_problem
+from app.kit.messages import t
 
 
 class BodySizeLimitMiddleware:
@@ -22,7 +21,7 @@ class BodySizeLimitMiddleware:
             return await self.app(scope, receive, send)
         declared = _content_length(scope)
         if declared is not None and declared > self.max_bytes:
-            return await self._refuse(send)
+            return await self._refuse(scope, send)
 
         received = 0
         over = False
@@ -54,14 +53,13 @@ class BodySizeLimitMiddleware:
             if not over:
                 raise
         if over and not started:
-            await self._refuse(send)
+            await self._refuse(scope, send)
 
-    async def _refuse(self, send) -> None:
-        problem = PayloadTooLarge(f"The request body exceeds {self.max_bytes} bytes")
-        body = json.dumps(problem.marshal(), separators=(",", ":")).encode()
+    async def _refuse(self, scope, send) -> None:
+        problem = PayloadTooLarge(t("The request body exceeds {max_bytes} bytes", max_bytes=self.max_bytes))
+        headers, body = raw_problem(problem, scope)
         await send({"type": "http.response.start", "status": problem.status, "headers": [
-            (b"content-type", b"application/problem+json"),
-            (b"content-length", str(len(body)).encode()),
+            *headers,
             # The unread rest of the body is still on the wire: this connection cannot carry another request.
             (b"connection", b"close"),
         ]})

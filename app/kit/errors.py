@@ -4,10 +4,16 @@ Services raise these; ``install(app)`` makes every error leave the API as
 ``application/problem+json`` with ``type``, ``title``, ``status``, ``detail`` and, for validation
 errors, ``errors``: a list of ``{field, message, type}``. Input values are never echoed back:
 they may be ID numbers. Unhandled errors become a bare 500 problem; the trace goes to the log.
+
+Every 422 has the one type ``validation-error``, whether the body did not parse or a value broke a
+business rule. Titles, details and field messages come from the catalogue (app/kit/messages.py)
+and are rendered in the language of ``Accept-Language`` (Chinese for zh, English otherwise), said
+in ``Content-Language``; the ``type`` never changes with the language (docs/errors-and-languages.md).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 
 from fastapi import FastAPI, Request
@@ -19,6 +25,8 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
+from app.kit.messages import Message, from_text, negotiate, pydantic_message, t
+from app.kit.messages import title as localised_title
 from app.kit.routing import endpoint_routes
 
 logger = logging.getLogger("app")
@@ -45,7 +53,8 @@ class IllegalTransition(StatusProblem):
 
     def __init__(self, what: str, state: str, action: str, allowed: list[str], **kw):
         allowed = sorted(allowed)
-        detail = f"{what} is {state}: '{action}' is not allowed; allowed: {', '.join(allowed) or 'none'}"
+        detail = t("{what} is {state}: '{action}' is not allowed; allowed: {allowed}",
+                   what=what, state=state, action=action, allowed=allowed or t("none"))
         super().__init__(detail, state=state, action=action, allowed=allowed, **kw)
 
 
@@ -77,11 +86,12 @@ class PayloadTooLarge(StatusProblem):
 
 
 class Invalid(StatusProblem):
-    """Business-rule validation (the body parsed, but a value is not acceptable)."""
+    """Business-rule validation (the body parsed, but a value is not acceptable): the same type
+    and title as a request that failed its schema, so that a client handles every 422 alike."""
 
     status = 422
-    title = "Invalid request"
-    type_ = "invalid-request"
+    title = "Request validation failed"
+    type_ = "validation-error"
 
     def __init__(self, detail: str, *, field: str | None = None, errors: list[dict] | None = None, **kw):
         errs = errors if errors is not None else [{"field": field, "message": detail, "type": "value_error"}]
@@ -96,7 +106,16 @@ class InternalError(StatusProblem):
     type_ = "internal-error"
 
     def __init__(self, _detail: str | None = None, **_kw):
-        super().__init__("The error has been logged.")
+        super().__init__(t("The error has been logged."))
+
+
+class UnsupportedMediaType(StatusProblem):
+    """A body sent to a JSON route without ``Content-Type: application/json``."""
+
+    status = 415
+    title = "Unsupported Media Type"
+    type_ = "unsupported-media-type"
+    headers_ = {"Accept-Post": "application/json"}
 
 
 def field_error(field: str, message: str, type_: str = "value_error") -> dict:
@@ -111,19 +130,40 @@ def _validation_handler(_eh, request: Request, exc: RequestValidationError) -> P
         # has no PUT: a 405 naming its methods, not a 422 for a malformed code.
         return Problem(title="Method Not Allowed", type_="http-method-not-allowed", status=405,
                        detail="Method Not Allowed", headers={"Allow": ", ".join(sorted(concrete))})
+    if _body_not_json(exc):
+        sent = request.headers.get("content-type") or "none"
+        return UnsupportedMediaType(t(
+            "The request body must be sent as JSON: set the header Content-Type: application/json (it was {content_type})",
+            content_type=sent[:80]))
     errors = []
     for err in exc.errors():
+        if err.get("type") == "json_invalid" and isinstance(exc.body, str) and len(err.get("loc", ())) == 2:
+            errors.append(field_error("body", _json_message(exc.body, err), "json_invalid"))
+            continue
         loc = [str(p) for p in err.get("loc", ())]
-        message = err.get("msg", "invalid").removeprefix("Value error, ")
-        errors.append(field_error(".".join(loc), message, err.get("type", "value_error")))
-    fields = ", ".join(e["field"] for e in errors)
-    return Problem(
-        title="Request validation failed",
-        type_="validation-error",
-        status=422,
-        detail=f"Invalid fields: {fields}",
-        errors=errors,
-    )
+        errors.append(field_error(".".join(loc), pydantic_message(err), err.get("type", "value_error")))
+    return validation_problem(errors)
+
+
+def validation_problem(errors: list[dict]) -> Invalid:
+    """The 422 for field errors: ``detail`` names the fields."""
+    return Invalid(t("Invalid fields: {fields}", fields=[e["field"] for e in errors]), errors=errors)
+
+
+def _body_not_json(exc: RequestValidationError) -> bool:
+    """FastAPI hands a JSON route's body over unparsed (bytes) when its Content-Type is not JSON,
+    and the model then fails with "Input should be a valid dictionary": that is a 415."""
+    return isinstance(exc.body, bytes) and bool(exc.body) and any(
+        tuple(err.get("loc", ()))[:1] == ("body",) for err in exc.errors())
+
+
+def _json_message(document: str, err: dict) -> Message:
+    """``invalid JSON at line 1, column 14: Expecting ',' delimiter``, from the parser's position."""
+    position = err["loc"][1] if isinstance(err["loc"][1], int) else 0
+    reason = str((err.get("ctx") or {}).get("error") or "invalid JSON")
+    parsed = json.JSONDecodeError(reason, document, position)
+    return t("invalid JSON at line {line}, column {column}: {error}",
+             line=parsed.lineno, column=parsed.colno, error=from_text(reason))
 
 
 class DatabaseUnavailable(StatusProblem):
@@ -138,7 +178,7 @@ class DatabaseUnavailable(StatusProblem):
 
 
 def _database_unavailable(_eh, _request: Request, _exc: Exception) -> Problem:
-    return DatabaseUnavailable("The database is unavailable for a moment; send the request again")
+    return DatabaseUnavailable(t("The database is unavailable for a moment; send the request again"))
 
 
 def _methods_of_concrete_path(request: Request) -> set[str]:
@@ -189,6 +229,46 @@ class _OutageAtWarning(logging.Filter):
 logger.addFilter(_OutageAtWarning())
 
 
+# ---------------------------------------------------------------- languages
+
+
+def _localised_text(value, language: str):
+    message = from_text(value) if isinstance(value, str) else value
+    return message.render(language) if isinstance(message, Message) else value
+
+
+def localise(content: dict, language: str) -> dict:
+    """A marshalled problem with its title, detail and field messages in ``language``."""
+    out = dict(content)
+    out["title"] = localised_title(str(content.get("type", "")), int(content.get("status", 500)),
+                                   str(content.get("title", "")), language)
+    if "detail" in out:
+        out["detail"] = _localised_text(out["detail"], language)
+    if isinstance(out.get("errors"), list):
+        out["errors"] = [{**e, "message": _localised_text(e.get("message"), language)} if isinstance(e, dict) else e
+                         for e in out["errors"]]
+    return out
+
+
+def _in_language(content: dict, request: Request, response):
+    language = negotiate(request.headers.get("accept-language"))
+    content = localise(content, language)
+    response.body = response.render(content)
+    response.headers["content-language"] = language
+    response.headers.add_vary_header("Accept-Language")
+    return content, response
+
+
+def raw_problem(problem: Problem, scope) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """Headers and body of a problem answered by ASGI middleware, outside the handler: in the
+    language the request asked for, like every other problem."""
+    header = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"accept-language"), None)
+    language = negotiate(header)
+    body = json.dumps(localise(problem.marshal(), language), ensure_ascii=False, separators=(",", ":")).encode()
+    return [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),
+            (b"content-language", language.encode()), (b"vary", b"Accept-Language")], body
+
+
 def install(app: FastAPI) -> None:
     eh = new_exception_handler(
         logger=logger,
@@ -196,6 +276,7 @@ def install(app: FastAPI) -> None:
         http_exception_handler=_http_exception_handler,
         unhandled_wrappers={"default": InternalError},
         handlers={exc_type: _database_unavailable for exc_type in _DATABASE_UNAVAILABLE},
+        post_hooks=[_in_language],
     )
     # The OpenAPI document declares each route's real answers (app/kit/openapi.py), not a blanket 4XX/5XX.
     add_exception_handler(app, eh, generic_swagger_defaults=False)

@@ -27,6 +27,7 @@ from typing import Any
 
 from app.kit.db import get_engine, is_sqlite
 from app.kit.errors import DatabaseUnavailable
+from app.kit.messages import t
 from app.settings import get_settings
 
 
@@ -80,7 +81,7 @@ class _PostgresReads:
                         conn.terminate()
                     if attempt == 2:
                         raise DatabaseUnavailable(
-                            "The database is unavailable for a moment; send the request again") from None
+                            t("The database is unavailable for a moment; send the request again")) from None
         raise AssertionError("unreachable")
 
     async def close(self) -> None:

@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qsl
 
-from app.kit.errors import field_error
+from app.kit.errors import field_error, raw_problem, validation_problem
+from app.kit.messages import t
 
-MESSAGE = "must not contain NUL characters (U+0000)"
+MESSAGE = t("must not contain NUL characters (U+0000)")
 
 
 class NulCharacterMiddleware:
@@ -26,12 +27,12 @@ class NulCharacterMiddleware:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         if "\x00" in scope.get("path", ""):
-            return await _refuse(send, [field_error("path", MESSAGE, "string_nul")])
+            return await _refuse(scope, send, [field_error("path", MESSAGE, "string_nul")])
         query = scope.get("query_string", b"")
         if b"%00" in query:
             names = sorted({name for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True)
                             if "\x00" in name or "\x00" in value})
-            return await _refuse(send, [field_error(f"query.{n.replace(chr(0), '')}", MESSAGE, "string_nul")
+            return await _refuse(scope, send, [field_error(f"query.{n.replace(chr(0), '')}", MESSAGE, "string_nul")
                                         for n in names or ["?"]])
         if scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
             return await self.app(scope, receive, send)
@@ -46,11 +47,11 @@ class NulCharacterMiddleware:
         body = b"".join(chunks)
         if body.count(b"[") + body.count(b"{") > 256 and _too_deep(body):
             # The JSON parser recurses: a body nested past Python's limit would fail as a bare 400.
-            return await _refuse(send, [field_error("body", "is nested too deep", "json_invalid")])
+            return await _refuse(scope, send, [field_error("body", t("is nested too deep"), "json_invalid")])
         if b"\\u0000" in body or b"%00" in body or b"\x00" in body:
             fields = _fields(body)
             if fields:
-                return await _refuse(send, [field_error(f, MESSAGE, "string_nul") for f in fields])
+                return await _refuse(scope, send, [field_error(f, MESSAGE, "string_nul") for f in fields])
         await self.app(scope, _replay([{"type": "http.request", "body": body, "more_body": False}]), send)
 
 
@@ -107,11 +108,7 @@ def _replay(messages):
     return receive
 
 
-async def _refuse(send, errors: list[dict]) -> None:
-    body = json.dumps({
-        "type": "validation-error", "title": "Request validation failed", "status": 422,
-        "detail": f"Invalid fields: {', '.join(e['field'] for e in errors)}", "errors": errors,
-    }, separators=(",", ":")).encode()
-    await send({"type": "http.response.start", "status": 422, "headers": [
-        (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]})
+async def _refuse(scope, send, errors: list[dict]) -> None:
+    headers, body = raw_problem(validation_problem(errors), scope)
+    await send({"type": "http.response.start", "status": 422, "headers": headers})
     await send({"type": "http.response.body", "body": body})

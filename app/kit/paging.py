@@ -8,6 +8,7 @@ from fastapi import Path, Query
 from sqlmodel import Session
 
 from app.kit.errors import Invalid
+from app.kit.messages import t
 from app.settings import get_settings
 
 # Row ids are 32-bit integers on PostgreSQL: a larger number names no row (and SQLite cannot even
@@ -24,7 +25,7 @@ def parse_cursor(cursor: str | None) -> int | None:
     if cursor is None:
         return None
     if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > MAX_ID:
-        raise Invalid("not a cursor from a previous page", field="query.cursor")
+        raise Invalid(t("not a cursor from a previous page"), field="query.cursor")
     return int(cursor)
 
 

@@ -22,6 +22,7 @@ from typing import Protocol
 from limits import RateLimitItem, parse_many
 
 from app.kit.errors import TooManyRequests
+from app.kit.messages import t
 from app.settings import get_settings
 
 
@@ -78,7 +79,7 @@ def check(caller: Client, now: float | None = None) -> None:
             arrival, wait = delay(_arrivals.get(key), now, interval, period)
             if wait > 0:
                 retry_after = max(1, math.ceil(wait))
-                raise TooManyRequests(f"More than {item} for this client; retry after {retry_after} s",
+                raise TooManyRequests(t("More than {item} for this client; retry after {retry_after} s", item=item, retry_after=retry_after),
                                       headers={"Retry-After": str(retry_after)})
             allowed.append((key, arrival))
         _arrivals.update(allowed)

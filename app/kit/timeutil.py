@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
 
+from app.kit.messages import t
 from app.settings import get_settings
 
 
@@ -22,10 +23,10 @@ class DateRefused(ValueError):
         self.message, self.kind = message, kind
 
 
-DAY_FORMAT = "must be a date (2025-12-31) or an ISO 8601 instant with offset (2025-12-31T09:30:00+08:00)"
-INSTANT_FORMAT = "must be an ISO 8601 instant with offset, e.g. 2025-12-31T09:30:00+08:00 or 2025-12-31T01:30:00Z"
-NO_OFFSET = "an instant needs its offset (Z, +08:00): without one it is ambiguous"
-BEYOND = "lies beyond the calendar (years 1 to 9999) in UTC or in the service's time zone"
+DAY_FORMAT = t("must be a date (2025-12-31) or an ISO 8601 instant with offset (2025-12-31T09:30:00+08:00)")
+INSTANT_FORMAT = t("must be an ISO 8601 instant with offset, e.g. 2025-12-31T09:30:00+08:00 or 2025-12-31T01:30:00Z")
+NO_OFFSET = t("an instant needs its offset (Z, +08:00): without one it is ambiguous")
+BEYOND = t("lies beyond the calendar (years 1 to 9999) in UTC or in the service's time zone")
 
 
 def parse_instant(value: str) -> datetime:
@@ -68,7 +69,9 @@ def parse_instant_or_date(value: str) -> date:
 
 
 def _pydantic(refused: DateRefused) -> PydanticCustomError:
-    return PydanticCustomError(refused.kind, refused.message)
+    # The message itself rides in the context, so that the problem handler renders it in the
+    # client's language (app/kit/messages.py pydantic_message); pydantic keeps only its text.
+    return PydanticCustomError(refused.kind, str(refused.message), {"message": refused.message})
 
 
 def _day(value: object) -> object:

@@ -25,6 +25,7 @@ from app import audit
 from app.auth.roles import Caller, Role
 from app.kit.db import bulk_writer, read_session
 from app.kit.errors import Conflict, Invalid, NotFound
+from app.kit.messages import t
 from app.kit.timeutil import local_date, utcnow
 from app.notices import content
 from app.notices.models import Notice, NoticeRow
@@ -51,19 +52,18 @@ def publish(session: Session, caller: Caller | None, *, region: str, year: int, 
     was published since, so a form sent twice publishes once.
     """
     if not regions.is_valid_region(region):
-        raise Invalid("is not a GB/T 2260 division code", field="body.region")
+        raise Invalid(t("is not a GB/T 2260 division code"), field="body.region")
     if caller is not None and not caller.covers(region):
-        raise NotFound(f"Region {region} is outside your region")
+        raise NotFound(t("Region {region} is outside your region", region=region))
     today = local_date()
     as_of = as_of or min(today, date(year, 12, 31))
     if year > today.year:
-        raise Invalid("is in the future", field="body.year")
+        raise Invalid(t("is in the future"), field="body.year")
     if not date(year, 1, 1) <= as_of <= today:
-        raise Invalid(f"must lie between {year}-01-01 and today", field="body.as_of")
+        raise Invalid(t("must lie between {year}-01-01 and today", year=year), field="body.as_of")
     previous = latest(session, region, year)
     if follows_revision is not None and (previous.revision if previous else 0) != follows_revision:
-        raise Conflict(f"Revision {previous.revision} of the {year} notice for {region} was published since; "
-                       "nothing was published", notice_id=previous.id, revision=previous.revision)
+        raise Conflict(t("Revision {revision} of the {year} notice for {region} was published since; nothing was published", revision=previous.revision, year=year, region=region), notice_id=previous.id, revision=previous.revision)
     # An API client is the bureau's own system and carries its name; a person is not the issuer.
     issued_by = issued_by or (caller.name if caller and caller.kind == "client"
                               else f"{regions.division_name(region) or region}医疗保障局")
@@ -77,8 +77,7 @@ def publish(session: Session, caller: Caller | None, *, region: str, year: int, 
         session.flush()
     except IntegrityError:
         session.rollback()
-        raise Conflict(f"Another revision of the {year} notice for {region} was published at the same time; "
-                       "read it and publish again if a correction is still needed") from None
+        raise Conflict(t("Another revision of the {year} notice for {region} was published at the same time; read it and publish again if a correction is still needed", year=year, region=region)) from None
     header = {
         "id": notice.id, "title": title(region, year), "region": region,
         "region_name": regions.division_name(region), "year": year, "revision": notice.revision,
@@ -257,7 +256,7 @@ def _read_ahead(items: Iterator, depth: int = 2) -> Iterator:
 def get(session: Session, notice_id: int) -> Notice:
     notice = session.get(Notice, notice_id)
     if notice is None:
-        raise NotFound(f"No notice {notice_id}")
+        raise NotFound(t("No notice {notice_id}", notice_id=notice_id))
     return notice
 
 
@@ -361,7 +360,7 @@ def delta_against(session: Session, notice: Notice, against: int | None) -> Noti
         .order_by(col(Notice.revision).desc())
     ).first()
     if last_year is None:
-        raise NotFound(f"Notice {notice.id} has no previous revision and no notice for {notice.year - 1} to compare with")
+        raise NotFound(t("Notice {id} has no previous revision and no notice for {year} to compare with", id=notice.id, year=notice.year - 1))
     return last_year
 
 

@@ -17,6 +17,7 @@ from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
 from app.kit import keyring
+from app.kit.messages import t
 from app.shared import regions
 
 PRACTITIONER_CODE = re.compile(r"^[A-Z]{1,2}(\d{6})\d{6}$")
@@ -27,18 +28,18 @@ def practitioner_code_problem(code: str) -> str | None:
     """Why a national staff code is not acceptable, or None when it is."""
     m = PRACTITIONER_CODE.match(code)
     if not m:
-        return "must be 1-2 uppercase letters followed by 12 digits, e.g. D150428000123"
+        return t("must be 1-2 uppercase letters followed by 12 digits, e.g. D150428000123")
     if not regions.is_valid_region(m.group(1)):
-        return f"digits {m.group(1)} after the prefix are not a GB/T 2260 division code"
+        return t("digits {digits} after the prefix are not a GB/T 2260 division code", digits=m.group(1))
     return None
 
 
 def institution_code_problem(code: str) -> str | None:
     m = INSTITUTION_CODE.match(code)
     if not m:
-        return "must be H (medical institution) or P (retail pharmacy) followed by 11 digits"
+        return t("must be H (medical institution) or P (retail pharmacy) followed by 11 digits")
     if not regions.is_valid_region(m.group(1)):
-        return f"digits {m.group(1)} after the letter are not a GB/T 2260 division code"
+        return t("digits {digits} after the letter are not a GB/T 2260 division code", digits=m.group(1))
     return None
 
 
@@ -48,7 +49,7 @@ def institution_region(code: str) -> str:
 
 def region_problem(code: str) -> str | None:
     if not regions.is_valid_region(code):
-        return "must be a 6-digit GB/T 2260 division code, e.g. 150428"
+        return t("must be a 6-digit GB/T 2260 division code, e.g. 150428")
     return None
 
 
@@ -70,9 +71,9 @@ def normalise_id_number(value: str) -> str:
             raise ric.InvalidChecksum()
         ric.get_birth_date(number)
     except ValidationError as exc:
-        raise ValueError(f"not a valid resident ID number: {exc.message}") from None
+        raise ValueError(t("not a valid resident ID number: {reason}", reason=exc.message)) from None
     if not regions.is_valid_region(number[:6]):
-        raise ValueError("not a valid resident ID number: the address code is not a GB/T 2260 division")
+        raise ValueError(t("not a valid resident ID number: the address code is not a GB/T 2260 division"))
     return number
 
 

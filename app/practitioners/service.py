@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from app import audit
 from app.auth.roles import Caller
 from app.kit.errors import Conflict, Invalid, NotFound, field_error
+from app.kit.messages import t
 from app.kit.timeutil import utcnow
 from app.practitioners import identity
 from app.practitioners.models import Institution, Practitioner, PractitionerInstitution
@@ -29,7 +30,7 @@ def get_in_scope(session: Session, caller: Caller, code: str, *, for_update: boo
     """The practitioner if it exists inside the caller's region; 404 otherwise (no leak)."""
     practitioner = find(session, code, for_update=for_update)
     if practitioner is None or not caller.covers(practitioner.region):
-        raise NotFound(f"No practitioner {code} in your region")
+        raise NotFound(t("No practitioner {code} in your region", code=code))
     return practitioner
 
 
@@ -52,19 +53,18 @@ def _put(session: Session, caller: Caller, code: str, data: PractitionerIn) -> t
     practitioner = find(session, code, for_update=True)
     created = practitioner is None
     if not created and not caller.covers(practitioner.region):
-        raise NotFound(f"No practitioner {code} in your region")
+        raise NotFound(t("No practitioner {code} in your region", code=code))
     # A move (to another province, say) is made by the bureau of the home region the person
     # leaves; their ledger, sanctions and bars follow them, as they belong to the person.
     moved_from = practitioner.region if not created and practitioner.region != data.region else None
     if created and not caller.covers(data.region):
-        raise Invalid(f"Region {data.region} is outside your region {caller.region}", field="body.region")
+        raise Invalid(t("Region {region} is outside your region {caller_region}", region=data.region, caller_region=caller.region), field="body.region")
     if created:
         practitioner = Practitioner(code=code, registered_on=data.registered_on)
     else:
         if practitioner.registered_on != data.registered_on:
             raise Conflict(
-                f"registered_on is fixed at first registration ({practitioner.registered_on}); "
-                "a new registration after a termination is recorded as a registration, not by PUT"
+                t("registered_on is fixed at first registration ({registered_on}); a new registration after a termination is recorded as a registration, not by PUT", registered_on=practitioner.registered_on)
             )
     id_hash = vault.search_hash(data.id_number)
     changed_fields = _changed_fields(practitioner, data, vault.search_hashes(data.id_number)) if not created else ["all"]
@@ -120,17 +120,17 @@ def _replace_institutions(session: Session, caller: Caller, practitioner: Practi
             region = identity.institution_region(code)
             if not caller.covers(region):
                 errors.append(field_error(f"body.institutions.{i}.code",
-                                          f"{code} is not registered: the bureau of region {region} registers it first"))
+                                          t("{code} is not registered: the bureau of region {region} registers it first", code=code, region=region)))
             else:
                 session.add(Institution(code=code, name=inst.name, region=region))
         elif inst.name and row.name and inst.name != row.name:
             errors.append(field_error(f"body.institutions.{i}.name",
-                                      f"{code} is registered as {row.name!r}; rename it in the institution registry"))
+                                      t("{code} is registered as {name}; rename it in the institution registry", code=code, name=repr(row.name))))
         elif inst.name and not row.name and caller.covers(row.region):
             row.name = inst.name  # the first name its own region gives it
             session.add(row)
     if errors:
-        raise Invalid("Institutions not acceptable; nothing was recorded", errors=errors)
+        raise Invalid(t("Institutions not acceptable; nothing was recorded"), errors=errors)
     changed = any(code not in existing for code in wanted)
     links = session.exec(
         select(PractitionerInstitution).where(PractitionerInstitution.practitioner_id == practitioner.id)
@@ -154,7 +154,7 @@ def put_institution(session: Session, caller: Caller, code: str, body: Instituti
     """Register or rename an institution (created?); only the bureau of its region, or above. Commits."""
     region = identity.institution_region(code)
     if not caller.covers(region):
-        raise NotFound(f"No institution {code} in your region")
+        raise NotFound(t("No institution {code} in your region", code=code))
     row = session.get(Institution, code, with_for_update=True)
     created = row is None
     if created:
@@ -173,7 +173,7 @@ def put_institution(session: Session, caller: Caller, code: str, body: Instituti
 def get_institution(session: Session, caller: Caller, code: str) -> Institution:
     row = session.get(Institution, code)
     if row is None or not caller.covers(row.region):
-        raise NotFound(f"No institution {code} in your region")
+        raise NotFound(t("No institution {code} in your region", code=code))
     return row
 
 
@@ -181,7 +181,7 @@ def list_institutions(session: Session, caller: Caller, *, region: str | None, l
                       cursor: str | None) -> tuple[list[Institution], str | None]:
     region = region or caller.region
     if not caller.covers(region):
-        raise Invalid(f"Region {region} is outside your region {caller.region}", field="query.region")
+        raise Invalid(t("Region {region} is outside your region {caller_region}", region=region, caller_region=caller.region), field="query.region")
     stmt = select(Institution).where(regions.within(Institution.region, region))
     if cursor:
         stmt = stmt.where(Institution.code > cursor)
@@ -206,16 +206,16 @@ def reference_problems(session: Session, region: str, practitioners: Sequence[st
     for i, code in enumerate(practitioners):
         person = people.get(code)
         if person is None:
-            errors.append(field_error(f"{where}.practitioners.{i}", f"no practitioner {code} is registered"))
+            errors.append(field_error(f"{where}.practitioners.{i}", t("no practitioner {code} is registered", code=code)))
         elif not (regions.covers(region, person.region) or person.id in working_here):
             errors.append(field_error(f"{where}.practitioners.{i}",
-                                      f"{code} neither lives nor works in region {region}"))
+                                      t("{code} neither lives nor works in region {region}", code=code, region=region)))
     known = set(session.exec(select(Institution.code).where(col(Institution.code).in_(list(institutions)))).all())
     for i, code in enumerate(institutions):
         if code not in known:
-            errors.append(field_error(f"{where}.institutions.{i}", f"no institution {code} is registered"))
+            errors.append(field_error(f"{where}.institutions.{i}", t("no institution {code} is registered", code=code)))
         elif not regions.covers(region, identity.institution_region(code)):
-            errors.append(field_error(f"{where}.institutions.{i}", f"the institution is outside region {region}"))
+            errors.append(field_error(f"{where}.institutions.{i}", t("the institution is outside region {region}", region=region)))
     return errors
 
 
@@ -276,7 +276,7 @@ def list_practitioners(
     """Keyset-paged by code, so a page costs the same at any depth."""
     region = region or caller.region
     if not caller.covers(region):
-        raise Invalid(f"Region {region} is outside your region {caller.region}", field="query.region")
+        raise Invalid(t("Region {region} is outside your region {caller_region}", region=region, caller_region=caller.region), field="query.region")
     stmt = select(Practitioner).where(regions.within(Practitioner.region, region))
     if institution:
         stmt = stmt.where(

@@ -23,6 +23,7 @@ from app.auth.roles import Caller, Role
 from app.calendar import current as working_calendar
 from app.kit.errors import Conflict, Forbidden, IllegalTransition, Invalid, NotFound, field_error
 from app.kit.idempotency import request_hash
+from app.kit.messages import t
 from app.kit.timeutil import local_date, utcnow
 from app.practitioners import service as practitioners
 from app.practitioners.models import Practitioner
@@ -104,7 +105,7 @@ def _get(session: Session, caller: Caller, referral_id: int, *, for_update: bool
     referral = session.exec(stmt).first()
     side = side_of(referral, caller) if referral is not None else None
     if side is None:
-        raise NotFound(f"No referral {referral_id} for you")
+        raise NotFound(t("No referral {referral_id} for you", referral_id=referral_id))
     return referral, side
 
 
@@ -140,8 +141,8 @@ def _by_key(session: Session, caller: Caller, key: str) -> Referral | None:
 
 def _replay(session: Session, caller: Caller, referral: Referral, digest: str, today: date) -> ReferralOut:
     if referral.request_hash != digest:
-        raise Invalid("This Idempotency-Key was already used with a different body; nothing was changed",
-                      errors=[field_error("header.Idempotency-Key", "used before with a different body",
+        raise Invalid(t("This Idempotency-Key was already used with a different body; nothing was changed"),
+                      errors=[field_error("header.Idempotency-Key", t("used before with a different body"),
                                           "idempotency_conflict")])
     return describe(session, caller, referral, today, history=True)
 
@@ -153,31 +154,31 @@ def _create(session: Session, caller: Caller, body: ReferralIn, key: str | None,
     if caller.role == Role.bureau:
         direction, department = Direction.outbound, body.recipient
         if department not in enabled:
-            errors.append(field_error("body.recipient", f"must be one of {', '.join(enabled)}"))
+            errors.append(field_error("body.recipient", t("must be one of {choices}", choices=list(enabled))))
     else:
         direction, department = Direction.inbound, caller.department
         if department not in enabled:
-            raise Forbidden(f"Department {department} is not switched on for referrals")
+            raise Forbidden(t("Department {department} is not switched on for referrals", department=department))
         if body.recipient != BUREAU:
-            errors.append(field_error("body.recipient", f"a partner department sends to '{BUREAU}'"))
+            errors.append(field_error("body.recipient", t("a partner department sends to '{bureau}'", bureau=BUREAU)))
     if not caller.covers(body.region):
-        errors.append(field_error("body.region", f"outside your region {caller.region}"))
+        errors.append(field_error("body.region", t("outside your region {region}", region=caller.region)))
     if department in enabled and body.clue_category not in enabled[department].clue_categories:
         errors.append(field_error("body.clue_category",
-                                  f"{department} takes {', '.join(enabled[department].clue_categories)}"))
+                                  t("{department} takes {categories}", department=department, categories=list(enabled[department].clue_categories))))
     if not body.institutions and not body.practitioners:
-        errors.append(field_error("body.institutions", "name at least one institution or practitioner"))
+        errors.append(field_error("body.institutions", t("name at least one institution or practitioner")))
     if caller.covers(body.region):
         errors += practitioners.reference_problems(session, body.region, body.practitioners, body.institutions, "body")
     if body.score_case_id is not None:
         case = session.get(ScoreCase, body.score_case_id)
         if caller.role != Role.bureau or case is None or not caller.covers(case.region):
-            errors.append(field_error("body.score_case_id", "no such score case in your region"))
+            errors.append(field_error("body.score_case_id", t("no such score case in your region")))
     on = body.on or today
     if on > today:
-        errors.append(field_error("body.on", "is in the future"))
+        errors.append(field_error("body.on", t("is in the future")))
     if errors:
-        raise Invalid("Referral not acceptable; nothing was stored", errors=errors)
+        raise Invalid(t("Referral not acceptable; nothing was stored"), errors=errors)
     referral = Referral(
         kind=body.kind, direction=direction, department=department, region=body.region, status=State.draft,
         clue_category=body.clue_category, summary=body.summary,
@@ -261,12 +262,11 @@ def post_event(session: Session, caller: Caller, referral_id: int, body: EventIn
     try:
         to_state = machine.next_state(state, action, side, kind, used)
     except machine.NotAllowed as exc:
-        raise IllegalTransition(f"Referral {referral.id}", state.value, action.value, exc.allowed) from None
+        raise IllegalTransition(t("Referral {id}", id=referral.id), state.value, action.value, exc.allowed) from None
     if after_step is not None:
         last_step = _last_step(session, referral.id)
         if last_step != after_step:
-            raise Conflict(f"Referral {referral.id} has changed since step {after_step} (it is at step "
-                           f"{last_step}); nothing was changed", step=last_step)
+            raise Conflict(t("Referral {id} has changed since step {after_step} (it is at step {last_step}); nothing was changed", id=referral.id, after_step=after_step, last_step=last_step), step=last_step)
     on = body.on or today
     _check_event(session, referral, body, on, today)
     outcome = _outcome_json(body.outcome) if body.outcome is not None else None
@@ -307,41 +307,41 @@ def post_event(session: Session, caller: Caller, referral_id: int, body: EventIn
 def _check_event(session: Session, referral: Referral, body: EventIn, on: date, today: date) -> None:
     errors = []
     if body.type in machine.NEEDS_REASON and body.reason is None:
-        errors.append(field_error("body.reason", f"'{body.type}' needs a reason"))
+        errors.append(field_error("body.reason", t("'{type}' needs a reason", type=body.type)))
     if body.type in machine.NEEDS_OUTCOME and body.outcome is None:
-        errors.append(field_error("body.outcome", f"'{body.type}' needs the outcome"))
+        errors.append(field_error("body.outcome", t("'{type}' needs the outcome", type=body.type)))
     if body.type not in machine.NEEDS_OUTCOME and body.outcome is not None:
-        errors.append(field_error("body.outcome", f"only '{Action.conclude}' carries an outcome"))
+        errors.append(field_error("body.outcome", t("only '{action}' carries an outcome", action=Action.conclude)))
     last = session.exec(select(func.max(ReferralEvent.occurred_on))
                         .where(ReferralEvent.referral_id == referral.id)).one()
     if on > today:
-        errors.append(field_error("body.on", "is in the future"))
+        errors.append(field_error("body.on", t("is in the future")))
     elif last is not None and on < last:
-        errors.append(field_error("body.on", "is before the referral's previous step"))
+        errors.append(field_error("body.on", t("is before the referral's previous step")))
     if body.outcome is not None:
         errors += _outcome_problems(body.outcome, referral, today)
         errors += practitioners.reference_problems(session, referral.region, body.outcome.practitioners,
                                                    body.outcome.institutions, "body.outcome")
     if errors:
-        raise Invalid(f"Event on referral {referral.id} not acceptable; nothing was changed", errors=errors)
+        raise Invalid(t("Event on referral {id} not acceptable; nothing was changed", id=referral.id), errors=errors)
 
 
 def _outcome_problems(outcome: OutcomeIn, referral: Referral, today: date) -> list[dict]:
     where, kinds, errors = "body.outcome", set(outcome.penalty_kinds), []
     if PenaltyKind.no_violation_found in kinds and len(kinds) > 1:
-        errors.append(field_error(f"{where}.penalty_kinds", "no_violation_found excludes every other kind"))
+        errors.append(field_error(f"{where}.penalty_kinds", t("no_violation_found excludes every other kind")))
     for kind, field in ((PenaltyKind.fine, "fine_amount"), (PenaltyKind.confiscation, "confiscated_amount")):
         amount = getattr(outcome, field)
         if kind in kinds and not amount:
-            errors.append(field_error(f"{where}.{field}", f"a {kind} needs its amount"))
+            errors.append(field_error(f"{where}.{field}", t("a {kind} needs its amount", kind=kind)))
         if kind not in kinds and amount is not None:
-            errors.append(field_error(f"{where}.{field}", f"only with the penalty kind '{kind}'"))
+            errors.append(field_error(f"{where}.{field}", t("only with the penalty kind '{kind}'", kind=kind)))
     if kinds & PENALTIES and outcome.decision_number is None:
-        errors.append(field_error(f"{where}.decision_number", "a penalty needs its decision number"))
+        errors.append(field_error(f"{where}.decision_number", t("a penalty needs its decision number")))
     if outcome.decision_date > today:
-        errors.append(field_error(f"{where}.decision_date", "is in the future"))
+        errors.append(field_error(f"{where}.decision_date", t("is in the future")))
     elif referral.filed_on is not None and outcome.decision_date < referral.filed_on:
-        errors.append(field_error(f"{where}.decision_date", "is before the case was filed"))
+        errors.append(field_error(f"{where}.decision_date", t("is before the case was filed")))
     return errors
 
 
@@ -444,7 +444,7 @@ def get(session: Session, caller: Caller, referral_id: int, today: date | None =
 def _check_region(caller: Caller, region: str | None, field: str) -> str:
     region = region or caller.region
     if not caller.covers(region):
-        raise Invalid(f"Region {region} is outside your region {caller.region}", field=field)
+        raise Invalid(t("Region {region} is outside your region {caller_region}", region=region, caller_region=caller.region), field=field)
     return region
 
 

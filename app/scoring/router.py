@@ -12,6 +12,7 @@ from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
 from app.kit.db import ReadSession, WriteSession
 from app.kit.errors import Invalid, NotFound, field_error
+from app.kit.messages import t
 from app.kit.openapi import problems
 from app.kit.paging import RowId
 from app.kit.responses import mark_created
@@ -73,7 +74,7 @@ _AT = {"name": "at", "in": "query", "required": False,
 def _at(request: Request) -> date:
     at = request.query_params.get("at") if request.scope["query_string"] else None
     if at is not None and len(at) > AT_MAX_LENGTH:
-        raise Invalid(f"must be at most {AT_MAX_LENGTH} characters", field="query.at")
+        raise Invalid(t("must be at most {length} characters", length=AT_MAX_LENGTH), field="query.at")
     return _day(at, "query.at")
 
 
@@ -88,7 +89,7 @@ _KNOWN_AT = {"name": "known_at", "in": "query", "required": False,
 
 def _known_at(value: str, field: str) -> datetime:
     if len(value) > AT_MAX_LENGTH:
-        raise Invalid(f"must be at most {AT_MAX_LENGTH} characters", field=field)
+        raise Invalid(t("must be at most {length} characters", length=AT_MAX_LENGTH), field=field)
     try:
         instant = parse_instant(value)
     except DateRefused as refused:
@@ -98,19 +99,19 @@ def _known_at(value: str, field: str) -> datetime:
 
 def _not_in_the_future(instant: datetime, field: str) -> datetime:
     if instant > utcnow():
-        raise Invalid("is in the future: the ledger as it stands now is the answer without known_at", field=field)
+        raise Invalid(t("is in the future: the ledger as it stands now is the answer without known_at"), field=field)
     return instant
 
 
 async def _standing_known_at(code: str, request: Request) -> Response:
     at = request.query_params.get("at")
     if at is not None and len(at) > AT_MAX_LENGTH:
-        raise Invalid(f"must be at most {AT_MAX_LENGTH} characters", field="query.at")
+        raise Invalid(t("must be at most {length} characters", length=AT_MAX_LENGTH), field="query.at")
     day = _day(at, "query.at") if at is not None else None
     known_at = _known_at(request.query_params["known_at"], "query.known_at")
     answer = (await run_in_threadpool(known.answers, [code], day, known_at)).get(code)
     if answer is None:
-        raise NotFound(f"No practitioner {code} known at {known.echo(known_at)}")
+        raise NotFound(t("No practitioner {code} known at {known_at}", code=code, known_at=known.echo(known_at)))
     return _json(answer)
 
 
@@ -124,7 +125,7 @@ async def get_standing(code: Code, caller: StandingReader, request: Request):
         return await _standing_known_at(code, request)
     answer = await checks.standing_of(code, _at(request))
     if answer is None:
-        raise NotFound(f"No practitioner {code} is registered")
+        raise NotFound(t("No practitioner {code} is registered", code=code))
     return _json(answer)
 
 
@@ -200,7 +201,7 @@ def violation_types(
     on = on or local_date()
     ruleset = select_ruleset(list(catalog.rulesets(session).values()), region, on)
     if ruleset is None:
-        raise NotFound(f"No ruleset in force for {region} on {on}")
+        raise NotFound(t("No ruleset in force for {region} on {on}", region=region, on=on))
     types = []
     for v in ruleset.violation_types:
         band = ruleset.band(v.band)
@@ -221,5 +222,5 @@ def get_ruleset(ruleset_id: str, caller: RulesetReader, session: ReadSession) ->
     """The full ruleset as validated and stored, with its SHA-256."""
     ruleset = catalog.rulesets(session).get(ruleset_id)
     if ruleset is None:
-        raise NotFound(f"No ruleset {ruleset_id}")
+        raise NotFound(t("No ruleset {ruleset_id}", ruleset_id=ruleset_id))
     return {**ruleset.model_dump(mode="json"), "sha256": ruleset.content_hash()}

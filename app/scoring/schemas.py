@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from app.kit.messages import t
 from app.kit.textfields import Reason
 from app.kit.timeutil import Day, Instant
 from app.practitioners.schemas import InstitutionCode, PractitionerCode
@@ -43,7 +44,7 @@ class ScoreEntryIn(BaseModel):
     @model_validator(mode="after")
     def _tier_or_points(self):
         if self.tier is None and self.points is None:
-            raise ValueError("give a responsibility tier or explicit points")
+            raise ValueError(t("give a responsibility tier or explicit points"))
         return self
 
 
@@ -68,7 +69,7 @@ class ScoreCaseIn(BaseModel):
     @model_validator(mode="after")
     def _notified_only_when_notifying(self):
         if self.notified_on is not None and self.procedure != "notify":
-            raise ValueError("notified_on is only for procedure 'notify'")
+            raise ValueError(t("notified_on is only for procedure 'notify'"))
         return self
 
 

@@ -23,6 +23,7 @@ from app.dueprocess.models import Proposal
 from app.kit.db import upsert_many
 from app.kit.errors import Conflict, Invalid, NotFound, field_error
 from app.kit.idempotency import request_hash
+from app.kit.messages import from_text, t
 from app.kit.observability import SANCTIONS_CREATED, count_on_commit
 from app.kit.timeutil import local_date, utcnow
 from app.practitioners import identity
@@ -323,9 +324,8 @@ def _existing_case(session: Session, client_id: int, case_ref: str, key: str | N
 def _replay(case, digest: str) -> str:
     if case.request_hash != digest:
         raise Invalid(
-            f"Case {case.case_ref} (id {case.id}) was already recorded with a different body; "
-            "a repeat must be identical, a correction is a reversal and a new case",
-            field="body", errors=[field_error("body", "differs from the first request with this case_ref or Idempotency-Key",
+            t("Case {case_ref} (id {id}) was already recorded with a different body; a repeat must be identical, a correction is a reversal and a new case", case_ref=case.case_ref, id=case.id),
+            field="body", errors=[field_error("body", t("differs from the first request with this case_ref or Idempotency-Key"),
                                               "idempotency_conflict")],
         )
     return case.response
@@ -356,12 +356,12 @@ def _record_case(session: Session, caller: Caller, body: ScoreCaseIn, key: str |
     region = identity.institution_region(body.institution)
     errors = []
     if not caller.covers(region):
-        errors.append(field_error("body.institution", f"institution region {region} is outside your region {caller.region}"))
+        errors.append(field_error("body.institution", t("institution region {region} is outside your region {caller_region}", region=region, caller_region=caller.region)))
     if body.decision_date > local_date():
-        errors.append(field_error("body.decision_date", "is in the future"))
+        errors.append(field_error("body.decision_date", t("is in the future")))
     ruleset = select_ruleset(list(rulesets.values()), region, body.decision_date)
     if ruleset is None:
-        errors.append(field_error("body.decision_date", f"no ruleset is in force for {region} on that date"))
+        errors.append(field_error("body.decision_date", t("no ruleset is in force for {region} on that date", region=region)))
     people = lock_practitioners(session, [e.practitioner for e in body.entries])
     working_here = practitioners.working_at(session, body.institution, [p.id for p in people.values()])
     points: list[int] = []
@@ -369,34 +369,33 @@ def _record_case(session: Session, caller: Caller, body: ScoreCaseIn, key: str |
         where = f"body.entries.{i}"
         person = people.get(entry.practitioner)
         if person is None:
-            errors.append(field_error(f"{where}.practitioner", f"no practitioner {entry.practitioner} is registered"))
+            errors.append(field_error(f"{where}.practitioner", t("no practitioner {practitioner} is registered", practitioner=entry.practitioner)))
         elif not (caller.covers(person.region) or person.id in working_here):
             # The bureau where the act happened scores: a person registered elsewhere who works at
             # the case's institution; anyone else of another region is not theirs to score.
             errors.append(field_error(
-                f"{where}.practitioner", f"{entry.practitioner} is registered in {person.region} and does not work at "
-                f"{body.institution}: only their home region's bureau, or one where they work, may score them"))
+                f"{where}.practitioner", t("{practitioner} is registered in {region} and does not work at {institution}: only their home region's bureau, or one where they work, may score them", practitioner=entry.practitioner, region=person.region, institution=body.institution)))
         if ruleset is None:
             continue
         if ruleset.violation(entry.violation_type) is None:
-            errors.append(field_error(f"{where}.violation_type", f"unknown in ruleset {ruleset.id}"))
+            errors.append(field_error(f"{where}.violation_type", t("unknown in ruleset {id}", id=ruleset.id)))
             continue
         band = ruleset.band_for(entry.violation_type, entry.circumstances)
         if entry.points is not None and not band.min <= entry.points <= band.max:
-            errors.append(field_error(f"{where}.points", f"{entry.points} is outside the band {band.name} ({band.min}-{band.max})"))
+            errors.append(field_error(f"{where}.points", t("{points} is outside the band {name} ({min}-{max})", points=entry.points, name=band.name, min=band.min, max=band.max)))
         points.append(entry.points if entry.points is not None else band.points[entry.tier])
         months = entry.suspension_months
         if months is not None and not ruleset.suspension.min_months <= months <= ruleset.suspension.max_months:
             errors.append(field_error(
                 f"{where}.suspension_months",
-                f"must be {ruleset.suspension.min_months}-{ruleset.suspension.max_months} under {ruleset.id}"))
+                t("must be {min_months}-{max_months} under {id}", min_months=ruleset.suspension.min_months, max_months=ruleset.suspension.max_months, id=ruleset.id)))
     errors += _act_problems(body)
     today = local_date()
     notified_on = (body.notified_on or today) if body.procedure == "notify" else None
     if notified_on is not None and not body.decision_date <= notified_on <= today:
-        errors.append(field_error("body.notified_on", "must lie between the decision date and today"))
+        errors.append(field_error("body.notified_on", t("must lie between the decision date and today")))
     if errors:
-        raise Invalid(f"Case {body.case_ref} is not acceptable; nothing was recorded", errors=errors)
+        raise Invalid(t("Case {case_ref} is not acceptable; nothing was recorded", case_ref=body.case_ref), errors=errors)
 
     case = ScoreCase(
         client_id=caller.client_id, case_ref=body.case_ref, idempotency_key=key, request_hash=digest,
@@ -444,13 +443,12 @@ def _act_problems(body: ScoreCaseIn) -> list[dict]:
             if entry.act is None:
                 problems.append(field_error(
                     f"body.entries.{i}.act",
-                    f"{code} has {len(indices)} entries in this case: name the act each one scores "
-                    "(entries of one act share it and count once, at the highest points)"))
+                    t("{code} has {count} entries in this case: name the act each one scores (entries of one act share it and count once, at the highest points)", code=code, count=len(indices))))
                 continue
             key = (entry.act, entry.violation_type)
             if key in seen:
                 problems.append(field_error(f"body.entries.{i}.violation_type",
-                                            f"repeats entry {seen[key]}: the same rule for the same act"))
+                                            t("repeats entry {entry}: the same rule for the same act", entry=seen[key])))
             seen.setdefault(key, i)
     return problems
 
@@ -581,7 +579,7 @@ def _count(session, caller, case, body, practitioners, rulesets, ruleset, points
 def get_case(session: Session, caller: Caller, case_id: int) -> ScoreCaseOut:
     case = session.get(ScoreCase, case_id)
     if case is None or not caller.covers(case.region):
-        raise NotFound(f"No score case {case_id} in your region")
+        raise NotFound(t("No score case {case_id} in your region", case_id=case_id))
     out = ScoreCaseOut.model_validate_json(case.response)
     # The answer as recorded, but with the defence deadlines in force: loading a calendar year
     # may have settled or extended them since (app/dueprocess/service.py recompute_deadlines).
@@ -609,7 +607,7 @@ def reverse_entry(session: Session, caller: Caller, entry_id: int, reason: str) 
     case = session.get(ScoreCase, entry.case_id) if owner is not None else None
     # The home region's bureau, or the bureau of the region where the case was decided.
     if owner is None or not (caller.covers(owner.region) or caller.covers(case.region)):
-        raise NotFound(f"No score entry {entry_id} in your region")
+        raise NotFound(t("No score entry {entry_id} in your region", entry_id=entry_id))
     person = Person(session, lock_practitioners(session, [owner.code])[owner.code], catalog.rulesets(session))
     person.acting_region = case.region
     previous = next((r for r in person.rows if r.kind == REVERSAL and r.target_id == entry_id), None)
@@ -655,18 +653,18 @@ def record_repair(session: Session, caller: Caller, code: str, body: RepairIn) -
     if previous is not None:
         same = (json.loads(previous.details).get("activity"), previous.effective_on) == (body.activity, body.occurred_on)
         if not same:
-            raise Conflict(f"Reference {body.reference} was already used for another repair")
+            raise Conflict(t("Reference {reference} was already used for another repair", reference=body.reference))
         return _repair_out(person, previous), False
     errors = []
     if body.occurred_on > local_date():
-        errors.append(field_error("body.occurred_on", "is in the future"))
+        errors.append(field_error("body.occurred_on", t("is in the future")))
     ruleset = select_ruleset(list(person.rulesets.values()), practitioner.region, body.occurred_on)
     if ruleset is None:
-        errors.append(field_error("body.occurred_on", f"no ruleset is in force for {practitioner.region} on that date"))
+        errors.append(field_error("body.occurred_on", t("no ruleset is in force for {region} on that date", region=practitioner.region)))
     elif body.activity not in ruleset.repair.activities:
-        errors.append(field_error("body.activity", f"must be one of {', '.join(ruleset.repair.activities)} under {ruleset.id}"))
+        errors.append(field_error("body.activity", t("must be one of {choices} under {id}", choices=list(ruleset.repair.activities), id=ruleset.id)))
     if errors:
-        raise Invalid("Repair not acceptable; nothing was recorded", errors=errors)
+        raise Invalid(t("Repair not acceptable; nothing was recorded"), errors=errors)
     row = ledger.Row(practitioner_id=practitioner.id, kind=REPAIR, effective_on=body.occurred_on,
                     points=ruleset.repair.points_per_activity, ruleset_id=ruleset.id, reference=body.reference,
                     client_id=caller.client_id, details=json.dumps({"activity": body.activity}))
@@ -674,10 +672,10 @@ def record_repair(session: Session, caller: Caller, code: str, body: RepairIn) -
     person.settle(caller.client_id, "recomputed after a repair")
     if person.after.repair_effect.get(row.id, 0) == 0:
         year = body.occurred_on.year
-        why = (f"the yearly repair cap of {ruleset.repair.yearly_cap} points is reached for {year}"
+        why = (t("the yearly repair cap of {cap} points is reached for {year}", cap=ruleset.repair.yearly_cap, year=year)
                if person.after.repaired.get(year, 0) >= ruleset.repair.yearly_cap
-               else f"there are no points to repair in {year}")
-        raise Invalid(f"Repair not acceptable: {why}; nothing was recorded", field="body.occurred_on")
+               else t("there are no points to repair in {year}", year=year))
+        raise Invalid(t("Repair not acceptable: {why}; nothing was recorded", why=why), field="body.occurred_on")
     person.emit_changes("repair")
     audit.record(session, caller, "practitioner.repair", "practitioner", code, practitioner.region, {
         "activity": body.activity, "reference": body.reference, "points_removed": person.after.repair_effect[row.id]})
@@ -698,9 +696,9 @@ def record_registration(session: Session, caller: Caller, code: str, body: Regis
     person = locked_person(session, caller, code)
     problem = standing.reregistration_problem(person.before, body.registered_on)
     if problem:
-        raise Conflict(f"{code}: {problem}")
+        raise Conflict(t("{code}: {problem}", code=code, problem=from_text(problem)))
     if body.registered_on > local_date():
-        raise Invalid("is in the future", field="body.registered_on")
+        raise Invalid(t("is in the future"), field="body.registered_on")
     row = ledger.Row(practitioner_id=person.practitioner.id, kind=REGISTRATION, effective_on=body.registered_on,
                     client_id=caller.client_id)
     person.append([row])

@@ -34,6 +34,7 @@ from app.auth.roles import Caller, Role
 from app.kit.db import get_engine, is_sqlite, read_session, write_session
 from app.kit.errors import Conflict, Invalid, NotFound, field_error
 from app.kit.idempotency import request_hash
+from app.kit.messages import field_list, from_text, t
 from app.kit.paging import keyset_page
 from app.kit.timeutil import local_date, utcnow
 from app.practitioners.models import Practitioner
@@ -68,9 +69,9 @@ def validate_draft(text: str, field: str = "body.draft") -> Ruleset:
     try:
         return parse_ruleset(text, source="draft")
     except RulesetError as exc:
-        errors = [field_error(f"{field}.{path}" if path else field, message) for path, message in exc.problems]
-        raise Invalid("The draft ruleset is not valid: " + "; ".join(
-            f"{e['field']}: {e['message']}" for e in errors), errors=errors) from None
+        errors = [field_error(f"{field}.{path}" if path else field, from_text(message)) for path, message in exc.problems]
+        raise Invalid(t("The draft ruleset is not valid: {problems}", problems=field_list(errors)),
+                      errors=errors) from None
 
 
 def _checked(caller: Caller, body: SimulationIn) -> tuple[Ruleset, date]:
@@ -81,16 +82,16 @@ def _checked(caller: Caller, body: SimulationIn) -> tuple[Ruleset, date]:
     except Invalid as exc:
         errors += exc.extras["errors"]
     if not caller.covers(body.region):
-        errors.append(field_error("body.region", f"outside your region {caller.region}"))
+        errors.append(field_error("body.region", t("outside your region {region}", region=caller.region)))
     today = local_date()
     if body.year > today.year:
-        errors.append(field_error("body.year", "is in the future: there is nothing to replay"))
+        errors.append(field_error("body.year", t("is in the future: there is nothing to replay")))
     if draft is not None and not (regions.covers(draft.jurisdiction, body.region)
                                   or regions.covers(body.region, draft.jurisdiction)):
         errors.append(field_error("body.draft.jurisdiction",
-                                  f"{draft.jurisdiction} and the region {body.region} do not overlap"))
+                                  t("{jurisdiction} and the region {region} do not overlap", jurisdiction=draft.jurisdiction, region=body.region)))
     if errors:
-        raise Invalid("Simulation not acceptable; nothing was stored", errors=errors)
+        raise Invalid(t("Simulation not acceptable; nothing was stored"), errors=errors)
     return draft, min(today, date(body.year, 12, 31))
 
 
@@ -142,8 +143,8 @@ def _by_key(session: Session, caller: Caller, key: str) -> Simulation | None:
 
 def _replayed(simulation: Simulation, digest: str) -> Simulation:
     if simulation.request_hash != digest:
-        raise Invalid("This Idempotency-Key was already used with a different body; nothing was changed",
-                      errors=[field_error("header.Idempotency-Key", "used before with a different body",
+        raise Invalid(t("This Idempotency-Key was already used with a different body; nothing was changed"),
+                      errors=[field_error("header.Idempotency-Key", t("used before with a different body"),
                                           "idempotency_conflict")])
     return simulation
 
@@ -172,7 +173,7 @@ def run_now(caller: Caller, body: SimulationIn) -> Simulation:
 def get(session: Session, caller: Caller, simulation_id: int) -> Simulation:
     simulation = session.get(Simulation, simulation_id)
     if simulation is None or simulation.requested_by != caller.principal:
-        raise NotFound(f"No simulation {simulation_id} of yours")
+        raise NotFound(t("No simulation {simulation_id} of yours", simulation_id=simulation_id))
     return simulation
 
 
@@ -209,8 +210,7 @@ def reveals_codes(caller: Caller) -> bool:
 
 def finished(simulation: Simulation) -> Simulation:
     if simulation.state != DONE:
-        raise Conflict(f"Simulation {simulation.id} is {simulation.state} ({simulation.percent}%): "
-                       "its report exists once it is done", state=simulation.state)
+        raise Conflict(t("Simulation {id} is {state} ({percent}%): its report exists once it is done", id=simulation.id, state=simulation.state, percent=simulation.percent), state=simulation.state)
     return simulation
 
 

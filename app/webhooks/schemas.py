@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from app.kit.messages import t
 from app.kit.timeutil import Instant
 from app.shared.events import EVENT_TYPES
 
@@ -17,7 +18,7 @@ def _no_control_characters(value: str | None) -> str | None:
     # PostgreSQL text cannot hold NUL: refused here, a 422 naming the field on both databases,
     # rather than a 500 on one and stored on the other. Tabs and line breaks stay allowed.
     if value is not None and any(ord(c) in _CONTROL for c in value):
-        raise ValueError("must not contain control characters")
+        raise ValueError(t("must not contain control characters"))
     return value
 
 

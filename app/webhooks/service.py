@@ -15,6 +15,7 @@ from app import audit
 from app.auth.roles import Caller, Role
 from app.kit import keyring
 from app.kit.errors import Conflict, Invalid, NotFound
+from app.kit.messages import t
 from app.kit.timeutil import utcnow
 from app.settings import get_settings
 from app.shared.events import PARTNER_EVENT_TYPES
@@ -32,14 +33,15 @@ from app.webhooks.schemas import (
 
 def vet_url(url: str) -> urlsafety.Target:
     settings = get_settings()
-    return urlsafety.check(url, settings.webhook_allowed_hosts, settings.webhook_only_allowed_hosts)
+    return urlsafety.check(url, settings.webhook_allowed_hosts, settings.webhook_only_allowed_hosts,
+                           loopback=settings.environment == "development")
 
 
 def _vet_url_field(url: str) -> None:
     try:
         vet_url(url)
     except urlsafety.UnsafeUrl as exc:
-        raise Invalid(f"The URL {exc}", field="body.url") from None
+        raise Invalid(t("The URL {problem}", problem=exc.args[0]), field="body.url") from None
 
 
 def _vet_event_types(caller: Caller, event_types: list[str]) -> list[str]:
@@ -47,8 +49,7 @@ def _vet_event_types(caller: Caller, event_types: list[str]) -> list[str]:
         unreachable = sorted(set(event_types) - set(PARTNER_EVENT_TYPES))
         if unreachable:
             raise Invalid(
-                f"A partner department receives only {', '.join(PARTNER_EVENT_TYPES)}; "
-                f"not receivable: {', '.join(unreachable)}", field="body.event_types")
+                t("A partner department receives only {receivable}; not receivable: {unreachable}", receivable=list(PARTNER_EVENT_TYPES), unreachable=unreachable), field="body.event_types")
     return sorted(set(event_types))
 
 
@@ -95,7 +96,7 @@ def get_endpoint(session: Session, caller: Caller, endpoint_id: int, *, for_upda
         stmt = stmt.with_for_update()
     endpoint = session.exec(stmt).first()
     if endpoint is None or endpoint.client_id != caller.client_id:
-        raise NotFound(f"No webhook endpoint {endpoint_id} of yours")
+        raise NotFound(t("No webhook endpoint {endpoint_id} of yours", endpoint_id=endpoint_id))
     return endpoint
 
 
@@ -112,7 +113,7 @@ def update_endpoint(session: Session, caller: Caller, endpoint_id: int, patch: E
     given = patch.model_fields_set
     for field in ("url", "event_types", "enabled"):
         if field in given and getattr(patch, field) is None:
-            raise Invalid(f"{field} cannot be null", field=f"body.{field}")
+            raise Invalid(t("{field} cannot be null", field=field), field=f"body.{field}")
     if "url" in given:
         _vet_url_field(patch.url)
         endpoint.url = patch.url
@@ -198,10 +199,10 @@ def redeliver(session: Session, caller: Caller, delivery_id: int, now: datetime 
         select(WebhookDelivery).where(WebhookDelivery.id == delivery_id).with_for_update()
     ).first()
     if delivery is None:
-        raise NotFound(f"No delivery {delivery_id} of yours")
+        raise NotFound(t("No delivery {delivery_id} of yours", delivery_id=delivery_id))
     get_endpoint(session, caller, delivery.endpoint_id)  # 404 when it is not the caller's
     if delivery.status == PENDING:
-        raise Conflict("The delivery is already queued")
+        raise Conflict(t("The delivery is already queued"))
     _requeue(delivery, now)
     session.add(delivery)
     _audit(session, caller, "webhook_delivery.redeliver", delivery.endpoint_id,

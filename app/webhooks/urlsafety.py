@@ -14,6 +14,11 @@ addresses and be called over plain http; any other host and port only to public 
 https. The port is part of the entry because an operator who allows 127.0.0.1 for a receiver
 does not mean the database on 127.0.0.1:5432.
 
+In development (``APP_ENVIRONMENT=development``, ``loopback=True`` here) ``localhost`` and the
+loopback addresses (127.0.0.0/8, [::1]) are allowed on every port without configuration, so a
+receiver on a laptop works at once; in test and production only the list decides. Every refusal
+that the list could lift names ``APP_WEBHOOK_ALLOWED_HOSTS`` and its ``host:port`` form.
+
 The same rules run on the URL as stored and on every address it resolves to, at creation and
 before each attempt: a row stored under older rules is refused at delivery too. IPv6 forms that
 carry an IPv4 address (IPv4-mapped, NAT64, 6to4) are judged by the IPv4 address they carry, so
@@ -31,9 +36,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+from app.kit.messages import t
+
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 DEFAULT_PORTS = {"https": 443, "http": 80}
+ANY_PORT = 0  # only in the development loopback entries below; an entry written in settings has a real port
 
 
 class UnsafeUrl(ValueError):
@@ -48,42 +56,46 @@ class Target:
     address: str  # the resolved IP the request is sent to
 
 
-def parse(url: str, allowed_hosts: Sequence[str] = (), only_allowed: bool = False) -> tuple[str, str, int]:
+def parse(url: str, allowed_hosts: Sequence[str] = (), only_allowed: bool = False, *,
+          loopback: bool = False) -> tuple[str, str, int]:
     """Syntactic checks: (scheme, host, port) or UnsafeUrl."""
     if any(_unprintable(c) for c in url):
         # urllib silently drops tab, CR and LF and strips leading controls and spaces, httpx
         # refuses them: the URL we vet and the URL we send must be the same string.
-        raise UnsafeUrl("must not contain control characters or spaces (percent-encode them)")
+        raise UnsafeUrl(t("must not contain control characters or spaces (percent-encode them)"))
     try:
         parts = urlsplit(url)
     except ValueError:
-        raise UnsafeUrl("not a valid URL") from None
+        raise UnsafeUrl(t("not a valid URL")) from None
     if not _port_well_formed(parts.netloc):
         # Some versions of urllib read ":+443" or Arabic-Indic digits as a port; other parsers
         # do not, and ":0443" invites the same disagreement.
-        raise UnsafeUrl("port must be a number from 1 to 65535 in ASCII digits")
+        raise UnsafeUrl(t("port must be a number from 1 to 65535 in ASCII digits"))
     try:
         port = parts.port
     except ValueError:
-        raise UnsafeUrl("not a valid URL") from None
+        raise UnsafeUrl(t("not a valid URL")) from None
     if port == 0:
-        raise UnsafeUrl("port must be a number from 1 to 65535, not 0")
+        raise UnsafeUrl(t("port must be a number from 1 to 65535, not 0"))
     if parts.scheme not in ("https", "http"):
-        raise UnsafeUrl("must be an https:// URL")
+        raise UnsafeUrl(t("must be an https:// URL"))
     host = (parts.hostname or "").rstrip(".").lower()
     if not host:
-        raise UnsafeUrl("has no host")
+        raise UnsafeUrl(t("has no host"))
     if parts.username is not None or parts.password is not None:
-        raise UnsafeUrl("must not carry credentials")
+        raise UnsafeUrl(t("must not carry credentials"))
     if parts.fragment:
-        raise UnsafeUrl("must not have a fragment")
+        raise UnsafeUrl(t("must not have a fragment"))
     port = port or DEFAULT_PORTS[parts.scheme]
-    listed = host_listed(host, parts.scheme, port, allowed_hosts)
+    listed = host_listed(host, parts.scheme, port, allowed_hosts, loopback=loopback)
     if parts.scheme == "http" and not listed:
         # Plain http only to hosts an operator listed (an internal network, tests on loopback).
-        raise UnsafeUrl("must be an https:// URL (http only for allowed hosts and ports)")
+        raise UnsafeUrl(t("must be an https:// URL: plain http only to a host and port listed in "
+                          "APP_WEBHOOK_ALLOWED_HOSTS (host:port, e.g. receiver.local:8080){hint}",
+                          hint=_loopback_hint(host, loopback)))
     if only_allowed and not listed:
-        raise UnsafeUrl("host and port are not among the allowed webhook hosts")
+        raise UnsafeUrl(t("host and port are not allowed: APP_WEBHOOK_ONLY_ALLOWED_HOSTS is on and they are not "
+                          "listed in APP_WEBHOOK_ALLOWED_HOSTS (host:port, e.g. receiver.local:8443)"))
     return parts.scheme, host, port
 
 
@@ -111,6 +123,8 @@ class Allowed:
     port: int | None  # None: the scheme's default port only
 
     def port_matches(self, scheme: str, port: int) -> bool:
+        if self.port == ANY_PORT:
+            return True
         return port == (self.port if self.port is not None else DEFAULT_PORTS[scheme])
 
     def name_matches(self, host: str) -> bool:
@@ -167,9 +181,30 @@ def _entry_port(text: str) -> int:
     return int(text)
 
 
+# Development only: a receiver on this machine, on any port.
+DEVELOPMENT_LOOPBACK = (
+    Allowed("localhost", None, ANY_PORT),
+    Allowed(None, ipaddress.ip_network("127.0.0.0/8"), ANY_PORT),
+    Allowed(None, ipaddress.ip_network("::1/128"), ANY_PORT),
+)
+
+
+def _is_loopback_host(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _loopback_hint(host: str, loopback: bool):
+    if loopback or not _is_loopback_host(host):
+        return ""
+    return t("; loopback (127.0.0.1, localhost) on any port is allowed only when APP_ENVIRONMENT=development")
+
+
 @lru_cache(maxsize=8)
-def _entries(allowed_hosts: tuple[str, ...]) -> tuple[Allowed, ...]:
-    parsed = []
+def _entries(allowed_hosts: tuple[str, ...], loopback: bool = False) -> tuple[Allowed, ...]:
+    parsed = list(DEVELOPMENT_LOOPBACK) if loopback else []
     for text in allowed_hosts:
         try:
             parsed.append(allowed_entry(text))
@@ -178,7 +213,7 @@ def _entries(allowed_hosts: tuple[str, ...]) -> tuple[Allowed, ...]:
     return tuple(parsed)
 
 
-def host_listed(host: str, scheme: str, port: int, allowed_hosts: Sequence[str]) -> bool:
+def host_listed(host: str, scheme: str, port: int, allowed_hosts: Sequence[str], *, loopback: bool = False) -> bool:
     """The URL's host, by name or as an IP literal inside a listed network, is listed with its port."""
     try:
         literal: Address | None = ipaddress.ip_address(host)
@@ -188,11 +223,13 @@ def host_listed(host: str, scheme: str, port: int, allowed_hosts: Sequence[str])
         entry.port_matches(scheme, port)
         and (entry.name_matches(host) or (literal is not None and entry.network is not None
                                           and literal in entry.network))
-        for entry in _entries(tuple(allowed_hosts))
+        for entry in _entries(tuple(allowed_hosts), loopback)
     )
 
 
 def _networks(allowed_hosts: Sequence[str], scheme: str, port: int) -> list[Network]:
+    # Not the development loopback entries: they allow a URL that names localhost or a loopback
+    # address, never a name that merely resolves to one.
     return [entry.network for entry in _entries(tuple(allowed_hosts))
             if entry.network is not None and entry.port_matches(scheme, port)]
 
@@ -245,20 +282,22 @@ def is_public(address: Address) -> bool:
 
 
 def choose_address(host: str, addresses: Sequence[str], allowed_hosts: Sequence[str] = (), *,
-                   scheme: str = "https", port: int | None = None) -> str:
+                   scheme: str = "https", port: int | None = None, loopback: bool = False) -> str:
     """The address to connect to: the first one, once all of them are acceptable for this port."""
     if not addresses:
-        raise UnsafeUrl("host does not resolve")
+        raise UnsafeUrl(t("host does not resolve"))
     port = port or DEFAULT_PORTS[scheme]
     nets = _networks(allowed_hosts, scheme, port)
-    listed = host_listed(host, scheme, port, allowed_hosts)
+    listed = host_listed(host, scheme, port, allowed_hosts, loopback=loopback)
     for text in addresses:
         address = ipaddress.ip_address(text)
         # A listed network matches the address itself, not an IPv4 address it carries: a 6to4 or
         # NAT64 address leads to a relay or gateway, not to the listed host.
         if listed or is_public(address) or any(address in net for net in nets):
             continue
-        raise UnsafeUrl("host resolves to a private, loopback, link-local or reserved address")
+        raise UnsafeUrl(t("host resolves to a private, loopback, link-local or reserved address: to allow it, "
+                          "list it in APP_WEBHOOK_ALLOWED_HOSTS as host:port (e.g. 10.1.2.3:8080){hint}",
+                          hint=_loopback_hint(str(address), loopback)))
     return addresses[0]
 
 
@@ -281,9 +320,12 @@ def check(
     allowed_hosts: Sequence[str] = (),
     only_allowed: bool = False,
     resolver: Callable[[str, int], list[str]] | None = None,
+    *,
+    loopback: bool = False,
 ) -> Target:
-    """Parse, resolve once and vet the URL; the Target pins the address to use."""
-    scheme, host, port = parse(url, allowed_hosts, only_allowed)
+    """Parse, resolve once and vet the URL; the Target pins the address to use. ``loopback``:
+    development, where localhost and the loopback addresses are allowed on every port."""
+    scheme, host, port = parse(url, allowed_hosts, only_allowed, loopback=loopback)
     addresses = (resolver or resolve)(host, port)
-    address = choose_address(host, addresses, allowed_hosts, scheme=scheme, port=port)
+    address = choose_address(host, addresses, allowed_hosts, scheme=scheme, port=port, loopback=loopback)
     return Target(url=url, host=host, port=port, address=address)

@@ -12,11 +12,12 @@ from collections.abc import Mapping
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
+from app.kit.messages import chinese, pydantic_message
 from app.notices.schemas import NoticeIn
 from app.referrals.machine import Action
 from app.referrals.schemas import EventIn, ReferralIn
 
-# Chinese for the commonest pydantic complaints; anything else keeps the schema's own message.
+# Shorter Chinese for the commonest pydantic complaints on a form; the rest from the catalogue.
 _MESSAGES = {
     "missing": "必填",
     "string_too_short": "不能为空",
@@ -59,7 +60,7 @@ def problem_errors(errors: list[dict] | None) -> dict[str, list[str]]:
     """The ``errors`` of a problem (service or validation) by form field."""
     out: dict[str, list[str]] = {}
     for e in errors or ():
-        out.setdefault(form_field(e.get("field") or "form"), []).append(e.get("message") or "")
+        out.setdefault(form_field(e.get("field") or "form"), []).append(chinese(e.get("message") or ""))
     return out
 
 
@@ -70,7 +71,7 @@ def _validate(schema: type[BaseModel], data: dict) -> BaseModel:
         out: dict[str, list[str]] = {}
         for err in exc.errors():
             field = form_field(".".join(str(p) for p in err["loc"]))
-            message = _MESSAGES.get(err["type"], err["msg"].removeprefix("Value error, "))
+            message = _MESSAGES.get(err["type"]) or chinese(pydantic_message(err))
             out.setdefault(field, []).append(message)
         raise FormErrors(out) from None
 

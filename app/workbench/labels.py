@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from app.kit.messages import chinese
 from app.kit.timeutil import local_zone
 from app.notices.content import CATEGORY_NAMES, SANCTION_NAMES
 from app.settings import get_settings
@@ -75,6 +76,6 @@ def install(env) -> None:
         ledger_kind=lambda c: LEDGER_KINDS.get(c, c), basis=lambda c: BASES.get(c, c),
         side=lambda c: SIDES.get(c, c), category=lambda c: CATEGORY_NAMES.get(c, c),
         sanction=lambda c: SANCTION_NAMES.get(c, c), department=department, party=party, region=region,
-        local_time=local_time,
+        local_time=local_time, zh=chinese,
         in_step_order=lambda actions: sorted(actions, key=lambda a: STEP_ORDER.index(a) if a in STEP_ORDER else 99),
     )

@@ -16,6 +16,7 @@ from app.dossier import service as dossiers
 from app.kit import keyring
 from app.kit.db import ReadSession, WriteSession
 from app.kit.errors import Conflict, IllegalTransition, Invalid
+from app.kit.messages import chinese, t
 from app.kit.timeutil import local_date
 from app.notices import service as notices
 from app.practitioners import identity
@@ -180,7 +181,7 @@ def _choice(value: str, enum, field: str):
     try:
         return enum(value)
     except ValueError:
-        raise Invalid(f"'{value}' is not one of {', '.join(enum)}", field=f"query.{field}") from None
+        raise Invalid(t("'{value}' is not one of {choices}", value=value, choices=list(enum)), field=f"query.{field}") from None
 
 
 def _year(value: str) -> int | None:
@@ -188,7 +189,7 @@ def _year(value: str) -> int | None:
     if not value:
         return None
     if not value.isdigit() or not 2000 <= int(value) <= 2100:
-        raise Invalid("must be a year between 2000 and 2100", field="query.year")
+        raise Invalid(t("must be a year between 2000 and 2100"), field="query.year")
     return int(value)
 
 
@@ -243,7 +244,7 @@ def create_referral(request: Request, current: Writer, form: CheckedForm, sessio
     except Invalid as exc:
         session.rollback()
         return _new_referral_page(request, caller, 422, values=_values(form), errors=forms.problem_errors(exc.extras.get("errors")),
-                                  message=exc.detail)
+                                  message=chinese(exc.detail))
     done = "send" if referral.status == State.sent else "create"
     return see_other(f"{PREFIX}/referrals/{referral.id}?done={done}")
 

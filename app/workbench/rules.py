@@ -8,6 +8,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from app.kit.messages import t
+
 PASSWORD_MIN_LENGTH = 12  # people type these: length is what makes them hard to guess
 
 
@@ -45,9 +47,9 @@ def new_password() -> str:
 
 def password_problem(password: str) -> str | None:
     if len(password) < PASSWORD_MIN_LENGTH:
-        return f"must be at least {PASSWORD_MIN_LENGTH} characters"
+        return t("must be at least {length} characters", length=PASSWORD_MIN_LENGTH)
     if password != password.strip():
-        return "must not start or end with a space"
+        return t("must not start or end with a space")
     return None
 
 

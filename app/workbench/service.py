@@ -22,6 +22,7 @@ from app.auth.roles import Caller, Role
 from app.auth.service import validate_client_fields
 from app.kit import timeutil
 from app.kit.errors import Conflict, Invalid, NotFound
+from app.kit.messages import t
 from app.settings import get_settings
 from app.workbench import rules
 from app.workbench.models import SignInThrottle, WorkbenchSession, WorkbenchUser
@@ -60,7 +61,7 @@ def caller_of(user: WorkbenchUser) -> Caller:
 def _check_password(password: str, field: str = "password") -> None:
     problem = rules.password_problem(password)
     if problem is not None:
-        raise Invalid(f"The password {problem}", field=field)
+        raise Invalid(t("The password {problem}", problem=problem), field=field)
 
 
 def create_user(session: Session, *, role: str, region: str, name: str, password: str,
@@ -68,7 +69,7 @@ def create_user(session: Session, *, role: str, region: str, name: str, password
     """A new user who signs in with ``name`` and ``password``. Commits."""
     validate_client_fields(role, region, department, name)
     if role not in USER_ROLES:
-        raise Invalid("Workbench users are bureau or partner staff", field="role")
+        raise Invalid(t("Workbench users are bureau or partner staff"), field="role")
     _check_password(password)
     user = WorkbenchUser(name=name.strip(), role=role, region=region, department=department,
                          password_hash=_hasher.hash(password), created_at=timeutil.utcnow())
@@ -77,7 +78,7 @@ def create_user(session: Session, *, role: str, region: str, name: str, password
         session.flush()
     except IntegrityError:
         session.rollback()
-        raise Conflict(f"A workbench user named {name.strip()} already exists") from None
+        raise Conflict(t("A workbench user named {name} already exists", name=name.strip())) from None
     audit.record(session, actor, "workbench_user.create", "workbench_user", user.id, region,
                  {"name": user.name, "role": role, "department": department})
     session.commit()
@@ -101,7 +102,7 @@ def count_users(session: Session) -> int:
 def _user(session: Session, user_id: int) -> WorkbenchUser:
     user = session.exec(select(WorkbenchUser).where(WorkbenchUser.id == user_id).with_for_update()).first()
     if user is None:
-        raise NotFound(f"No workbench user {user_id}")
+        raise NotFound(t("No workbench user {user_id}", user_id=user_id))
     return user
 
 

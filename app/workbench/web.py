@@ -24,6 +24,8 @@ from starlette.responses import RedirectResponse, Response
 from app.auth.roles import Action
 from app.kit.db import read_session, write_session
 from app.kit.errors import Forbidden
+from app.kit.messages import CHINESE, chinese, t
+from app.kit.messages import title as problem_title
 from app.kit.pageheaders import is_production, page_headers
 from app.workbench import labels, service
 from app.workbench.service import Current
@@ -110,7 +112,7 @@ def may(action: Action) -> Callable[..., Current]:
 
     def dependency(current: SignedIn) -> Current:
         if not current.caller.may(action):
-            raise Forbidden(f"Role '{current.caller.role}' may not {action.value}")
+            raise Forbidden(t("Role '{role}' may not {action}", role=current.caller.role, action=action.value))
         return current
 
     return dependency
@@ -153,8 +155,9 @@ class WorkbenchRoute(APIRoute):
                 return error_page(request, 403, "请求被拒绝",
                                   "表单已过期或不是从本系统页面提交的（CSRF 校验未通过），操作未执行。请返回页面刷新后重试。")
             except RequestValidationError as exc:
-                fields = ", ".join(".".join(str(p) for p in e.get("loc", ())) for e in exc.errors())
-                return error_page(request, 422, "请求参数有误", "地址或表单中的参数无效。", f"Invalid fields: {fields}")
+                fields = [".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()]
+                return error_page(request, 422, "请求参数有误", "地址或表单中的参数无效。",
+                                  chinese(t("Invalid fields: {fields}", fields=fields)))
             except Problem as exc:
                 return _problem_page(request, exc)
             response.headers.update(security_headers())
@@ -165,9 +168,10 @@ class WorkbenchRoute(APIRoute):
 
 def _problem_page(request: Request, exc: Problem) -> Response:
     if exc.status == 404:
-        return error_page(request, 404, "未找到", "没有找到该页面或记录，或它不在您的辖区与职责范围内。", exc.detail)
+        return error_page(request, 404, "未找到", "没有找到该页面或记录，或它不在您的辖区与职责范围内。", chinese(exc.detail))
     if exc.status == 403:
-        return error_page(request, 403, "无权操作", "您的角色不能使用此功能。", exc.detail)
+        return error_page(request, 403, "无权操作", "您的角色不能使用此功能。", chinese(exc.detail))
     if exc.status >= 500:
         return error_page(request, exc.status, "系统错误", "处理时出错，错误已记录。请稍后重试。")
-    return error_page(request, exc.status, "操作未执行", exc.title or "", exc.detail)
+    return error_page(request, exc.status, "操作未执行", problem_title(exc.type, exc.status, exc.title or "", CHINESE),
+                      chinese(exc.detail))

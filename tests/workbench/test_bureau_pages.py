@@ -104,4 +104,4 @@ def test_a_bad_notice_form_is_shown_with_the_reason(browser, make_user, clock):
     page = b.get("/workbench/stats")
     response = b.client.post("/workbench/notices", data={"csrf_token": csrf_of(page.text), "year": "2025",
                                                          "region": "150428", "as_of": "2026-01-05"})
-    assert response.status_code == 422 and "must lie between 2025-01-01 and today" in response.text
+    assert response.status_code == 422 and "应在 2025-01-01 与今天之间" in response.text

@@ -95,7 +95,8 @@ def test_an_illegal_step_shows_the_services_message_on_the_page(browser, make_us
     assert response.status_code == 409
     assert 'id="illegal"' in response.text
     assert "当前状态为「已移送」，不能「立案」" in response.text and "您现在可以：签收、退回" in response.text
-    assert f"Referral {referral['id']} is sent: &#39;file&#39; is not allowed; allowed: receive, return" in response.text
+    # The service's own message, in Chinese like the rest of the page (app/kit/messages.py).
+    assert f"移送 {referral['id']} 当前状态为 sent：不允许 &#39;file&#39;；允许的操作：receive、return" in response.text
     assert 'id="form-receive"' in response.text  # the page is the referral page, with what is allowed
     assert _status(referral["id"]) == "sent"
 
@@ -133,11 +134,11 @@ def test_a_refused_value_is_shown_beside_the_form_and_nothing_changes(browser, m
     b = browser(make_user())
     assert b.step(referral["id"], "receive").status_code == 303
     response = b.step(referral["id"], "decline", reason="  ")
-    assert response.status_code == 422 and "&#39;decline&#39; needs a reason" in response.text
+    assert response.status_code == 422 and "&#39;decline&#39; 须填写理由" in response.text
     assert b.step(referral["id"], "file").status_code == 303
     response = b.step(referral["id"], "conclude", **{**OUTCOME, "fine_amount": ""})
     assert response.status_code == 422
-    assert "a fine needs its amount" in response.text and 'value="喀卫罚〔2025〕7号"' in response.text  # kept
+    assert "fine 须填写金额" in response.text and 'value="喀卫罚〔2025〕7号"' in response.text  # kept
     response = b.step(referral["id"], "conclude", **{**OUTCOME, "decision_date": "16/06/2025"})
     assert response.status_code == 422 and "日期格式应为 YYYY-MM-DD" in response.text
     assert _status(referral["id"]) == "filed"
@@ -181,8 +182,8 @@ def test_a_bad_new_referral_keeps_what_was_typed_and_names_the_fields(browser, m
         "csrf_token": csrf_of(page.text), "clue_category": "pricing", "region": "150402",
         "summary": "摘要", "institutions": "H15040200002", "send_now": "1"})
     assert response.status_code == 422
-    assert "outside your region 150428" in response.text  # the service's rule, not the page's
-    assert "health takes" in response.text and 'value="150402"' in response.text
+    assert "不在您的辖区 150428 内" in response.text  # the service's rule, not the page's
+    assert "health 受理的线索类别为：" in response.text and 'value="150402"' in response.text
     with read_session() as session:
         assert session.exec(select(Referral)).all() == []
 

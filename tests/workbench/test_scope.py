@@ -108,7 +108,7 @@ def test_practitioners_and_figures_outside_the_bureaus_region(browser, make_user
     response = b.get("/workbench/practitioners/D150428000123")
     assert response.status_code == 404 and practitioner_body()["name"] not in response.text
     stats = b.get("/workbench/stats", params={"region": "150428", "year": "2025"})
-    assert stats.status_code == 422 and "outside your region 120000" in stats.text
+    assert stats.status_code == 422 and "不在您的辖区 120000 内" in stats.text
     page = b.get("/workbench/stats")
     response = b.client.post("/workbench/notices", data={
         "csrf_token": csrf_of(page.text), "year": "2025", "region": "150428", "follows_revision": "0"})

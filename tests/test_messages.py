@@ -1,5 +1,5 @@
 """Problems in English and Chinese (Accept-Language), one 422 type, and clear answers for a body
-that is not JSON or is broken JSON (docs/errors-and-languages.md)."""
+that is not JSON or is broken JSON (docs/api/errors.md)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ they may be ID numbers. Unhandled errors become a bare 500 problem; the trace go
 Every 422 has the one type ``validation-error``, whether the body did not parse or a value broke a
 business rule. Titles, details and field messages come from the catalogue (app/kit/messages.py)
 and are rendered in the language of ``Accept-Language`` (Chinese for zh, English otherwise), said
-in ``Content-Language``; the ``type`` never changes with the language (docs/errors-and-languages.md).
+in ``Content-Language``; the ``type`` never changes with the language (docs/api/errors.md).
 """
 
 from __future__ import annotations

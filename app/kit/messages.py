@@ -181,7 +181,7 @@ def title(type_: str, status: int, english: str, language: str) -> str:
 # ---------------------------------------------------------------- pydantic's own messages
 
 # Chinese for pydantic's validation errors, by error type, with their ``ctx`` values. English is
-# pydantic's own message. A type left out stays English in Chinese too (docs/errors-and-languages.md).
+# pydantic's own message. A type left out stays English in Chinese too (docs/api/errors.md).
 PYDANTIC_ZH: dict[str, str] = {
     "missing": "必填",
     "extra_forbidden": "不是允许的字段",

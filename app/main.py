@@ -6,7 +6,7 @@ import gc
 import threading
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -20,6 +20,7 @@ from app.dueprocess.router import router as dueprocess_router
 from app.kit import errors, hotread, observability, openapi
 from app.kit.bodysize import BodySizeLimitMiddleware
 from app.kit.nulchars import NulCharacterMiddleware
+from app.kit.routes import CheckedRoute
 from app.notices.router import router as notices_router
 from app.ops import metrics
 from app.ops.router import router as ops_router
@@ -71,8 +72,8 @@ def create_app() -> FastAPI:
         version="1",
         description="Point ledger, standing checks, referrals and public notices. Errors are application/problem+json.",
         lifespan=lifespan,
-        dependencies=[Depends(openapi.refuse_repeated_query_parameters)],
     )
+    app.router.route_class = CheckedRoute  # for the routes added to the app itself (/metrics)
     errors.install(app)
     app.include_router(ops_router)
     # Before scoring's GET /v1/rulesets/{ruleset_id}, which would otherwise take "simulations" for an id.

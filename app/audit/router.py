@@ -10,9 +10,10 @@ from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
 from app.kit.db import ReadSession
 from app.kit.paging import PageLimit, parse_cursor
+from app.kit.routes import CheckedRoute
 from app.kit.timeutil import Instant
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"])
+router = APIRouter(prefix="/v1/audit", tags=["audit"], route_class=CheckedRoute)
 
 Auditor = Annotated[Caller, Depends(allowed(Action.audit_read))]
 

@@ -12,8 +12,9 @@ from app.calendar import files, service
 from app.calendar.schemas import LoadOut, YearIn, YearOut, YearsOut
 from app.kit.db import ReadSession, WriteSession
 from app.kit.openapi import problems
+from app.kit.routes import CheckedRoute
 
-router = APIRouter(prefix="/v1/calendar", tags=["calendar"])
+router = APIRouter(prefix="/v1/calendar", tags=["calendar"], route_class=CheckedRoute)
 
 Reader = Annotated[Caller, Depends(allowed(Action.calendar_read))]
 Loader = Annotated[Caller, Depends(allowed(Action.calendar_load))]

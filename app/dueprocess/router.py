@@ -25,8 +25,9 @@ from app.kit.db import ReadSession, WriteSession
 from app.kit.openapi import problems
 from app.kit.paging import PageLimit, RowId, parse_cursor
 from app.kit.responses import mark_created
+from app.kit.routes import CheckedRoute
 
-router = APIRouter(prefix="/v1", tags=["due process"])
+router = APIRouter(prefix="/v1", tags=["due process"], route_class=CheckedRoute)
 
 Decider = Annotated[Caller, Depends(allowed(Action.scores_write))]
 Reader = Annotated[Caller, Depends(allowed(Action.scores_read))]

@@ -148,14 +148,11 @@ def _declared_query_parameters(route: APIRoute) -> frozenset[str]:
     return names
 
 
-async def refuse_repeated_query_parameters(request: Request) -> None:
-    """App-wide dependency: a query parameter the document gives one value may not come twice, and
-    under /v1/ one it does not name may not come at all. FastAPI would quietly keep the last value
-    (``?cursor=5&cursor=9``) and ignore an unknown name; both are a 422 instead.
-    A coroutine: it does no I/O, and a plain function would cost every request a thread hop."""
-    query = request.scope.get("query_string", b"")
-    if not query:
-        return  # the standing check's usual case costs nothing more
+def refuse_unlisted_query_parameters(request: Request) -> None:
+    """A query parameter the document gives one value may not come twice, and under /v1/ one it does
+    not name may not come at all: FastAPI would quietly keep the last value (``?cursor=5&cursor=9``)
+    and ignore an unknown name; both are a 422. Called by app/kit/routes.py's ``CheckedRoute``
+    for a request with a query string."""
     route = request.scope.get("route")
     keys = [key for key, _ in request.query_params.multi_items()]
     if isinstance(route, APIRoute) and route.path.startswith("/v1/"):

@@ -14,11 +14,12 @@ from app.auth.roles import Action, Caller
 from app.kit.db import ReadSession, WriteSession
 from app.kit.openapi import problems
 from app.kit.paging import MAX_ID, RowId
+from app.kit.routes import CheckedRoute
 from app.notices import page, service
 from app.notices.schemas import NoticeIn
 from app.practitioners.schemas import RegionCode
 
-router = APIRouter(tags=["notices"])
+router = APIRouter(tags=["notices"], route_class=CheckedRoute)
 
 Publisher = Annotated[Caller, Depends(allowed(Action.notices_publish))]
 PAGE_SIZE = 200

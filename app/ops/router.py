@@ -6,8 +6,9 @@ from sqlalchemy import text
 
 from app import migrate
 from app.kit.db import get_engine
+from app.kit.routes import CheckedRoute
 
-router = APIRouter(tags=["ops"])
+router = APIRouter(tags=["ops"], route_class=CheckedRoute)
 
 
 @router.get("/healthz")

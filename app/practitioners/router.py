@@ -9,6 +9,7 @@ from app.auth.roles import Action, Caller
 from app.kit.db import ReadSession, WriteSession
 from app.kit.openapi import problems
 from app.kit.paging import PageLimit
+from app.kit.routes import CheckedRoute
 from app.practitioners import service
 from app.practitioners.schemas import (
     Category,
@@ -24,7 +25,7 @@ from app.practitioners.schemas import (
     RegionCode,
 )
 
-router = APIRouter(prefix="/v1/practitioners", tags=["practitioners"])
+router = APIRouter(prefix="/v1/practitioners", tags=["practitioners"], route_class=CheckedRoute)
 
 Reader = Annotated[Caller, Depends(allowed(Action.practitioners_read))]
 Writer = Annotated[Caller, Depends(allowed(Action.practitioners_write))]
@@ -72,7 +73,7 @@ def search_by_id_number(body: IdNumberSearch, caller: Reader, session: WriteSess
 
 # ---------------------------------------------------------------- the institution registry
 
-institutions_router = APIRouter(prefix="/v1/institutions", tags=["practitioners"])
+institutions_router = APIRouter(prefix="/v1/institutions", tags=["practitioners"], route_class=CheckedRoute)
 InstitutionPath = Annotated[InstitutionCode, Path(description="H or P and 11 digits, e.g. H15042800001")]
 
 

@@ -10,13 +10,14 @@ from app.kit.db import ReadSession, WriteSession
 from app.kit.openapi import problems
 from app.kit.paging import MAX_ID, PageLimit, RowId
 from app.kit.responses import mark_created
+from app.kit.routes import CheckedRoute
 from app.kit.timeutil import Day
 from app.practitioners.schemas import RegionCode
 from app.referrals import service
 from app.referrals.machine import Kind, State
 from app.referrals.schemas import Direction, EventIn, ReferralIn, ReferralOut, ReferralPage, StatsOut
 
-router = APIRouter(prefix="/v1", tags=["referrals"])
+router = APIRouter(prefix="/v1", tags=["referrals"], route_class=CheckedRoute)
 
 Reader = Annotated[Caller, Depends(allowed(Action.referrals_read))]
 Writer = Annotated[Caller, Depends(allowed(Action.referrals_write))]

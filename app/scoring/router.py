@@ -5,6 +5,8 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 
@@ -16,6 +18,7 @@ from app.kit.messages import t
 from app.kit.openapi import problems
 from app.kit.paging import RowId
 from app.kit.responses import mark_created
+from app.kit.routes import CheckedRoute, DirectRoute, direct
 from app.kit.timeutil import DateRefused, Day, local_date, parse_instant, parse_instant_or_date, utcnow
 from app.practitioners.schemas import PractitionerCode, RegionCode
 from app.scoring import catalog, checks, known, service
@@ -38,7 +41,7 @@ from app.scoring.schemas import (
     ViolationTypeOut,
 )
 
-router = APIRouter(prefix="/v1", tags=["scoring"])
+router = APIRouter(prefix="/v1", tags=["scoring"], route_class=CheckedRoute)
 
 Scorer = Annotated[Caller, Depends(allowed(Action.scores_write))]
 ScoreReader = Annotated[Caller, Depends(allowed(Action.scores_read))]
@@ -115,18 +118,37 @@ async def _standing_known_at(code: str, request: Request) -> Response:
     return _json(answer)
 
 
-# The hot path first: FastAPI tries routes in order, and every route tried costs time per request.
-@router.get("/practitioners/{code}/standing", response_model=StandingOut, responses=problems(404),
-            openapi_extra={"parameters": [_AT, _KNOWN_AT]})
-async def get_standing(code: Code, caller: StandingReader, request: Request):
-    """May this practitioner bill the fund? The per-claim check (app/scoring/checks.py: the hot path).
-    With ``known_at``, as the ledger stood at that instant (app/scoring/known.py)."""
+_CODE = TypeAdapter(PractitionerCode)
+_may_read_standings = allowed(Action.standings_read)
+
+
+async def _check_standing(request: Request) -> Response:
+    """The per-claim check as served (app/kit/routes.py ``DirectRoute``): what ``get_standing``
+    declares, authenticated and validated here in FastAPI's order (the caller, then the code)."""
+    await _may_read_standings(request)
+    code = request.path_params["code"]
+    try:
+        _CODE.validate_python(code)
+    except ValidationError as refused:
+        raise RequestValidationError([{**e, "loc": ("path", "code", *e["loc"])} for e in refused.errors()]) from None
     if request.scope["query_string"] and "known_at" in request.query_params:
         return await _standing_known_at(code, request)
     answer = await checks.standing_of(code, _at(request))
     if answer is None:
         raise NotFound(t("No practitioner {code} is registered", code=code))
     return _json(answer)
+
+
+# The hot path first: FastAPI tries routes in order, and every route tried costs time per request.
+@direct(_check_standing)
+async def get_standing(code: Code, caller: StandingReader) -> StandingOut:  # type: ignore[empty-body]
+    """May this practitioner bill the fund? The per-claim check (app/scoring/checks.py: the hot path).
+    With ``known_at``, as the ledger stood at that instant (app/scoring/known.py)."""
+
+
+router.add_api_route("/practitioners/{code}/standing", get_standing, methods=["GET"], response_model=StandingOut,
+                     responses=problems(404), openapi_extra={"parameters": [_AT, _KNOWN_AT]},
+                     route_class_override=DirectRoute)
 
 
 @router.post("/standings/query", response_model=StandingQueryOut)

@@ -14,10 +14,11 @@ from app.kit.openapi import problems
 from app.kit.pageheaders import page_headers
 from app.kit.paging import PageLimit, RowId, parse_cursor
 from app.kit.responses import REPLAYED
+from app.kit.routes import CheckedRoute
 from app.simulations import report, service
 from app.simulations.schemas import SimulationIn, SimulationOut, SimulationPage
 
-router = APIRouter(prefix="/v1/rulesets/simulations", tags=["rulesets"])
+router = APIRouter(prefix="/v1/rulesets/simulations", tags=["rulesets"], route_class=CheckedRoute)
 
 Simulator = Annotated[Caller, Depends(allowed(Action.rulesets_simulate))]
 

@@ -9,6 +9,7 @@ from app.auth.roles import Action, Caller
 from app.kit.db import ReadSession, WriteSession
 from app.kit.openapi import problems
 from app.kit.paging import MAX_ID, PageLimit, RowId
+from app.kit.routes import CheckedRoute
 from app.webhooks import service
 from app.webhooks.schemas import (
     DeliveryOut,
@@ -21,7 +22,7 @@ from app.webhooks.schemas import (
     RecoverOut,
 )
 
-router = APIRouter(prefix="/v1", tags=["webhooks"])
+router = APIRouter(prefix="/v1", tags=["webhooks"], route_class=CheckedRoute)
 
 Manager = Annotated[Caller, Depends(allowed(Action.webhooks_manage))]
 

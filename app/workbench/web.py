@@ -15,7 +15,6 @@ from urllib.parse import quote
 
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from fastapi_problem.error import Problem
 from starlette.datastructures import FormData
@@ -27,6 +26,7 @@ from app.kit.errors import Forbidden
 from app.kit.messages import CHINESE, chinese, t
 from app.kit.messages import title as problem_title
 from app.kit.pageheaders import is_production, page_headers
+from app.kit.routes import CheckedRoute
 from app.workbench import labels, service
 from app.workbench.service import Current
 
@@ -136,7 +136,7 @@ CheckedForm = Annotated[FormData, Depends(checked_form)]
 # ---------------------------------------------------------------- error pages
 
 
-class WorkbenchRoute(APIRoute):
+class WorkbenchRoute(CheckedRoute):
     """Routes whose errors are pages: sign-in redirects, 403 for a refused form or role, 404 for
     anything outside the user's scope (as the API answers), the service's message otherwise."""
 

@@ -1,0 +1,66 @@
+"""The route classes every router uses (``APIRouter(route_class=CheckedRoute)``).
+
+``CheckedRoute`` refuses query parameters the operation does not take, before its endpoint runs.
+``DirectRoute`` serves the claim path: its endpoint is documented from its signature like any
+other, but the request is handled by a plain ``Request -> Response`` function that does its own
+parsing, so FastAPI solves no dependencies for it per request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi.routing import APIRoute
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.kit.openapi import refuse_unlisted_query_parameters
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class CheckedRoute(APIRoute):
+    """A query parameter given one value in the document may not come twice, and under /v1/ one it
+    does not name may not come at all (422): FastAPI would keep the last value and ignore an
+    unknown name, so a misspelt filter would quietly answer with everything.
+
+    Checked here rather than as an app-wide dependency: a dependency, even one that returns at
+    once, costs every request a round of FastAPI's dependency solving, about 80 of the 480 Python
+    calls of a bare route (cProfile, bench/floor.py's route makes 307)."""
+
+    def handler(self) -> Handler:
+        return super().get_route_handler()
+
+    def get_route_handler(self) -> Handler:
+        handler = self.handler()
+
+        async def checked(request: Request) -> Response:
+            if request.scope["query_string"]:
+                refuse_unlisted_query_parameters(request)
+            return await handler(request)
+
+        return checked
+
+
+def direct(handler: Handler) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator for the documenting endpoint of a ``DirectRoute``: ``handler`` serves it."""
+
+    def attach(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+        endpoint.direct_handler = handler  # type: ignore[attr-defined]
+        return endpoint
+
+    return attach
+
+
+class DirectRoute(CheckedRoute):
+    """A route whose endpoint only documents it (parameters, security, answers), served by the
+    ``Request -> Response`` function given with ``@direct``: no dependency solving, no parameter
+    extraction, no response validation per request. The function authenticates and validates
+    what the endpoint's signature declares itself, and answers the same problems FastAPI would.
+
+    Only for the standing check, where FastAPI's per-request machinery was most of the time above
+    the framework's floor (bench/RESULTS.md); every other route is an ordinary one."""
+
+    def handler(self) -> Handler:
+        return self.endpoint.direct_handler  # type: ignore[attr-defined, no-any-return]

@@ -5,15 +5,18 @@ from app.referrals.machine import Action
 
 SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 
-# What each action carries so that it is valid when allowed.
-PAYLOAD = {
-    Action.decline: {"reason": "证据不足"},
-    Action.return_: {"reason": "不属于本部门职责"},
-    Action.extend: {"reason": "案情复杂"},
-    Action.withdraw: {"reason": "重复移送"},
-    Action.conclude: {"outcome": {"penalty_kinds": ["warning", "fine"], "fine_amount": "5000.00",
-                                  "decision_number": "喀卫罚〔2025〕1号", "decision_date": local_date().isoformat()}},
-}
+# What each action carries so that it is valid when allowed. A function, not a constant: the
+# decision date is today's, read when the action is sent (a run crossing midnight in Asia/Shanghai
+# would otherwise send yesterday's date for a referral received today).
+def payload(action: Action) -> dict:
+    return {
+        Action.decline: {"reason": "证据不足"},
+        Action.return_: {"reason": "不属于本部门职责"},
+        Action.extend: {"reason": "案情复杂"},
+        Action.withdraw: {"reason": "重复移送"},
+        Action.conclude: {"outcome": {"penalty_kinds": ["warning", "fine"], "fine_amount": "5000.00",
+                                      "decision_number": "喀卫罚〔2025〕1号", "decision_date": local_date().isoformat()}},
+    }.get(action, {})
 
 
 def referral_body(**overrides) -> dict:
@@ -42,7 +45,7 @@ def referrals(api, make_key):
             return response.json()
 
         def post(self, referral_id, action, headers, **fields):
-            body = {"type": str(action), **PAYLOAD.get(Action(action), {}), **fields}
+            body = {"type": str(action), **payload(Action(action)), **fields}
             return api.post(f"/v1/referrals/{referral_id}/events", json=body, headers=headers)
 
         def step(self, referral_id, action, headers, **fields):

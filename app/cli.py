@@ -393,6 +393,12 @@ def cmd_calendar_list(_args) -> int:
     return 0
 
 
+def _page_size(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 10_000:
+        raise argparse.ArgumentTypeError("must be a whole number from 1 to 10000")
+    return int(value)
+
+
 def cmd_mirror(args) -> int:
     """Keep a local replica of every standing (app/scoring/mirror.py): snapshot when empty, then the
     feed. Needs no database of the service's: it reads the service over HTTP with a checker key."""
@@ -516,7 +522,7 @@ def build_parser() -> argparse.ArgumentParser:
     mr.add_argument("--into", required=True, metavar="sqlite:///PATH", help="the replica's SQLite file")
     mr.add_argument("--once", action="store_true", help="catch up, print the cursor reached, and exit (cron, tests)")
     mr.add_argument("--interval", type=float, default=2.0, help="seconds between rounds once caught up (default 2)")
-    mr.add_argument("--limit", type=int, default=5_000, choices=range(1, 10_001), metavar="N",
+    mr.add_argument("--limit", type=_page_size, default=5_000, metavar="N",
                     help="changes per page, 1..10000 (default 5000)")
     mr.set_defaults(func=cmd_mirror)
 

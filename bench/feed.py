@@ -15,6 +15,8 @@
    apply rate (target: at least 10,000 changes/s);
 5. a section appended to the results file (``--results``; nothing written without it).
 
+``--order-costs`` measures instead what ordering the feed costs writers (``order_costs``).
+
 Run it only on an otherwise quiet machine for figures to compare; the load average is recorded.
 """
 
@@ -141,6 +143,64 @@ def measure(url: str, size: int) -> dict:
     return info
 
 
+def order_costs(server: str, writers: int = 8, each: int = 150, rounds: int = 2) -> dict[str, list[float]]:
+    """Commits per second of ``writers`` concurrent transactions (each updates one of 64 rows and
+    records a change of ~400 bytes), by how the change is ordered: ``plain`` (no change row),
+    ``xid`` (the feed's way: the transaction id in the row, nothing shared) and ``serial`` (a feed
+    sequence serialised at commit: a counter row updated last, its lock held through the commit's
+    WAL flush). The justification for app/scoring/feed.py's choice, measured."""
+    import threading
+    import uuid
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    base = make_url(server).set(drivername="postgresql")
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    admin_dsn = base.render_as_string(hide_password=False)
+    dsn = base.set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    statements = {
+        "plain": [],
+        "xid": ["INSERT INTO changes (xid, pid, body) VALUES "
+                "(CAST(CAST(pg_current_xact_id() AS text) AS bigint), %(pid)s, repeat('x', 400))"],
+        "serial": ["UPDATE counter SET seq = seq + 1 WHERE id = 1",
+                   "INSERT INTO changes (seq, pid, body) SELECT seq, %(pid)s, repeat('x', 400) FROM counter WHERE id = 1"],
+    }
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("CREATE TABLE people (id int PRIMARY KEY, n int)")
+            conn.execute("INSERT INTO people SELECT g, 0 FROM generate_series(1, 64) g")
+            conn.execute("CREATE TABLE changes (id serial PRIMARY KEY, xid bigint, seq bigint, pid int, body text)")
+            conn.execute("CREATE TABLE counter (id int PRIMARY KEY, seq bigint)")
+            conn.execute("INSERT INTO counter VALUES (1, 0)")
+
+        def work(writer: int, mode: str) -> None:
+            with psycopg.connect(dsn) as conn:
+                for i in range(each):
+                    pid = (writer * 8 + i) % 64 + 1
+                    with conn.transaction():
+                        conn.execute("UPDATE people SET n = n + 1 WHERE id = %(pid)s", {"pid": pid})
+                        for statement in statements[mode]:
+                            conn.execute(statement, {"pid": pid})
+
+        rates: dict[str, list[float]] = {mode: [] for mode in statements}
+        for _ in range(rounds):
+            for mode in statements:
+                threads = [threading.Thread(target=work, args=(w, mode)) for w in range(writers)]
+                started = time.perf_counter()
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+                rates[mode].append(writers * each / (time.perf_counter() - started))
+        return rates
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def section(info: dict, postgres: bool, host: dict) -> str:
     rate = info["changes"] / info["apply_s"]
     follow = info["changes"] / info["follow_s"]
@@ -172,7 +232,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-server", default=os.environ.get("BENCH_DATABASE_URL"),
                         help="a PostgreSQL maintenance database to create the bench database beside; default SQLite")
     parser.add_argument("--results", default=None, help="append a section to this file (e.g. bench/RESULTS.md)")
+    parser.add_argument("--order-costs", action="store_true",
+                        help="only the commit rate of concurrent writers by how changes are ordered (PostgreSQL)")
     args = parser.parse_args(argv)
+    if args.order_costs:
+        if args.database_server is None:
+            parser.error("--order-costs needs --database-server (PostgreSQL)")
+        rates = order_costs(args.database_server)
+        print(json.dumps({"rates": rates, "load": os.getloadavg()}))
+        return 0
     os.environ.update(app_env("sqlite://"))  # this process's settings (the mirror imports the app's modules)
     host = machine()
     url = create_database(args.database_server)

@@ -244,6 +244,30 @@ def test_a_mirror_loads_the_snapshot_follows_and_answers_as_the_service(scoring,
     replica.close()
 
 
+def test_a_standing_rewritten_by_ledger_repair_reaches_the_mirror(scoring, api, checker, engine, tmp_path):
+    """Someone edits a stored timeline behind the service's back (the mirror does not hear of it:
+    it is no change the service made); ``ledger verify --repair-standings`` rewrites it from the
+    ledger, and that is a change: the mirror is right again."""
+    from app.scoring import integrity
+
+    code = scoring.register(code=code_of(40))
+    score(scoring, code, "r1", "2025-03-01", 9)
+    source = mirror.Source("http://testserver", key_of(checker), client=api)
+    replica = mirror.Replica(f"sqlite:///{tmp_path}/repair.db")
+    drained()
+    mirror.catch_up(replica, source)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE standings SET first_year = NULL, last_year = NULL"))
+    assert scoring.standing(code, "2025-03-01")["status"] == "active"  # the service now answers wrongly
+    _, repaired = integrity.run(repair=True)
+    assert repaired == 1
+    drained()
+    assert mirror.catch_up(replica, source) == 1
+    assert_mirror_answers_as_the_service(api, checker, replica, [code])
+    assert replica.standing(code, date(2025, 3, 1))["status"] == "suspended"
+    replica.close()
+
+
 def test_a_cut_off_snapshot_leaves_the_mirror_empty(tmp_path):
     replica = mirror.Replica(f"sqlite:///{tmp_path}/m.db")
     person = {"code": code_of(1), "version": 1, "region": "210402", "registered_on": "2020-01-01",

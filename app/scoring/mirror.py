@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import orjson
 
+from app.kit.timeutil import local_date
 from app.scoring.checks import Answers
 from app.scoring.rulesets import Ruleset
 
@@ -159,14 +160,15 @@ class Replica:
                               for rid, content in self.db.execute("SELECT id, content FROM mirror_rulesets")}
         return self._rulesets
 
-    def standing(self, code: str, day: date) -> dict | None:
-        """What ``GET /v1/practitioners/{code}/standing?at=day`` answers, or None (not found: 404)."""
+    def standing(self, code: str, day: date | None = None) -> dict | None:
+        """What ``GET /v1/practitioners/{code}/standing?at=day`` answers, or None (not found: 404).
+        ``day`` defaults to today in Asia/Shanghai, as the service's does."""
         row = self.db.execute(_SELECT + " WHERE code = ?", (code,)).fetchone()
-        return Answers(self.rulesets(), day).of(*row) if row else None
+        return Answers(self.rulesets(), day or local_date()).of(*row) if row else None
 
-    def standings(self, codes: Sequence[str], day: date) -> list[dict]:
+    def standings(self, codes: Sequence[str], day: date | None = None) -> list[dict]:
         """What ``POST /v1/standings/query`` answers in ``results``."""
-        answers = Answers(self.rulesets(), day)
+        answers = Answers(self.rulesets(), day or local_date())
         found = {}
         for i in range(0, len(codes), 500):
             chunk = list(dict.fromkeys(codes[i:i + 500]))

@@ -195,8 +195,12 @@ class Source:
         return [r["id"] for r in self._get("/v1/rulesets")]
 
     def ruleset(self, ruleset_id: str) -> dict:
+        """The ruleset as published, checked against its SHA-256 (an answer computed under another
+        ruleset than the service's would be wrong without a sign)."""
         content = self._get(f"/v1/rulesets/{ruleset_id}")
-        content.pop("sha256", None)
+        digest = content.pop("sha256", None)
+        if Ruleset.model_validate(content).content_hash() != digest:
+            raise MirrorError(f"ruleset {ruleset_id} does not match its published SHA-256")
         return content
 
     def changes(self, after: str | None, limit: int) -> dict:

@@ -24,6 +24,9 @@ shared 2-core machine): 254-286 commits/s serialised against 930-992 with the xi
 adds two small inserts under locks the writer already holds, and a delay for readers instead:
 a change is served once every older writing transaction has ended (docs/scaling.md).
 
+A page is one range scan of the ``(xid, id)`` index, both bounds in its index condition (EXPLAIN
+on 300,000 changes: 5,000 rows in 4 ms, 84 buffers).
+
 On SQLite, writers are serialised (BEGIN IMMEDIATE): id order is commit order, xid is 0.
 
 Cursors are opaque to consumers: ``"<xid>.<id>"``, the position after which to read.

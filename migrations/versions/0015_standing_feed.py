@@ -7,7 +7,8 @@ Settlement systems mirror the standings instead of calling per claim (app/shared
 app/scoring/feed.py). ``standing_changes`` is the outbox they follow in ``(xid, id)`` order;
 ``standing_feed_heads`` holds each person's latest version. The backfill records every registered
 practitioner once (version 1), so a consumer that follows the feed from its start, without a
-snapshot, also sees everyone.
+snapshot, also sees everyone. At 10 million practitioners that is one INSERT … SELECT of 10 million
+short rows (96 % without a timeline), minutes in the migration's transaction.
 """
 from __future__ import annotations
 

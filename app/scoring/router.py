@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime
 from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import StreamingResponse
 from pydantic import TypeAdapter, ValidationError
 from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
@@ -21,7 +23,7 @@ from app.kit.responses import mark_created
 from app.kit.routes import CheckedRoute, DirectRoute, direct
 from app.kit.timeutil import DateRefused, Day, local_date, parse_instant, parse_instant_or_date, utcnow
 from app.practitioners.schemas import PractitionerCode, RegionCode
-from app.scoring import catalog, checks, known, service
+from app.scoring import catalog, checks, feed, known, service
 from app.scoring.models import RulesetRecord
 from app.scoring.rulesets import select_ruleset
 from app.scoring.schemas import (
@@ -34,6 +36,7 @@ from app.scoring.schemas import (
     RulesetSummary,
     ScoreCaseIn,
     ScoreCaseOut,
+    StandingChangesOut,
     StandingOut,
     StandingQuery,
     StandingQueryOut,
@@ -246,3 +249,35 @@ def get_ruleset(ruleset_id: str, caller: RulesetReader, session: ReadSession) ->
     if ruleset is None:
         raise NotFound(t("No ruleset {ruleset_id}", ruleset_id=ruleset_id))
     return {**ruleset.model_dump(mode="json"), "sha256": ruleset.content_hash()}
+
+
+# ---------------------------------------------------------------- the standing feed (app/scoring/feed.py)
+
+
+@router.get("/standings/changes", response_model=StandingChangesOut)
+def standing_changes(
+    caller: StandingReader,
+    after: Annotated[str | None, Query(max_length=60, description="a next_cursor, or a snapshot's cursor; "
+                                                                  "default: from the first change")] = None,
+    limit: Annotated[int, Query(ge=1, le=feed.MAX_LIMIT, description="changes per page")] = feed.DEFAULT_LIMIT,
+):
+    """Every change of what a standing check answers, in an order no concurrent write can slip
+    behind: a settlement system mirrors the standings and checks claims without calling here
+    (docs/scaling.md, "The standing feed and mirrors"). Resume from ``next_cursor``."""
+    return Response(feed.page_json(feed.parse_cursor(after), limit), media_type="application/json")
+
+
+_SNAPSHOT = {200: {"description": "gzip-compressed NDJSON (Content-Encoding: gzip): a first line "
+                                  "`{\"cursor\", \"taken_at\"}`, one `StandingData` line per registered practitioner, "
+                                  "a last line `{\"end\": true, \"count\"}`",
+                   "content": {"application/x-ndjson": {"schema": {"type": "string"}}}}}
+
+
+@router.get("/standings/snapshot", response_class=StreamingResponse, responses=_SNAPSHOT)
+def standing_snapshot(caller: StandingReader):
+    """Every registered practitioner's standing data as of one instant, streamed, with the cursor
+    from which to follow ``/v1/standings/changes``: how a mirror starts."""
+    chunks = feed.snapshot_chunks()
+    first = next(chunks)  # the transaction is open and the cursor taken: a failure is still a problem answer
+    return StreamingResponse(itertools.chain([first], chunks), media_type="application/x-ndjson",
+                             headers={"Content-Encoding": "gzip", "Cache-Control": "no-store"})

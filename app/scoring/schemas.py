@@ -248,6 +248,26 @@ class StandingQueryOut(BaseModel):
     results: list[StandingAnswer]
 
 
+class StandingData(BaseModel):
+    """One person's standing data, as the feed and the snapshot send it: what a standing check's
+    answer is computed from (``standing.evaluate`` on the timeline, the ruleset in force for the
+    region), and nothing else."""
+    code: str
+    version: int = Field(description="per person, higher for every later change: keep the highest seen")
+    region: str = Field(description="the region whose rulesets apply")
+    registered_on: date
+    first_year: int | None = Field(description="null: the timeline has nothing in it (active from registered_on, "
+                                               "0 points)")
+    timeline: dict | None = Field(description="the stored standing timeline (app/scoring/standing.py Timeline); "
+                                              "null when none is stored yet")
+
+
+class StandingChangesOut(BaseModel):
+    items: list[StandingData]
+    next_cursor: str = Field(description="always given: ask again from here; fewer items than limit means "
+                                         "caught up")
+
+
 class ViolationTypeOut(BaseModel):
     code: str
     name: str

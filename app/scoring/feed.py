@@ -45,6 +45,7 @@ from sqlalchemy.engine import Connection
 
 from app.kit.db import get_engine, is_sqlite
 from app.kit.errors import Invalid
+from app.kit.messages import t
 from app.kit.timeutil import utcnow
 
 MAX_LIMIT = 10_000  # changes per page: a consumer catching up wants big pages
@@ -79,7 +80,7 @@ def parse_cursor(value: str | None, field: str = "query.after") -> tuple[int, in
         return START
     match = _CURSOR.fullmatch(value) if value.isascii() else None
     if match is None or int(match[1]) > _MAX or int(match[2]) > _MAX:
-        raise Invalid("not a cursor of the standing feed (a next_cursor or a snapshot's cursor)", field=field)
+        raise Invalid(t("not a cursor of the standing feed (a next_cursor or a snapshot's cursor)"), field=field)
     return int(match[1]), int(match[2])
 
 

@@ -27,6 +27,7 @@ from app.ops.router import router as ops_router
 from app.practitioners.router import institutions_router
 from app.practitioners.router import router as practitioners_router
 from app.referrals.router import router as referrals_router
+from app.scoring.checks_router import router as checks_router
 from app.scoring.router import router as scoring_router
 from app.scoring.rulesets import load_rulesets
 from app.settings import get_settings
@@ -75,10 +76,12 @@ def create_app() -> FastAPI:
     )
     app.router.route_class = CheckedRoute  # for the routes added to the app itself (/metrics)
     errors.install(app)
+    # First: the claim path (standing checks, the batch query, the feed), tried before any other route.
+    app.include_router(checks_router)
     app.include_router(ops_router)
     # Before scoring's GET /v1/rulesets/{ruleset_id}, which would otherwise take "simulations" for an id.
     app.include_router(simulations_router)
-    app.include_router(scoring_router)  # early: its standing check is the hot path (routes are tried in order)
+    app.include_router(scoring_router)
     app.include_router(dossier_router)
     app.include_router(practitioners_router)
     app.include_router(institutions_router)

@@ -17,7 +17,7 @@ from app.auth.roles import Role
 from app.calendar.router import router as calendar_router
 from app.dossier.router import router as dossier_router
 from app.dueprocess.router import router as dueprocess_router
-from app.kit import errors, hotread, observability, openapi
+from app.kit import apidocs, errors, hotread, observability, openapi
 from app.kit.bodysize import BodySizeLimitMiddleware
 from app.kit.nulchars import NulCharacterMiddleware
 from app.notices.router import router as notices_router
@@ -71,9 +71,13 @@ def create_app() -> FastAPI:
         version="1",
         description="Point ledger, standing checks, referrals and public notices. Errors are application/problem+json.",
         lifespan=lifespan,
+        # /docs from the service's own files (app/kit/apidocs.py): no CDN, so no blank page offline.
+        docs_url=None,
+        redoc_url=None,
         dependencies=[Depends(openapi.refuse_repeated_query_parameters)],
     )
     errors.install(app)
+    apidocs.install(app)
     app.include_router(ops_router)
     # Before scoring's GET /v1/rulesets/{ruleset_id}, which would otherwise take "simulations" for an id.
     app.include_router(simulations_router)

@@ -74,6 +74,10 @@ def create_app() -> FastAPI:
         # /docs from the service's own files (app/kit/apidocs.py): no CDN, so no blank page offline.
         docs_url=None,
         redoc_url=None,
+        # operationIds are the route names (get_standing, create_score_case): what a generated
+        # client calls its methods, so stable and readable rather than FastAPI's path-derived ids.
+        generate_unique_id_function=openapi.operation_id,
+        openapi_tags=openapi.TAGS,
         dependencies=[Depends(openapi.refuse_repeated_query_parameters)],
     )
     errors.install(app)
@@ -94,7 +98,7 @@ def create_app() -> FastAPI:
     app.include_router(workbench_router)
     app.mount(f"{workbench_web.PREFIX}/static", StaticFiles(directory=workbench_web.HERE / "static"),
               name="workbench-static")
-    app.add_api_route("/metrics", metrics.metrics, methods=["GET"], tags=["ops"], response_class=PlainTextResponse,
+    app.add_api_route("/metrics", metrics.metrics, methods=["GET"], tags=["ops"], name="get_metrics", response_class=PlainTextResponse,
                       responses={200: {"description": "Prometheus text exposition format"}})
     openapi.declare_common_problems(app, roles_of=route_roles, every_role=frozenset(Role))
     metrics.register()

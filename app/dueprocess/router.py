@@ -36,7 +36,7 @@ Respondent = Annotated[Caller, Depends(allowed(Action.due_process_respond))]
 
 
 @router.get("/score-proposals", response_model=ProposalPage)
-def list_proposals(
+def list_score_proposals(
     caller: Reader, session: ReadSession,
     status: Literal["proposed", "defended", "confirmed", "withdrawn"] | None = None,
     closing_within: Annotated[int | None, Query(ge=0, le=60, description=(
@@ -49,7 +49,7 @@ def list_proposals(
 
 
 @router.get("/score-proposals/{proposal_id}", response_model=ProposalOut, responses=problems(404))
-def get_proposal(proposal_id: RowId, caller: Reader, session: ReadSession):
+def get_score_proposal(proposal_id: RowId, caller: Reader, session: ReadSession):
     return service.get_proposal(session, caller, proposal_id)
 
 
@@ -64,14 +64,14 @@ def submit_defence(proposal_id: RowId, body: DefenceIn, caller: Respondent, sess
 
 @router.post("/score-proposals/{proposal_id}/confirmation", response_model=ConfirmationOut, status_code=201,
              responses=problems(404, 409))
-def confirm(proposal_id: RowId, body: DecisionIn, caller: Decider, session: WriteSession):
+def confirm_score_proposal(proposal_id: RowId, body: DecisionIn, caller: Decider, session: WriteSession):
     """The bureau confirms: the entry counts from the confirmation or decision date (per ruleset)."""
     return service.confirm(session, caller, proposal_id, body.reason)
 
 
 @router.post("/score-proposals/{proposal_id}/withdrawal", response_model=ProposalOut, status_code=201,
              responses=problems(404, 409))
-def withdraw(proposal_id: RowId, body: DecisionIn, caller: Decider, session: WriteSession):
+def withdraw_score_proposal(proposal_id: RowId, body: DecisionIn, caller: Decider, session: WriteSession):
     return service.withdraw(session, caller, proposal_id, body.reason)
 
 
@@ -106,6 +106,6 @@ def decide_appeal(appeal_id: RowId, body: AppealDecisionIn, caller: Decider, ses
 
 @router.post("/score-entries/{entry_id}/statements", response_model=StatementOut, status_code=201,
              responses=problems(404))
-def add_statement(entry_id: RowId, body: StatementIn, caller: Respondent, session: WriteSession):
+def add_entry_statement(entry_id: RowId, body: StatementIn, caller: Respondent, session: WriteSession):
     """The practitioner's own statement on an entry; it stays on the dossier."""
     return service.add_statement(session, caller, entry_id, body)

@@ -21,6 +21,36 @@ from app.kit.db import get_read_session, get_write_session
 from app.kit.errors import Invalid, field_error
 from app.kit.routing import endpoint_routes
 
+# Every tag the routes use, described, in the order the documentation shows them.
+TAGS = [
+    {"name": "scoring", "description": "The standing check (may this practitioner bill the fund?), one or "
+                                        "1,000 at a time; score cases (记分), reversals, repairs (记分修复), "
+                                        "re-registration, the dossier (一人一档), the violation catalogue and "
+                                        "the rulesets in force."},
+    {"name": "practitioners", "description": "The registry: practitioners (登记备案) and the institutions "
+                                             "they work at, owned by region."},
+    {"name": "due process", "description": "Proposed scores awaiting a defence (申辩) and the bureau's "
+                                           "confirmation or withdrawal; appeals (申诉) and statements on entries."},
+    {"name": "notices", "description": "Yearly public notices (公示), frozen with their SHA-256: published by "
+                                       "bureaus, read by anyone without a key, as JSON, CSV or a delta."},
+    {"name": "referrals", "description": "Case referrals (移送) between a bureau and other departments, "
+                                         "with their working-day deadlines and yearly figures."},
+    {"name": "webhooks", "description": "Subscriptions to the events in the document's `webhooks` section, "
+                                        "signed as Standard Webhooks; deliveries and redelivery."},
+    {"name": "rulesets", "description": "What-if simulations (模拟测算) of a draft ruleset over a region's year; "
+                                        "nothing is written to the ledger."},
+    {"name": "calendar", "description": "The working-day calendar: official holidays and adjusted working days "
+                                        "per year, from which deadlines are counted."},
+    {"name": "audit", "description": "The audit trail of every change and every search for a person."},
+    {"name": "ops", "description": "Health, readiness and Prometheus metrics, for operators; no key."},
+]
+
+
+def operation_id(route: APIRoute) -> str:
+    """The route's name (its function's, unless it names one), e.g. ``get_standing``."""
+    return route.name
+
+
 _RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before trying again",
                                 "schema": {"type": "integer", "minimum": 1}, "required": True}}
 

@@ -29,7 +29,7 @@ def _hash_headers(notice) -> dict[str, str]:
 
 
 @router.post("/v1/notices", status_code=201, responses=problems(404, 409))
-def publish(body: NoticeIn, caller: Publisher, session: WriteSession) -> dict:
+def publish_notice(body: NoticeIn, caller: Publisher, session: WriteSession) -> dict:
     """Freeze the notice for a region and year; a second call publishes a correcting revision."""
     notice = service.publish(session, caller, region=body.region, year=body.year, as_of=body.as_of,
                              contact=body.contact)
@@ -61,7 +61,7 @@ def get_notice(notice_id: RowId, session: ReadSession, format: Literal["meta", "
 
 
 @router.get("/v1/notices/{notice_id}/delta", responses=problems(404))
-def notice_delta(notice_id: RowId, session: ReadSession,
+def get_notice_delta(notice_id: RowId, session: ReadSession,
                  against: Annotated[int | None, Query(ge=1, le=MAX_ID, description="default: the previous revision, "
                                                                     "else last year's notice")] = None):
     """Rows added, removed and changed since another notice (by person)."""

@@ -11,7 +11,7 @@ router = APIRouter(tags=["ops"])
 
 
 @router.get("/healthz")
-def healthz():
+def get_health():
     """The process is up."""
     return {"status": "ok"}
 
@@ -27,7 +27,7 @@ async def bench_bare():
 
 
 @router.get("/readyz", responses={503: {"description": "database unreachable or migrations behind"}})
-def readyz():
+def get_readiness():
     """Ready to serve: the database answers and its schema is at the migrations' head."""
     engine = get_engine()
     try:

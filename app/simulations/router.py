@@ -24,7 +24,7 @@ Simulator = Annotated[Caller, Depends(allowed(Action.rulesets_simulate))]
 
 @router.post("", status_code=202, response_model=SimulationOut,
              responses={200: {"model": SimulationOut, "description": "a repeat with the same Idempotency-Key"}})
-def submit(
+def create_simulation(
     body: SimulationIn, caller: Simulator, session: WriteSession, response: Response,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ):
@@ -57,7 +57,7 @@ def get_simulation(simulation_id: RowId, caller: Simulator, session: ReadSession
 @router.get("/{simulation_id}/report",
             responses={200: {"content": {"application/json": {}, "text/csv": {}, "text/html": {}}},
                        **problems(404, 409)})
-def get_report(
+def get_simulation_report(
     simulation_id: RowId, caller: Simulator, session: ReadSession,
     format: Literal["json", "csv", "html"] = "json",
     part: Annotated[Literal["practitioners", "unplaced"], Query(description="csv: which table")] = "practitioners",

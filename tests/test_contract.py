@@ -51,3 +51,46 @@ def test_every_tag_is_described(document):
     used = {tag for _, _, operation in operations(document) for tag in operation.get("tags", ())}
     assert used == set(described)
     assert all(len(text) > 20 for text in described.values()), described
+
+
+def _typed(schema: dict) -> bool:
+    """A schema a client can build a type from: a model, a list of typed things, or a scalar."""
+    if "$ref" in schema:
+        return True
+    if "anyOf" in schema or "oneOf" in schema:
+        options = [s for s in schema.get("anyOf", schema.get("oneOf")) if s.get("type") != "null"]
+        return bool(options) and all(_typed(s) for s in options)
+    if schema.get("type") == "array":
+        return _typed(schema.get("items", {}))
+    if schema.get("type") == "object" or "additionalProperties" in schema:
+        return bool(schema.get("properties"))
+    return schema.get("type") in {"string", "integer", "number", "boolean"}
+
+
+def test_every_success_answer_is_typed(document):
+    untyped = []
+    for path, method, operation in operations(document):
+        for status, response in operation["responses"].items():
+            if not status.startswith("2"):
+                continue
+            content = response.get("content") or {}
+            if not content and status != "204":
+                untyped.append(f"{method} {path} {status}: no content declared")
+            for media_type, body in content.items():
+                schema = body.get("schema") or {}
+                if media_type == "application/json" and not _typed(schema):
+                    untyped.append(f"{method} {path} {status} {media_type}: {schema}")
+                if media_type.startswith("text/") and schema.get("type") != "string":
+                    untyped.append(f"{method} {path} {status} {media_type}: not a string")
+    assert untyped == []
+
+
+def test_downloads_declare_their_media_types_so_clients_do_not_parse_them_as_json(document):
+    def media_types(path, method="get"):
+        return list(document["paths"][path][method]["responses"]["200"]["content"])
+
+    assert media_types("/v1/notices/{notice_id}/csv") == ["text/csv"]  # a client reads .text, never .json()
+    assert set(media_types("/v1/notices/{notice_id}")) == {"application/json", "text/csv"}
+    assert set(media_types("/v1/rulesets/simulations/{simulation_id}/report")) == {
+        "application/json", "text/csv", "text/html"}
+    assert media_types("/metrics") == ["text/plain"]

@@ -27,6 +27,7 @@ from app.scoring.schemas import (
     RepairOut,
     ReversalIn,
     ReversalOut,
+    RulesetDocument,
     RulesetSummary,
     ScoreCaseIn,
     ScoreCaseOut,
@@ -216,7 +217,7 @@ def list_rulesets(caller: RulesetReader, session: ReadSession):
                            sha256=r.sha256) for r in rows]
 
 
-@router.get("/rulesets/{ruleset_id}", responses=problems(404))
+@router.get("/rulesets/{ruleset_id}", response_model=None, responses={200: {"model": RulesetDocument}, **problems(404)})
 def get_ruleset(ruleset_id: str, caller: RulesetReader, session: ReadSession) -> dict:
     """The full ruleset as validated and stored, with its SHA-256."""
     ruleset = catalog.rulesets(session).get(ruleset_id)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from app.kit.textfields import Reason
 from app.kit.timeutil import Day, Instant
 from app.practitioners.schemas import InstitutionCode, PractitionerCode
-from app.scoring.rulesets import Circumstances, Tier
+from app.scoring.rulesets import Circumstances, Ruleset, Tier
 from app.settings import get_settings
 
 _settings = get_settings()
@@ -261,6 +261,11 @@ class ViolationCatalogOut(BaseModel):
     region: str
     on: date
     violation_types: list[ViolationTypeOut]
+
+
+class RulesetDocument(Ruleset):
+    """The full ruleset as validated and stored (documentation of GET /v1/rulesets/{id})."""
+    sha256: str = Field(description="SHA-256 of the ruleset's canonical content")
 
 
 class RulesetSummary(BaseModel):

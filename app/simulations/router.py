@@ -15,7 +15,7 @@ from app.kit.pageheaders import page_headers
 from app.kit.paging import PageLimit, RowId, parse_cursor
 from app.kit.responses import REPLAYED
 from app.simulations import report, service
-from app.simulations.schemas import SimulationIn, SimulationOut, SimulationPage
+from app.simulations.schemas import SimulationIn, SimulationOut, SimulationPage, SimulationReport
 
 router = APIRouter(prefix="/v1/rulesets/simulations", tags=["rulesets"])
 
@@ -55,7 +55,11 @@ def get_simulation(simulation_id: RowId, caller: Simulator, session: ReadSession
 
 
 @router.get("/{simulation_id}/report",
-            responses={200: {"content": {"application/json": {}, "text/csv": {}, "text/html": {}}},
+            response_model=None,
+            responses={200: {"model": SimulationReport,
+                             "description": "json: the report; csv: one table (UTF-8 with BOM); html: a summary page",
+                             "content": {"text/csv": {"schema": {"type": "string"}},
+                                         "text/html": {"schema": {"type": "string"}}}},
                        **problems(404, 409)})
 def get_simulation_report(
     simulation_id: RowId, caller: Simulator, session: ReadSession,

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -46,3 +46,12 @@ class SimulationOut(BaseModel):
 class SimulationPage(BaseModel):
     items: list[SimulationOut]
     next_cursor: str | None
+
+
+class SimulationReport(BaseModel):
+    """format=json: the whole report (documentation of what is streamed)."""
+    simulation: SimulationOut = Field(description="as GET /v1/rulesets/simulations/{id}, without the summary")
+    summary: dict[str, Any] = Field(description="people by band, sanctions and changes, today and under the draft")
+    practitioners: list[dict[str, Any]] = Field(description="every practitioner: year points and standing today "
+                                                            "and under the draft")
+    unplaced: list[dict[str, Any]] = Field(description="entries the draft cannot place")

@@ -94,3 +94,59 @@ def test_downloads_declare_their_media_types_so_clients_do_not_parse_them_as_jso
     assert set(media_types("/v1/rulesets/simulations/{simulation_id}/report")) == {
         "application/json", "text/csv", "text/html"}
     assert media_types("/metrics") == ["text/plain"]
+
+
+# ---------------------------------------------------------------- headers: sent means declared
+HEADERS = ("X-Request-ID", "Idempotent-Replayed", "Location", "X-Notice-SHA256", "Retry-After")
+
+
+def assert_headers_declared(document, method: str, template: str, response) -> None:
+    declared = document["paths"][template][method]["responses"][str(response.status_code)].get("headers", {})
+    sent = {name for name in HEADERS if name in response.headers}
+    assert sent <= set(declared), f"{method} {template} {response.status_code}: undeclared {sent - set(declared)}"
+    required = {name.lower() for name, header in declared.items() if header.get("required")}
+    assert required <= set(response.headers.keys()), (
+        f"{method} {template} {response.status_code}: declared required, not sent: {required}")
+
+
+def test_the_headers_the_live_app_sends_are_declared(document, api, bureau, register, clock):
+    from app.scoring.rulesets import BUNDLED_DIR
+    from tests.shared_fixtures import violation_with
+
+    clock.set("2025-07-01")
+    code = "D150428000123"
+    register(code)
+    case = {"case_ref": "C-1", "basis": "agreement_handling", "decision_number": "喀医保〔2025〕1号",
+            "decision_date": "2025-06-02", "institution": "H15042800001",
+            "entries": [{"practitioner": code, "violation_type": violation_with(3, "inner-mongolia-2025"),
+                         "points": 3}]}
+    once = {**bureau, "Idempotency-Key": "case-1"}
+    first, repeat = (api.post("/v1/score-cases", json=case, headers=once) for _ in range(2))
+    assert (first.status_code, repeat.status_code, repeat.headers["Idempotent-Replayed"]) == (201, 200, "true")
+    checks = [("post", "/v1/score-cases", first), ("post", "/v1/score-cases", repeat),
+              ("get", "/v1/practitioners/{code}/standing", api.get(f"/v1/practitioners/{code}/standing", headers=bureau)),
+              ("get", "/v1/practitioners/{code}/standing", api.get("/v1/practitioners/D150428000999/standing",
+                                                                  headers=bureau)),  # 404
+              ("get", "/v1/practitioners", api.get("/v1/practitioners", params={"limit": 0}, headers=bureau))]  # 422
+    draft = {"draft": (BUNDLED_DIR / "inner-mongolia-2025.toml").read_text(encoding="utf-8"), "region": "150428",
+             "year": 2025}
+    for _ in range(2):  # 202 with Location, then 200 replayed
+        response = api.post("/v1/rulesets/simulations", json=draft, headers={**bureau, "Idempotency-Key": "sim-1"})
+        checks.append(("post", "/v1/rulesets/simulations", response))
+    assert [r.status_code for *_, r in checks[-2:]] == [202, 200] and "Location" in checks[-1][2].headers
+    notice = api.post("/v1/notices", json={"region": "150428", "year": 2025}, headers=bureau)
+    checks.append(("post", "/v1/notices", notice))
+    notice_id = notice.json()["id"]
+    for params in ({}, {"format": "json"}, {"format": "csv"}):
+        checks.append(("get", "/v1/notices/{notice_id}", api.get(f"/v1/notices/{notice_id}", params=params)))
+    checks.append(("get", "/v1/notices/{notice_id}/csv", api.get(f"/v1/notices/{notice_id}/csv")))
+    assert "X-Notice-SHA256" in checks[-1][2].headers
+    for method, template, response in checks:
+        assert "X-Request-ID" in response.headers
+        assert_headers_declared(document, method, template, response)
+
+
+def test_every_answer_declares_the_request_id(document):
+    for path, method, operation in operations(document):
+        for status, response in operation["responses"].items():
+            assert "X-Request-ID" in response.get("headers", {}), (method, path, status)

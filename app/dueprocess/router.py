@@ -24,7 +24,7 @@ from app.dueprocess.schemas import (
 from app.kit.db import ReadSession, WriteSession
 from app.kit.openapi import problems
 from app.kit.paging import PageLimit, RowId, parse_cursor
-from app.kit.responses import mark_created
+from app.kit.responses import mark_created, replayed
 
 router = APIRouter(prefix="/v1", tags=["due process"])
 
@@ -54,7 +54,7 @@ def get_score_proposal(proposal_id: RowId, caller: Reader, session: ReadSession)
 
 
 @router.post("/score-proposals/{proposal_id}/defence", response_model=ProposalOut, status_code=201,
-             responses={200: {"model": ProposalOut, "description": "the same defence again: unchanged"}, **problems(404, 409)})
+             responses={200: replayed(ProposalOut, "the same defence again: unchanged"), **problems(404, 409)})
 def submit_defence(proposal_id: RowId, body: DefenceIn, caller: Respondent, session: WriteSession, response: Response):
     """申辩: the practitioner's statement of defence, within the window."""
     answer, created = service.submit_defence(session, caller, proposal_id, body)
@@ -76,7 +76,7 @@ def withdraw_score_proposal(proposal_id: RowId, body: DecisionIn, caller: Decide
 
 
 @router.post("/score-entries/{entry_id}/appeals", response_model=AppealOut, status_code=201,
-             responses={200: {"model": AppealOut, "description": "the same appeal again: unchanged"}, **problems(404, 409)})
+             responses={200: replayed(AppealOut, "the same appeal again: unchanged"), **problems(404, 409)})
 def file_appeal(entry_id: RowId, body: AppealIn, caller: Respondent, session: WriteSession, response: Response):
     """申诉 against a counting entry, within the ruleset's window."""
     answer, created = service.file_appeal(session, caller, entry_id, body)

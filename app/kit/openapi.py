@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute
 
 from app.kit.db import get_read_session, get_write_session
 from app.kit.errors import Invalid, field_error
+from app.kit.responses import REQUEST_ID_HEADER
 from app.kit.routing import endpoint_routes
 
 # Every tag the routes use, described, in the order the documentation shows them.
@@ -113,7 +114,16 @@ def declare_common_problems(app: FastAPI, roles_of: Callable[[APIRoute], frozens
         for code, response in problems(*sorted(codes)).items():
             route.responses.setdefault(code, response)
     generate = app.openapi
-    app.openapi = lambda: problem_components(generate())  # type: ignore[method-assign]
+    app.openapi = lambda: request_id_headers(problem_components(generate()))  # type: ignore[method-assign]
+
+
+def request_id_headers(schema: dict) -> dict:
+    """Every answer carries ``X-Request-ID`` (app/kit/observability.py): declared on each."""
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            for response in operation.get("responses", {}).values():
+                response["headers"] = {**REQUEST_ID_HEADER, **response.get("headers", {})}
+    return schema
 
 
 def problem_components(schema: dict) -> dict:

@@ -9,7 +9,7 @@ from app.auth.roles import Action, Caller
 from app.kit.db import ReadSession, WriteSession
 from app.kit.openapi import problems
 from app.kit.paging import MAX_ID, PageLimit, RowId
-from app.kit.responses import mark_created
+from app.kit.responses import mark_created, replayed
 from app.kit.timeutil import Day
 from app.practitioners.schemas import RegionCode
 from app.referrals import service
@@ -25,7 +25,7 @@ AsOf = Annotated[Day | None, Query(description="judge deadlines on this day; def
 
 
 @router.post("/referrals", response_model=ReferralOut, status_code=201,
-             responses={200: {"model": ReferralOut, "description": "a repeat: the first answer, nothing changed"}})
+             responses={200: replayed(ReferralOut, "a repeat: the first answer, nothing changed")})
 def create_referral(
     body: ReferralIn, caller: Writer, session: WriteSession, response: Response,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,

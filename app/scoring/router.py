@@ -14,7 +14,7 @@ from app.kit.db import ReadSession, WriteSession
 from app.kit.errors import Invalid, NotFound, field_error
 from app.kit.openapi import problems
 from app.kit.paging import RowId
-from app.kit.responses import mark_created
+from app.kit.responses import mark_created, replayed
 from app.kit.timeutil import DateRefused, Day, local_date, parse_instant, parse_instant_or_date, utcnow
 from app.practitioners.schemas import PractitionerCode, RegionCode
 from app.scoring import catalog, checks, known, service
@@ -145,7 +145,7 @@ async def _standings_known_at(body: StandingQuery) -> Response:
 
 
 @router.post("/score-cases", response_model=ScoreCaseOut, status_code=201,
-             responses={200: {"model": ScoreCaseOut, "description": "a repeat: the first answer, nothing changed"}})
+             responses={200: replayed(ScoreCaseOut, "a repeat: the first answer, nothing changed")})
 def create_score_case(
     body: ScoreCaseIn, caller: Scorer, session: WriteSession,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
@@ -164,7 +164,7 @@ def get_score_case(case_id: RowId, caller: ScoreReader, session: ReadSession):
 
 
 @router.post("/score-entries/{entry_id}/reversal", response_model=ReversalOut, status_code=201,
-             responses={200: {"model": ReversalOut, "description": "already reversed: the first reversal"},
+             responses={200: replayed(ReversalOut, "already reversed: the first reversal"),
                         **problems(404)})
 def reverse_score_entry(entry_id: RowId, body: ReversalIn, caller: Scorer, session: WriteSession, response: Response):
     """Reverse an entry (appeal upheld, reconsideration, error): appended, never edited."""
@@ -174,7 +174,7 @@ def reverse_score_entry(entry_id: RowId, body: ReversalIn, caller: Scorer, sessi
 
 
 @router.post("/practitioners/{code}/repairs", response_model=RepairOut, status_code=201,
-             responses={200: {"model": RepairOut, "description": "the reference was already recorded"},
+             responses={200: replayed(RepairOut, "the reference was already recorded"),
                         **problems(404, 409)})
 def create_repair(code: Code, body: RepairIn, caller: Scorer, session: WriteSession, response: Response):
     """记分修复: points off for a qualifying activity, within the yearly cap, never below 0."""

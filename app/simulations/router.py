@@ -13,7 +13,7 @@ from app.kit.db import ReadSession, WriteSession
 from app.kit.openapi import problems
 from app.kit.pageheaders import page_headers
 from app.kit.paging import PageLimit, RowId, parse_cursor
-from app.kit.responses import REPLAYED
+from app.kit.responses import LOCATION_HEADER, REPLAYED, replayed
 from app.simulations import report, service
 from app.simulations.schemas import SimulationIn, SimulationOut, SimulationPage, SimulationReport
 
@@ -23,7 +23,8 @@ Simulator = Annotated[Caller, Depends(allowed(Action.rulesets_simulate))]
 
 
 @router.post("", status_code=202, response_model=SimulationOut,
-             responses={200: {"model": SimulationOut, "description": "a repeat with the same Idempotency-Key"}})
+             responses={202: {"headers": LOCATION_HEADER},
+                        200: replayed(SimulationOut, "a repeat with the same Idempotency-Key", **LOCATION_HEADER)})
 def create_simulation(
     body: SimulationIn, caller: Simulator, session: WriteSession, response: Response,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,

@@ -150,3 +150,45 @@ def test_every_answer_declares_the_request_id(document):
     for path, method, operation in operations(document):
         for status, response in operation["responses"].items():
             assert "X-Request-ID" in response.get("headers", {}), (method, path, status)
+
+
+# ---------------------------------------------------------------- request examples
+def _body_schema(document, operation) -> dict | None:
+    content = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    if content is None:
+        return None
+    ref = content["schema"].get("$ref", "")
+    return document["components"]["schemas"][ref.rsplit("/", 1)[-1]] if ref else content["schema"]
+
+
+def test_the_main_flows_have_request_examples(document):
+    by_id = {operation["operationId"]: operation for _, _, operation in operations(document)}
+    for name in ("put_practitioner", "create_score_case", "query_standings", "submit_defence",
+                 "confirm_score_proposal", "withdraw_score_proposal", "file_appeal", "decide_appeal",
+                 "create_referral", "create_referral_event", "create_webhook_endpoint", "create_simulation"):
+        assert _body_schema(document, by_id[name]).get("examples"), f"{name}: no request example"
+
+
+def test_every_declared_example_validates_against_its_request_model(app, document):
+    import jsonschema_rs
+    from fastapi.routing import APIRoute
+    from pydantic import TypeAdapter
+
+    from app.kit.routing import endpoint_routes
+
+    routes = {(method.lower(), r.path): r for r in endpoint_routes(app.router.routes) if isinstance(r, APIRoute)
+              for method in r.methods}
+    checked = 0
+    for path, method, operation in operations(document):
+        schema = _body_schema(document, operation)
+        if schema is None:
+            continue
+        content = operation["requestBody"]["content"]["application/json"]
+        examples = [*schema.get("examples", ()), *(e["value"] for e in content.get("examples", {}).values())]
+        model = TypeAdapter(routes[method, path].body_field.field_info.annotation)
+        resolver = {**schema, "components": document["components"]}
+        for example in examples:
+            model.validate_python(example)  # raises, naming the field, when it does not
+            jsonschema_rs.Draft202012Validator(resolver).validate(example)
+            checked += 1
+    assert checked >= 14

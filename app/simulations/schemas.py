@@ -11,7 +11,9 @@ MAX_DRAFT_CHARS = 1_000_000
 
 
 class SimulationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "draft": "id = \"inner-mongolia-2026-draft\"\nname = \"内蒙古 2026 草案\"\n# the rest of the ruleset file\n",
+        "region": "150400", "year": 2025}]})
     draft: str = Field(min_length=1, max_length=MAX_DRAFT_CHARS,
                        description="the draft ruleset: the text of a TOML file in the format of app/scoring/rulesets/")
     region: RegionCode = Field(description="replay the practitioners of this region and the regions below it")

@@ -30,6 +30,7 @@ from app.scoring.router import router as scoring_router
 from app.scoring.rulesets import load_rulesets
 from app.settings import get_settings
 from app.simulations.router import router as simulations_router
+from app.webhooks import payloads as webhook_payloads
 from app.webhooks.router import router as webhooks_router
 from app.workbench import web as workbench_web
 from app.workbench.router import router as workbench_router
@@ -100,6 +101,7 @@ def create_app() -> FastAPI:
               name="workbench-static")
     app.add_api_route("/metrics", metrics.metrics, methods=["GET"], tags=["ops"], name="get_metrics", response_class=PlainTextResponse,
                       responses={200: {"description": "Prometheus text exposition format"}})
+    webhook_payloads.declare(app)  # the document's webhooks: what an endpoint receives
     openapi.declare_common_problems(app, roles_of=route_roles, every_role=frozenset(Role))
     metrics.register()
     # NUL characters are refused alike on both databases, within the size limit.

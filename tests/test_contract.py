@@ -5,6 +5,7 @@ a generated client driving the main flows.)"""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -192,3 +193,90 @@ def test_every_declared_example_validates_against_its_request_model(app, documen
             jsonschema_rs.Draft202012Validator(resolver).validate(example)
             checked += 1
     assert checked >= 14
+
+
+# ---------------------------------------------------------------- webhooks
+# Written to the events outbox for the dossier and the audit, but no endpoint may subscribe to them
+# (not in EVENT_TYPES): never delivered, so not declared. A new event type must land here or in
+# EVENT_TYPES (and then in app/webhooks/payloads.py).
+OUTBOX_ONLY = {"score.proposed", "score.defence_submitted", "score.confirmed", "score.withdrawn", "score.appealed",
+               "score.appeal_decided", "score.statement_added", "score.defence_deadline_recomputed",
+               "score.appeal_deadline_recomputed"}
+
+
+def _emitted_in_code() -> set[str]:
+    """Every event type the code writes: the string given to emit()/_emit(), a ``{"type": …, "subject": …}``
+    given to emit_many(), or a module constant given to emit()."""
+    import ast
+    from pathlib import Path
+
+    from app.webhooks import rules
+
+    constants = {"OPERATIONAL": rules.OPERATIONAL}
+    found = set()
+    for path in Path("app").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) in ("emit", "_emit"):
+                for arg in node.args[:3]:
+                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and re.fullmatch(r"[a-z]+\.[a-z_]+", arg.value):
+                        found.add(arg.value)
+                    elif isinstance(arg, ast.Attribute) and arg.attr in constants:
+                        found.add(constants[arg.attr])
+            if isinstance(node, ast.Dict):
+                keys = [k.value for k in node.keys if isinstance(k, ast.Constant)]
+                if "type" in keys and "subject" in keys:
+                    value = node.values[keys.index("type")]
+                    if isinstance(value, ast.Constant):
+                        found.add(value.value)
+    return found
+
+
+def test_the_declared_webhooks_are_the_event_types_the_code_can_deliver(document):
+    from app.shared.events import EVENT_TYPES
+
+    declared = set(document["webhooks"])
+    assert declared == set(EVENT_TYPES)  # what an endpoint may subscribe to
+    emitted = _emitted_in_code()
+    assert declared <= emitted, f"declared but never emitted: {declared - emitted}"
+    assert emitted - declared == OUTBOX_ONLY
+
+
+def test_each_webhook_declares_its_payload_and_the_signature_headers(document):
+    for event_type, item in document["webhooks"].items():
+        operation = item["post"]
+        headers = {p["name"] for p in operation["parameters"] if p["in"] == "header" and p["required"]}
+        assert headers == {"webhook-id", "webhook-timestamp", "webhook-signature"}, event_type
+        schema = _body_schema(document, operation)
+        assert schema["properties"]["type"]["const"] == event_type
+        assert {"type", "timestamp", "data"} <= set(schema["required"])
+
+
+def test_delivered_messages_match_their_declared_schema(document, api, bureau, register, clock, engine):
+    import jsonschema_rs
+    from sqlmodel import Session, select
+
+    from app.shared.events import Event
+    from app.webhooks.delivery import body_of
+    from tests.referrals.conftest import referral_body
+    from tests.shared_fixtures import violation_with
+
+    clock.set("2025-07-01")
+    register("D150428000123")
+    entry = {"practitioner": "D150428000123", "violation_type": violation_with(12, "inner-mongolia-2025"), "points": 12}
+    assert api.post("/v1/score-cases", headers=bureau, json={
+        "case_ref": "C-9", "basis": "agreement_handling", "decision_number": "喀医保〔2025〕9号",
+        "decision_date": "2025-06-02", "institution": "H15042800001", "entries": [entry]}).status_code == 201
+    referral = api.post("/v1/referrals", json=referral_body(), headers=bureau).json()
+    assert api.post(f"/v1/referrals/{referral['id']}/events", json={"type": "send"}, headers=bureau).status_code == 201
+    assert api.post("/v1/notices", json={"region": "150428", "year": 2025}, headers=bureau).status_code == 201
+    with Session(engine) as session:
+        events = session.exec(select(Event)).all()
+    seen = set()
+    for event in events:
+        if event.type not in document["webhooks"]:
+            continue
+        schema = {**_body_schema(document, document["webhooks"][event.type]["post"]), "components": document["components"]}
+        jsonschema_rs.Draft202012Validator(schema).validate(json.loads(body_of(event)))
+        seen.add(event.type)
+    assert {"score.recorded", "standing.changed", "referral.created", "referral.status_changed",
+            "notice.published"} <= seen

@@ -7,8 +7,9 @@ The page carries no inline script or style: its Content-Security-Policy admits o
 own files, and the validator badge (which would call validator.swagger.io) is off.
 
 The bundled Swagger UI is 4.15 and renders OpenAPI 3.0 only; the document is 3.1 (FastAPI). The
-page's script relabels the version of the copy it displays (the constructs FastAPI emits render
-the same); /openapi.json itself, what clients are generated from, is untouched.
+page's script relabels the copy it displays as 3.0.3, rewriting the two 3.1 forms FastAPI writes
+(``examples`` in a schema, a union with null); /openapi.json itself, what clients are generated
+from, is untouched.
 """
 
 from __future__ import annotations
@@ -30,6 +31,28 @@ _INIT = """\
 "use strict";
 // Swagger UI for this service's document (app/kit/apidocs.py). No inline script: the CSP admits
 // only the service's own files.
+
+// Swagger UI 4 renders OpenAPI 3.0 only. The copy it displays is relabelled 3.0.3, with the 3.1
+// forms FastAPI writes put as 3.0 says them: a schema's examples as its example, a union with
+// null as nullable.
+function asOpenApi30(node) {
+  if (Array.isArray(node)) { return node.map(asOpenApi30); }
+  if (node === null || typeof node !== "object") { return node; }
+  var out = {};
+  Object.keys(node).forEach(function (key) { out[key] = asOpenApi30(node[key]); });
+  if (Array.isArray(out.examples) && out.example === undefined && out.examples.length) {
+    out.example = out.examples[0];
+    delete out.examples;
+  }
+  var union = out.anyOf;
+  if (Array.isArray(union) && union.length === 2 && union.some(function (s) { return s.type === "null"; })) {
+    var other = union.filter(function (s) { return s.type !== "null"; })[0];
+    delete out.anyOf;
+    out = Object.assign({}, other.$ref ? {allOf: [other]} : other, out, {nullable: true});
+  }
+  return out;
+}
+
 window.addEventListener("load", function () {
   var root = document.getElementById("swagger-ui");
   var spec = new URL(root.dataset.openapiUrl, window.location.href).href;
@@ -41,9 +64,10 @@ window.addEventListener("load", function () {
     presets: [SwaggerUIBundle.presets.apis],
     layout: "BaseLayout",
     responseInterceptor: function (response) {
-      // Swagger UI 4 refuses to render any version but 3.0.n; the document is 3.1.
       if (response.url === spec && typeof response.text === "string") {
-        response.text = response.text.replace(/"openapi"\\s*:\\s*"3\\.1\\.\\d+"/, '"openapi":"3.0.3"');
+        var document = asOpenApi30(JSON.parse(response.text));
+        document.openapi = "3.0.3";
+        response.text = JSON.stringify(document);
       }
       return response;
     }

@@ -82,7 +82,6 @@ def create_app() -> FastAPI:
         dependencies=[Depends(openapi.refuse_repeated_query_parameters)],
     )
     errors.install(app)
-    apidocs.install(app)
     app.include_router(ops_router)
     # Before scoring's GET /v1/rulesets/{ruleset_id}, which would otherwise take "simulations" for an id.
     app.include_router(simulations_router)
@@ -99,7 +98,9 @@ def create_app() -> FastAPI:
     app.include_router(workbench_router)
     app.mount(f"{workbench_web.PREFIX}/static", StaticFiles(directory=workbench_web.HERE / "static"),
               name="workbench-static")
-    app.add_api_route("/metrics", metrics.metrics, methods=["GET"], tags=["ops"], name="get_metrics", response_class=PlainTextResponse,
+    apidocs.install(app)  # late: routes are tried in order, and the standing check comes first
+    app.add_api_route("/metrics", metrics.metrics, methods=["GET"], tags=["ops"], name="get_metrics",
+                      response_class=PlainTextResponse,
                       responses={200: {"description": "Prometheus text exposition format"}})
     webhook_payloads.declare(app)  # the document's webhooks: what an endpoint receives
     openapi.declare_common_problems(app, roles_of=route_roles, every_role=frozenset(Role))

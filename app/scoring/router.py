@@ -12,7 +12,7 @@ from app.kit.errors import NotFound
 from app.kit.messages import t
 from app.kit.openapi import problems
 from app.kit.paging import RowId
-from app.kit.responses import mark_created
+from app.kit.responses import mark_created, replayed
 from app.kit.routes import CheckedRoute
 from app.kit.timeutil import Day, local_date
 from app.practitioners.schemas import PractitionerCode, RegionCode
@@ -26,6 +26,7 @@ from app.scoring.schemas import (
     RepairOut,
     ReversalIn,
     ReversalOut,
+    RulesetDocument,
     RulesetSummary,
     ScoreCaseIn,
     ScoreCaseOut,
@@ -42,8 +43,8 @@ Code = Annotated[PractitionerCode, Path(description="national staff code")]
 
 
 @router.post("/score-cases", response_model=ScoreCaseOut, status_code=201,
-             responses={200: {"model": ScoreCaseOut, "description": "a repeat: the first answer, nothing changed"}})
-def post_score_case(
+             responses={200: replayed(ScoreCaseOut, "a repeat: the first answer, nothing changed")})
+def create_score_case(
     body: ScoreCaseIn, caller: Scorer, session: WriteSession,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ):
@@ -61,9 +62,9 @@ def get_score_case(case_id: RowId, caller: ScoreReader, session: ReadSession):
 
 
 @router.post("/score-entries/{entry_id}/reversal", response_model=ReversalOut, status_code=201,
-             responses={200: {"model": ReversalOut, "description": "already reversed: the first reversal"},
+             responses={200: replayed(ReversalOut, "already reversed: the first reversal"),
                         **problems(404)})
-def reverse_entry(entry_id: RowId, body: ReversalIn, caller: Scorer, session: WriteSession, response: Response):
+def reverse_score_entry(entry_id: RowId, body: ReversalIn, caller: Scorer, session: WriteSession, response: Response):
     """Reverse an entry (appeal upheld, reconsideration, error): appended, never edited."""
     answer, created = service.reverse_entry(session, caller, entry_id, body.reason)
     mark_created(response, created)
@@ -71,9 +72,9 @@ def reverse_entry(entry_id: RowId, body: ReversalIn, caller: Scorer, session: Wr
 
 
 @router.post("/practitioners/{code}/repairs", response_model=RepairOut, status_code=201,
-             responses={200: {"model": RepairOut, "description": "the reference was already recorded"},
+             responses={200: replayed(RepairOut, "the reference was already recorded"),
                         **problems(404, 409)})
-def post_repair(code: Code, body: RepairIn, caller: Scorer, session: WriteSession, response: Response):
+def create_repair(code: Code, body: RepairIn, caller: Scorer, session: WriteSession, response: Response):
     """记分修复: points off for a qualifying activity, within the yearly cap, never below 0."""
     answer, created = service.record_repair(session, caller, code, body)
     mark_created(response, created)
@@ -82,13 +83,13 @@ def post_repair(code: Code, body: RepairIn, caller: Scorer, session: WriteSessio
 
 @router.post("/practitioners/{code}/registrations", response_model=RegistrationOut, status_code=201,
              responses=problems(404, 409))
-def post_registration(code: Code, body: RegistrationIn, caller: Scorer, session: WriteSession):
+def create_registration(code: Code, body: RegistrationIn, caller: Scorer, session: WriteSession):
     """A new registration after a termination, on or after the re-registration bar."""
     return service.record_registration(session, caller, code, body)
 
 
 @router.get("/violation-types", response_model=ViolationCatalogOut, responses=problems(404))
-def violation_types(
+def list_violation_types(
     caller: RulesetReader, session: ReadSession,
     region: Annotated[RegionCode | None, Query(description="default: your region")] = None,
     on: Annotated[Day | None, Query(description="default: today")] = None,
@@ -114,7 +115,7 @@ def list_rulesets(caller: RulesetReader, session: ReadSession):
                            sha256=r.sha256) for r in rows]
 
 
-@router.get("/rulesets/{ruleset_id}", responses=problems(404))
+@router.get("/rulesets/{ruleset_id}", response_model=None, responses={200: {"model": RulesetDocument}, **problems(404)})
 def get_ruleset(ruleset_id: str, caller: RulesetReader, session: ReadSession) -> dict:
     """The full ruleset as validated and stored, with its SHA-256."""
     ruleset = catalog.rulesets(session).get(ruleset_id)

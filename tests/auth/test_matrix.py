@@ -218,9 +218,10 @@ SIMULATE = frozenset({"bureau", "admin"})
 RULES: dict[tuple[str, str], Rule] = {
     # Public: health, the schema and the published notices.
     **{("GET", path): public(path) for path in (
-        "/healthz", "/readyz", "/metrics", "/bench/bare", "/openapi.json", "/docs", "/docs/oauth2-redirect",
-        "/redoc", "/v1/notices")},
+        "/healthz", "/readyz", "/metrics", "/bench/bare", "/openapi.json", "/docs", "/docs/init.js",
+        "/v1/notices")},
     ("GET", "/v1/notices/{notice_id}"): public_notice(),
+    ("GET", "/v1/notices/{notice_id}/csv"): public_notice("/csv"),
     ("GET", "/v1/notices/{notice_id}/delta"): public_notice("/delta", revisions=2),
     ("GET", "/notices/{notice_id}"): public_notice(prefix="/notices"),
     # The catalogue is the same for everyone with a key.

@@ -424,6 +424,49 @@ def cmd_calendar_list(_args) -> int:
     return 0
 
 
+def _page_size(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 10_000:
+        raise argparse.ArgumentTypeError("must be a whole number from 1 to 10000")
+    return int(value)
+
+
+def cmd_mirror(args) -> int:
+    """Keep a local replica of every standing (app/scoring/mirror.py): snapshot when empty, then the
+    feed. Needs no database of the service's: it reads the service over HTTP with a checker key."""
+    import httpx
+
+    from app.scoring import mirror
+
+    try:
+        replica = mirror.Replica(args.into)
+    except (ValueError, OSError) as exc:
+        print(f"error: --into: {exc}", file=sys.stderr)
+        return USAGE
+    source = mirror.Source(args.source, args.key)
+    try:
+        if args.once:
+            before = replica.cursor
+            applied = mirror.catch_up(replica, source, args.limit)
+            print(f"{'loaded a snapshot, then ' if before is None else ''}applied {applied} changes; "
+                  f"{replica.people()} practitioners; cursor {replica.cursor}", file=sys.stderr)
+            print(replica.cursor)
+            return 0
+        mirror.follow(replica, source, interval=args.interval, limit=args.limit,
+                      log=lambda line: print(line, file=sys.stderr, flush=True))
+        return 0
+    except mirror.MirrorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        # A refused key or request is the caller's to mend; anything else is the source failing.
+        return USAGE if exc.status is not None and exc.status < 500 else FAILED
+    except httpx.TransportError as exc:
+        print(f"error: cannot reach {args.source}: {exc}", file=sys.stderr)
+        return FAILED
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        replica.close()
+
+
 def cmd_referrals_emit_overdue(args) -> int:
     from app.referrals import jobs
 
@@ -503,6 +546,17 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--csv", help="also write the per-practitioner table here (UTF-8 with BOM)")
     sim.set_defaults(func=cmd_rulesets_simulate)
 
+    mr = sub.add_parser("mirror", help="keep a local replica of every standing, from the service's snapshot and "
+                        "standing feed, to check claims without a network call (needs a checker key)")
+    mr.add_argument("--from", dest="source", required=True, metavar="URL", help="the service's base URL")
+    mr.add_argument("--key", required=True, help="an API key of role checker")
+    mr.add_argument("--into", required=True, metavar="sqlite:///PATH", help="the replica's SQLite file")
+    mr.add_argument("--once", action="store_true", help="catch up, print the cursor reached, and exit (cron, tests)")
+    mr.add_argument("--interval", type=float, default=2.0, help="seconds between rounds once caught up (default 2)")
+    mr.add_argument("--limit", type=_page_size, default=5_000, metavar="N",
+                    help="changes per page, 1..10000 (default 5000)")
+    mr.set_defaults(func=cmd_mirror)
+
     rf = sub.add_parser("referrals", help="referrals to and from partner departments").add_subparsers(
         dest="referrals_command", required=True)
     overdue = rf.add_parser("emit-overdue", help="emit referral.overdue once per newly missed deadline; prints how many")
@@ -566,7 +620,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Commands that run on a database not migrated yet (or need none).
-NO_SCHEMA_NEEDED = {cmd_migrate, cmd_setup, cmd_ledger_keygen, cmd_worker_check}
+NO_SCHEMA_NEEDED = {cmd_migrate, cmd_setup, cmd_ledger_keygen, cmd_worker_check, cmd_mirror}
 
 
 def schema_problem() -> str | None:

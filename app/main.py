@@ -17,7 +17,7 @@ from app.auth.roles import Role
 from app.calendar.router import router as calendar_router
 from app.dossier.router import router as dossier_router
 from app.dueprocess.router import router as dueprocess_router
-from app.kit import errors, hotread, observability, openapi
+from app.kit import apidocs, errors, hotread, observability, openapi
 from app.kit.bodysize import BodySizeLimitMiddleware
 from app.kit.nulchars import NulCharacterMiddleware
 from app.kit.routes import CheckedRoute
@@ -27,10 +27,12 @@ from app.ops.router import router as ops_router
 from app.practitioners.router import institutions_router
 from app.practitioners.router import router as practitioners_router
 from app.referrals.router import router as referrals_router
+from app.scoring.checks_router import router as checks_router
 from app.scoring.router import router as scoring_router
 from app.scoring.rulesets import load_rulesets
 from app.settings import get_settings
 from app.simulations.router import router as simulations_router
+from app.webhooks import payloads as webhook_payloads
 from app.webhooks.router import router as webhooks_router
 from app.workbench import web as workbench_web
 from app.workbench.router import router as workbench_router
@@ -72,13 +74,22 @@ def create_app() -> FastAPI:
         version="1",
         description="Point ledger, standing checks, referrals and public notices. Errors are application/problem+json.",
         lifespan=lifespan,
+        # /docs from the service's own files (app/kit/apidocs.py): no CDN, so no blank page offline.
+        docs_url=None,
+        redoc_url=None,
+        # operationIds are the route names (get_standing, create_score_case): what a generated
+        # client calls its methods, so stable and readable rather than FastAPI's path-derived ids.
+        generate_unique_id_function=openapi.operation_id,
+        openapi_tags=openapi.TAGS,
     )
     app.router.route_class = CheckedRoute  # for the routes added to the app itself (/metrics)
     errors.install(app)
+    # First: the claim path (standing checks, the batch query, the feed), tried before any other route.
+    app.include_router(checks_router)
     app.include_router(ops_router)
     # Before scoring's GET /v1/rulesets/{ruleset_id}, which would otherwise take "simulations" for an id.
     app.include_router(simulations_router)
-    app.include_router(scoring_router)  # early: its standing check is the hot path (routes are tried in order)
+    app.include_router(scoring_router)
     app.include_router(dossier_router)
     app.include_router(practitioners_router)
     app.include_router(institutions_router)
@@ -91,8 +102,11 @@ def create_app() -> FastAPI:
     app.include_router(workbench_router)
     app.mount(f"{workbench_web.PREFIX}/static", StaticFiles(directory=workbench_web.HERE / "static"),
               name="workbench-static")
-    app.add_api_route("/metrics", metrics.metrics, methods=["GET"], tags=["ops"], response_class=PlainTextResponse,
+    apidocs.install(app)  # late: routes are tried in order, and the standing check comes first
+    app.add_api_route("/metrics", metrics.metrics, methods=["GET"], tags=["ops"], name="get_metrics",
+                      response_class=PlainTextResponse,
                       responses={200: {"description": "Prometheus text exposition format"}})
+    webhook_payloads.declare(app)  # the document's webhooks: what an endpoint receives
     openapi.declare_common_problems(app, roles_of=route_roles, every_role=frozenset(Role))
     metrics.register()
     # NUL characters are refused alike on both databases, within the size limit.

@@ -18,6 +18,7 @@ from app.scoring.models import (  # noqa: F401
     StandingRecord,
 )
 from app.shared.events import Event  # noqa: F401
+from app.shared.feed import StandingChange, StandingFeedHead  # noqa: F401
 from app.simulations.models import Simulation, SimulationRow, SimulationUnplaced  # noqa: F401
 from app.webhooks.models import (  # noqa: F401
     WebhookAttempt,

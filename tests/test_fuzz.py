@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 
 from app.auth.deps import route_roles
+from app.kit.openapi import operation_id
 from app.kit.routing import endpoint_routes
 from app.main import app as served_app
 
@@ -45,7 +46,7 @@ def operations_of(role: str) -> list[str]:
         if isinstance(route, APIRoute) and route.include_in_schema:
             roles = route_roles(route)
             if role in (roles if roles is not None else {"bureau"}):
-                found.append(route.unique_id)
+                found.append(operation_id(route))  # the document's operationId
     return found
 
 

@@ -78,3 +78,33 @@ def test_readiness_reads_the_same_revisions_as_alembic():
     finally:
         engine.dispose()
         dbutil.drop_database(url)
+
+
+def test_0015_records_everyone_registered_once_in_the_standing_feed():
+    from sqlalchemy import text
+
+    url = dbutil.create_database("pct_mig")
+    engine = create_engine(url)
+    try:
+        migrate.upgrade(url, "0014")
+        with engine.begin() as conn:
+            for pid in (1, 2):
+                conn.execute(text(
+                    "INSERT INTO practitioners (id, code, name, id_number_encrypted, id_number_hash, id_number_masked,"
+                    " category, region, registered_on, created_at, updated_at) VALUES (:id, :code, 'x', 'x', :h, 'x',"
+                    " 'physician', '210402', '2020-01-01', '2025-01-01 00:00:00', '2025-01-01 00:00:00')"),
+                    {"id": pid, "code": f"D21040200000{pid}", "h": str(pid)})
+            conn.execute(text("INSERT INTO standings (practitioner_id, timeline, first_year, last_year, updated_at) "
+                              "VALUES (2, '{\"registered_on\": \"2020-01-01\"}', 2025, 2025, '2025-01-01 00:00:00')"))
+        migrate.upgrade(url)
+        with engine.connect() as conn:
+            changes = conn.execute(text("SELECT code, version, region, first_year, timeline FROM standing_changes "
+                                        "ORDER BY xid, id")).all()
+            heads = conn.execute(text("SELECT practitioner_id, version FROM standing_feed_heads "
+                                      "ORDER BY practitioner_id")).all()
+        assert [tuple(r) for r in changes] == [("D210402000001", 1, "210402", None, None),
+                                               ("D210402000002", 1, "210402", 2025, '{"registered_on": "2020-01-01"}')]
+        assert [tuple(r) for r in heads] == [(1, 1), (2, 1)]
+    finally:
+        engine.dispose()
+        dbutil.drop_database(url)

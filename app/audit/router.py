@@ -19,7 +19,7 @@ Auditor = Annotated[Caller, Depends(allowed(Action.audit_read))]
 
 
 @router.get("", response_model=AuditPage)
-def list_audit(
+def list_audit_records(
     caller: Auditor,
     session: ReadSession,
     object: Annotated[str | None, Query(max_length=120, description="type:id, e.g. practitioner:D150428000123")] = None,

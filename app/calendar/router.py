@@ -22,21 +22,21 @@ Year = Annotated[int, Path(ge=files.FIRST_YEAR, le=files.LAST_YEAR)]
 
 
 @router.get("/years", response_model=YearsOut)
-def list_years(caller: Reader, session: ReadSession):
+def list_calendar_years(caller: Reader, session: ReadSession):
     """The years whose official holidays and adjusted working days are loaded, with where each
     came from. A deadline counted across any other year is provisional (weekends only)."""
     return service.years(session)
 
 
 @router.get("/years/{year}", response_model=YearOut, responses=problems(404))
-def get_year(year: Year, caller: Reader, session: ReadSession):
+def get_calendar_year(year: Year, caller: Reader, session: ReadSession):
     """One covered year with its days."""
     return service.year(session, year)
 
 
 @router.put("/years/{year}", response_model=LoadOut, status_code=200,
             responses={201: {"model": LoadOut, "description": "the year's first version"}, **problems(422)})
-def load_year(year: Year, body: YearIn, caller: Loader, session: WriteSession, response: Response):
+def load_calendar_year(year: Year, body: YearIn, caller: Loader, session: WriteSession, response: Response):
     """Load the year's official days from the State Council's notice, or replace them with a
     corrected version. Stored deadlines that counted the year are recomputed in the same
     transaction and never shortened; the load and every changed deadline are audited. The same

@@ -24,7 +24,7 @@ from app.dueprocess.schemas import (
 from app.kit.db import ReadSession, WriteSession
 from app.kit.openapi import problems
 from app.kit.paging import PageLimit, RowId, parse_cursor
-from app.kit.responses import mark_created
+from app.kit.responses import mark_created, replayed
 from app.kit.routes import CheckedRoute
 
 router = APIRouter(prefix="/v1", tags=["due process"], route_class=CheckedRoute)
@@ -37,7 +37,7 @@ Respondent = Annotated[Caller, Depends(allowed(Action.due_process_respond))]
 
 
 @router.get("/score-proposals", response_model=ProposalPage)
-def list_proposals(
+def list_score_proposals(
     caller: Reader, session: ReadSession,
     status: Literal["proposed", "defended", "confirmed", "withdrawn"] | None = None,
     closing_within: Annotated[int | None, Query(ge=0, le=60, description=(
@@ -50,12 +50,12 @@ def list_proposals(
 
 
 @router.get("/score-proposals/{proposal_id}", response_model=ProposalOut, responses=problems(404))
-def get_proposal(proposal_id: RowId, caller: Reader, session: ReadSession):
+def get_score_proposal(proposal_id: RowId, caller: Reader, session: ReadSession):
     return service.get_proposal(session, caller, proposal_id)
 
 
 @router.post("/score-proposals/{proposal_id}/defence", response_model=ProposalOut, status_code=201,
-             responses={200: {"description": "the same defence again: unchanged"}, **problems(404, 409)})
+             responses={200: replayed(ProposalOut, "the same defence again: unchanged"), **problems(404, 409)})
 def submit_defence(proposal_id: RowId, body: DefenceIn, caller: Respondent, session: WriteSession, response: Response):
     """申辩: the practitioner's statement of defence, within the window."""
     answer, created = service.submit_defence(session, caller, proposal_id, body)
@@ -65,19 +65,19 @@ def submit_defence(proposal_id: RowId, body: DefenceIn, caller: Respondent, sess
 
 @router.post("/score-proposals/{proposal_id}/confirmation", response_model=ConfirmationOut, status_code=201,
              responses=problems(404, 409))
-def confirm(proposal_id: RowId, body: DecisionIn, caller: Decider, session: WriteSession):
+def confirm_score_proposal(proposal_id: RowId, body: DecisionIn, caller: Decider, session: WriteSession):
     """The bureau confirms: the entry counts from the confirmation or decision date (per ruleset)."""
     return service.confirm(session, caller, proposal_id, body.reason)
 
 
 @router.post("/score-proposals/{proposal_id}/withdrawal", response_model=ProposalOut, status_code=201,
              responses=problems(404, 409))
-def withdraw(proposal_id: RowId, body: DecisionIn, caller: Decider, session: WriteSession):
+def withdraw_score_proposal(proposal_id: RowId, body: DecisionIn, caller: Decider, session: WriteSession):
     return service.withdraw(session, caller, proposal_id, body.reason)
 
 
 @router.post("/score-entries/{entry_id}/appeals", response_model=AppealOut, status_code=201,
-             responses={200: {"description": "the same appeal again: unchanged"}, **problems(404, 409)})
+             responses={200: replayed(AppealOut, "the same appeal again: unchanged"), **problems(404, 409)})
 def file_appeal(entry_id: RowId, body: AppealIn, caller: Respondent, session: WriteSession, response: Response):
     """申诉 against a counting entry, within the ruleset's window."""
     answer, created = service.file_appeal(session, caller, entry_id, body)
@@ -107,6 +107,6 @@ def decide_appeal(appeal_id: RowId, body: AppealDecisionIn, caller: Decider, ses
 
 @router.post("/score-entries/{entry_id}/statements", response_model=StatementOut, status_code=201,
              responses=problems(404))
-def add_statement(entry_id: RowId, body: StatementIn, caller: Respondent, session: WriteSession):
+def add_entry_statement(entry_id: RowId, body: StatementIn, caller: Respondent, session: WriteSession):
     """The practitioner's own statement on an entry; it stays on the dossier."""
     return service.add_statement(session, caller, entry_id, body)

@@ -19,7 +19,9 @@ class Evidence(BaseModel):
 
 
 class DefenceIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "channel": "practitioner", "text": "处方系按诊疗规范开具，附病历说明。",
+        "evidence": [{"uri": "https://files.example.cn/defence/17.pdf", "description": "病历"}]}]})
     channel: Channel = Field(description="who speaks: the practitioner, or their institution for them")
     text: LongText
     evidence: list[Evidence] = Field(default_factory=list, max_length=50)
@@ -34,7 +36,7 @@ class DefenceOut(BaseModel):
 
 
 class DecisionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "申辩理由不成立，维持记分。"}]})
     reason: Reason
 
 
@@ -81,7 +83,7 @@ class ProposalPage(BaseModel):
 
 
 class AppealIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"channel": "institution", "grounds": "违规行为系他人冒用工号所致。"}]})
     channel: Channel
     grounds: LongText
     evidence: list[Evidence] = Field(default_factory=list, max_length=50)
@@ -107,7 +109,7 @@ class AppealOut(BaseModel):
 
 
 class AppealDecisionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"outcome": "upheld", "reason": "经复核，工号被冒用属实。"}]})
     outcome: Literal["upheld", "rejected"]
     reason: Reason
 

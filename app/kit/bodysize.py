@@ -19,9 +19,14 @@ class BodySizeLimitMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        declared = _content_length(scope)
+        declared, chunked = _framing(scope)
         if declared is not None and declared > self.max_bytes:
             return await self._refuse(scope, send)
+        if not chunked:
+            # A declared length within the limit is all the server reads, and a request with neither
+            # header has no body (RFC 9112 §6.3): only a chunked body needs counting. Most requests
+            # (every standing check) skip the two wrappers below.
+            return await self.app(scope, receive, send)
 
         received = 0
         over = False
@@ -66,8 +71,13 @@ class BodySizeLimitMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
-def _content_length(scope) -> int | None:
+def _framing(scope) -> tuple[int | None, bool]:
+    """The declared ``Content-Length`` (None when absent or not a number) and whether the body is
+    sent in chunks (``Transfer-Encoding``, which HTTP/1.1 gives precedence over a length)."""
+    declared, chunked = None, False
     for name, value in scope.get("headers", ()):
         if name == b"content-length":
-            return int(value) if value.isdigit() else None
-    return None
+            declared = int(value) if value.isdigit() else None
+        elif name == b"transfer-encoding":
+            chunked = True
+    return declared, chunked

@@ -333,6 +333,8 @@ ZH: dict[str, str] = {
     "is not a parameter of this operation": "不是此操作的参数",
     "given more than once; it takes one value": "重复给出；此参数只接受一个值",
     "not a cursor from a previous page": "不是上一页返回的游标",
+    "not a cursor of the standing feed (a next_cursor or a snapshot's cursor)":
+        "不是资格变动流的游标（应为 next_cursor 或快照给出的游标）",
     "More than {item} for this client; retry after {retry_after} s": "此客户端超过 {item} 的限额；请在 {retry_after} 秒后重试",
     "must be a date (2025-12-31) or an ISO 8601 instant with offset (2025-12-31T09:30:00+08:00)":
         "应为日期（2025-12-31）或带时区偏移的 ISO 8601 时刻（2025-12-31T09:30:00+08:00）",

@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 import re
 import sys
-import uuid
 from contextvars import ContextVar
+from os import urandom
 from time import perf_counter
 
 from prometheus_client import Counter
@@ -45,7 +45,7 @@ def accepted_request_id(header: str | None) -> str:
     """The caller's id when it is a plain token of at most 64 characters; a fresh one otherwise."""
     if header and _REQUEST_ID.fullmatch(header):
         return header
-    return uuid.uuid4().hex
+    return urandom(16).hex()  # 128 random bits, as uuid4().hex without building a UUID per request
 
 
 def redact(text: str) -> str:

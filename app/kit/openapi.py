@@ -19,7 +19,38 @@ from fastapi.routing import APIRoute
 
 from app.kit.db import get_read_session, get_write_session
 from app.kit.errors import Invalid, field_error
+from app.kit.responses import REQUEST_ID_HEADER
 from app.kit.routing import endpoint_routes
+
+# Every tag the routes use, described, in the order the documentation shows them.
+TAGS = [
+    {"name": "scoring", "description": "The standing check (may this practitioner bill the fund?), one or "
+                                        "1,000 at a time; score cases (记分), reversals, repairs (记分修复), "
+                                        "re-registration, the dossier (一人一档), the violation catalogue and "
+                                        "the rulesets in force."},
+    {"name": "practitioners", "description": "The registry: practitioners (登记备案) and the institutions "
+                                             "they work at, owned by region."},
+    {"name": "due process", "description": "Proposed scores awaiting a defence (申辩) and the bureau's "
+                                           "confirmation or withdrawal; appeals (申诉) and statements on entries."},
+    {"name": "notices", "description": "Yearly public notices (公示), frozen with their SHA-256: published by "
+                                       "bureaus, read by anyone without a key, as JSON, CSV or a delta."},
+    {"name": "referrals", "description": "Case referrals (移送) between a bureau and other departments, "
+                                         "with their working-day deadlines and yearly figures."},
+    {"name": "webhooks", "description": "Subscriptions to the events in the document's `webhooks` section, "
+                                        "signed as Standard Webhooks; deliveries and redelivery."},
+    {"name": "rulesets", "description": "What-if simulations (模拟测算) of a draft ruleset over a region's year; "
+                                        "nothing is written to the ledger."},
+    {"name": "calendar", "description": "The working-day calendar: official holidays and adjusted working days "
+                                        "per year, from which deadlines are counted."},
+    {"name": "audit", "description": "The audit trail of every change and every search for a person."},
+    {"name": "ops", "description": "Health, readiness and Prometheus metrics, for operators; no key."},
+]
+
+
+def operation_id(route: APIRoute) -> str:
+    """The route's name (its function's, unless it names one), e.g. ``get_standing``."""
+    return route.name
+
 
 _RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before trying again",
                                 "schema": {"type": "integer", "minimum": 1}, "required": True}}
@@ -31,6 +62,7 @@ _DESCRIPTIONS = {
     404: "not found, or outside the caller's region or department",
     409: "conflicts with the current state (the problem names it)",
     413: "request body larger than APP_MAX_BODY_BYTES",
+    415: "a body sent without Content-Type: application/json",
     422: "a value is not acceptable (the problem's errors name each field)",
     429: "over the client's rate limit (APP_RATE_LIMITS)",
     503: "the database is unreachable for a moment; retry",
@@ -77,13 +109,22 @@ def declare_common_problems(app: FastAPI, roles_of: Callable[[APIRoute], frozens
             if roles != every_role:
                 codes.add(403)
         if route.body_field is not None:
-            codes |= {400, 413}
+            codes |= {400, 413, 415}
         if get_read_session in calls or get_write_session in calls:
             codes.add(503)
         for code, response in problems(*sorted(codes)).items():
             route.responses.setdefault(code, response)
     generate = app.openapi
-    app.openapi = lambda: problem_components(generate())  # type: ignore[method-assign]
+    app.openapi = lambda: request_id_headers(problem_components(generate()))  # type: ignore[method-assign]
+
+
+def request_id_headers(schema: dict) -> dict:
+    """Every answer carries ``X-Request-ID`` (app/kit/observability.py): declared on each."""
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            for response in operation.get("responses", {}).values():
+                response["headers"] = {**REQUEST_ID_HEADER, **response.get("headers", {})}
+    return schema
 
 
 def problem_components(schema: dict) -> dict:

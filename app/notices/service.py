@@ -26,6 +26,7 @@ from app.auth.roles import Caller, Role
 from app.kit.db import bulk_writer, read_session
 from app.kit.errors import Conflict, Invalid, NotFound
 from app.kit.messages import t
+from app.kit.paging import keyset_page
 from app.kit.timeutil import local_date, utcnow
 from app.notices import content
 from app.notices.models import Notice, NoticeRow
@@ -280,13 +281,16 @@ def latest(session: Session, region: str, year: int) -> Notice | None:
     ).first()
 
 
-def list_notices(session: Session, region: str | None, year: int | None) -> list[dict]:
-    query = select(Notice).order_by(Notice.region, col(Notice.year).desc(), col(Notice.revision).desc())
+def list_notices(session: Session, region: str | None, year: int | None, limit: int,
+                 cursor: int | None) -> tuple[list[dict], str | None]:
+    """Published notices, oldest first (keyset by id), and the cursor of the next page."""
+    query = select(Notice)
     if region:
         query = query.where(Notice.region == region)
     if year:
         query = query.where(Notice.year == year)
-    return [describe(n) for n in session.exec(query.limit(500))]
+    rows, next_cursor = keyset_page(session, query, Notice.id, limit, cursor)
+    return [describe(n) for n in rows], next_cursor
 
 
 def stored_rows(notice_id: int, *, order: str = "position", query: str | None = None,

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from app import migrate
@@ -11,8 +14,17 @@ from app.kit.routes import CheckedRoute
 router = APIRouter(tags=["ops"], route_class=CheckedRoute)
 
 
-@router.get("/healthz")
-def healthz():
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"]
+    revision: list[str] = Field(description="the migrations' head the database is at")
+
+
+@router.get("/healthz", response_model=Health)
+def get_health():
     """The process is up."""
     return {"status": "ok"}
 
@@ -27,8 +39,11 @@ async def bench_bare():
     return {"status": "ok", "service": "practitioner-credit"}
 
 
-@router.get("/readyz", responses={503: {"description": "database unreachable or migrations behind"}})
-def readyz():
+@router.get("/readyz", response_model=Readiness,
+            responses={503: {"description": "database unreachable or migrations behind", "content": {
+                "application/json": {"schema": {"type": "object", "required": ["status"], "properties": {
+                    "status": {"enum": ["unavailable", "migrations_pending"]}}}}}}})
+def get_readiness():
     """Ready to serve: the database answers and its schema is at the migrations' head."""
     engine = get_engine()
     try:

@@ -65,7 +65,7 @@ def list_practitioners(
 
 
 @router.post("/search", response_model=list[PractitionerOut])
-def search_by_id_number(body: IdNumberSearch, caller: Reader, session: WriteSession):
+def search_practitioners(body: IdNumberSearch, caller: Reader, session: WriteSession):
     """Exact search by ID number (in the body, so it never lands in a log). Audited: the trail
     records who searched and whom they found, never the number."""
     return service.describe(session, service.search_by_id_number(session, caller, body.id_number))

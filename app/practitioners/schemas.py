@@ -53,7 +53,9 @@ class InstitutionIn(BaseModel):
 class PractitionerIn(BaseModel):
     """A full registration record (PUT replaces it)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "name": "王某某", "id_number": "150428198001010014", "category": "physician", "region": "150428",
+        "institutions": [{"code": "H15042800001", "name": "喀喇沁旗医院"}], "registered_on": "2024-01-01"}]})
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     id_number: IdNumber = Field(description="18-character resident ID number; stored encrypted, never returned")
     category: Category

@@ -16,7 +16,7 @@ from app.kit.timeutil import utcnow
 from app.practitioners import identity
 from app.practitioners.models import Institution, Practitioner, PractitionerInstitution
 from app.practitioners.schemas import InstitutionOut, InstitutionRecordIn, PractitionerIn, PractitionerOut
-from app.shared import events, regions
+from app.shared import events, feed, regions
 
 
 def find(session: Session, code: str, *, for_update: bool = False) -> Practitioner | None:
@@ -88,6 +88,9 @@ def _put(session: Session, caller: Caller, code: str, data: PractitionerIn) -> t
     if changed_fields:
         audit.record(session, caller, "practitioner.register" if created else "practitioner.update",
                      "practitioner", code, practitioner.region, {"fields": changed_fields})
+    if created or moved_from is not None:
+        # Found by a standing check from now on, or answered under another region's rulesets: mirrors hear of it.
+        feed.record(session.connection(), [practitioner.id])
     if moved_from is not None:
         audit.record(session, caller, "practitioner.move", "practitioner", code, moved_from,
                      {"from": moved_from, "to": practitioner.region})

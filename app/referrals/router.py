@@ -9,7 +9,7 @@ from app.auth.roles import Action, Caller
 from app.kit.db import ReadSession, WriteSession
 from app.kit.openapi import problems
 from app.kit.paging import MAX_ID, PageLimit, RowId
-from app.kit.responses import mark_created
+from app.kit.responses import mark_created, replayed
 from app.kit.routes import CheckedRoute
 from app.kit.timeutil import Day
 from app.practitioners.schemas import RegionCode
@@ -26,8 +26,8 @@ AsOf = Annotated[Day | None, Query(description="judge deadlines on this day; def
 
 
 @router.post("/referrals", response_model=ReferralOut, status_code=201,
-             responses={200: {"model": ReferralOut, "description": "a repeat: the first answer, nothing changed"}})
-def post_referral(
+             responses={200: replayed(ReferralOut, "a repeat: the first answer, nothing changed")})
+def create_referral(
     body: ReferralIn, caller: Writer, session: WriteSession, response: Response,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ):
@@ -38,7 +38,7 @@ def post_referral(
 
 
 @router.get("/referrals/stats", response_model=StatsOut)
-def referral_stats(
+def get_referral_stats(
     caller: StatsReader, session: ReadSession, year: Annotated[int, Query(ge=2000, le=2100)],
     region: Annotated[RegionCode | None, Query(description="default: your region; sub-regions included")] = None,
     as_of: AsOf = None,
@@ -75,7 +75,7 @@ def get_referral(referral_id: RowId, caller: Reader, session: ReadSession):
 
 @router.post("/referrals/{referral_id}/events", response_model=ReferralOut, status_code=201,
              responses=problems(404, 409))
-def post_event(referral_id: RowId, body: EventIn, caller: Writer, session: WriteSession):
+def create_referral_event(referral_id: RowId, body: EventIn, caller: Writer, session: WriteSession):
     """A lifecycle step (send, receive, file, decline, conclude, return, extend, remind, withdraw,
     close); 409 with the allowed ones when the state machine does not allow it."""
     return service.post_event(session, caller, referral_id, body)

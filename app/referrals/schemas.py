@@ -47,7 +47,10 @@ class EvidenceIn(BaseModel):
 
 
 class ReferralIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "recipient": "health", "region": "150428", "clue_category": "licence_renting",
+        "summary": "某诊所疑似医师挂证", "institutions": ["H15042800001"], "practitioners": ["D150428000123"],
+        "evidence": [{"uri": "https://files.example.cn/evidence/1.pdf", "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}]}]})
     kind: Kind = Kind.case
     recipient: Code = Field(description="a partner department code (a bureau sends) or 'bureau' (a partner sends)")
     region: RegionCode
@@ -73,7 +76,7 @@ class OutcomeIn(BaseModel):
 
 
 class EventIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"type": "send"}, {"type": "return", "reason": "材料不全，请补充证据。"}]})
     type: Action
     reason: Reason | None = None
     outcome: OutcomeIn | None = None

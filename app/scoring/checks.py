@@ -68,8 +68,9 @@ def ruleset_in_force(rulesets: Mapping[str, Ruleset], region: str, day: date) ->
     return known[key]
 
 
-class _Answers:
-    """Answers for one day; a batch shares the whole answer of people with nothing in their timeline."""
+class Answers:
+    """Answers for one day; a batch shares the whole answer of people with nothing in their timeline.
+    Also what a mirror answers with (app/scoring/mirror.py): the same code, so the same answers."""
 
     def __init__(self, rulesets: Mapping[str, Ruleset], day: date):
         self.rulesets, self.day = rulesets, day
@@ -105,7 +106,7 @@ async def standing_of(code: str, day: date) -> dict | None:
     rows = await hotread.fetch(BY_CODE[hotread.dialect()], (code,))
     if not rows:
         return None
-    return _Answers(await _rulesets(), day).of(*rows[0])
+    return Answers(await _rulesets(), day).of(*rows[0])
 
 
 async def standings(codes: Sequence[str], day: date) -> list[dict]:
@@ -114,7 +115,7 @@ async def standings(codes: Sequence[str], day: date) -> list[dict]:
     sqlite = hotread.dialect() == "sqlite"
     rows = await hotread.fetch(BY_CODES["sqlite" if sqlite else "postgresql"],
                                (orjson.dumps(distinct).decode() if sqlite else distinct,))
-    answers = _Answers(await _rulesets(), day)
+    answers = Answers(await _rulesets(), day)
     found = {row[0]: answers.of(*row) for row in rows}
     return [{"code": code, "found": True, "standing": found[code]} if code in found
             else {"code": code, "found": False, "standing": None} for code in codes]

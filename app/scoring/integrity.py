@@ -32,6 +32,7 @@ from app.notices.models import Notice
 from app.practitioners.models import Practitioner
 from app.scoring import anchor, catalog, ledger, service, signing, standing
 from app.scoring.models import LedgerCheckpoint, StandingRecord
+from app.shared import feed
 
 PEOPLE = 1000  # practitioners read at a time
 
@@ -186,6 +187,7 @@ def repair_standings(differences: Sequence[StandingDifference]) -> int:
             timeline = standing.derive(service.facts_from_rows(person.registered_on, rows), catalog.rulesets(session))
             upsert_many(session.connection(), StandingRecord.__table__, "practitioner_id",
                         [service.standing_row(person.id, timeline)])
+            feed.record(session.connection(), [person.id])
             audit.record(session, cli_caller(), "standing.repair", "practitioner", person.code, person.region,
                          {"differed": list(difference.differs)})
             session.commit()

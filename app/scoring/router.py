@@ -1,27 +1,22 @@
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated
 
-import orjson
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
-from pydantic import TypeAdapter, ValidationError
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from sqlmodel import select
-from starlette.concurrency import run_in_threadpool
 
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
 from app.kit.db import ReadSession, WriteSession
-from app.kit.errors import Invalid, NotFound, field_error
+from app.kit.errors import NotFound
 from app.kit.messages import t
 from app.kit.openapi import problems
 from app.kit.paging import RowId
-from app.kit.responses import mark_created
-from app.kit.routes import CheckedRoute, DirectRoute, direct
-from app.kit.timeutil import DateRefused, Day, local_date, parse_instant, parse_instant_or_date, utcnow
+from app.kit.responses import mark_created, replayed
+from app.kit.routes import CheckedRoute
+from app.kit.timeutil import Day, local_date
 from app.practitioners.schemas import PractitionerCode, RegionCode
-from app.scoring import catalog, checks, known, service
+from app.scoring import catalog, service
 from app.scoring.models import RulesetRecord
 from app.scoring.rulesets import select_ruleset
 from app.scoring.schemas import (
@@ -31,12 +26,10 @@ from app.scoring.schemas import (
     RepairOut,
     ReversalIn,
     ReversalOut,
+    RulesetDocument,
     RulesetSummary,
     ScoreCaseIn,
     ScoreCaseOut,
-    StandingOut,
-    StandingQuery,
-    StandingQueryOut,
     ViolationCatalogOut,
     ViolationTypeOut,
 )
@@ -45,130 +38,13 @@ router = APIRouter(prefix="/v1", tags=["scoring"], route_class=CheckedRoute)
 
 Scorer = Annotated[Caller, Depends(allowed(Action.scores_write))]
 ScoreReader = Annotated[Caller, Depends(allowed(Action.scores_read))]
-StandingReader = Annotated[Caller, Depends(allowed(Action.standings_read))]
 RulesetReader = Annotated[Caller, Depends(allowed(Action.rulesets_read))]
 Code = Annotated[PractitionerCode, Path(description="national staff code")]
 
 
-def _day(at: str | None, field: str) -> date:
-    if at is None:
-        return local_date()
-    try:
-        return parse_instant_or_date(at)
-    except DateRefused as refused:
-        raise Invalid(refused.message, errors=[field_error(field, refused.message, refused.kind)]) from None
-
-
-def _json(content: dict) -> Response:
-    # Serialised here, once: returning the dict would make FastAPI encode it and validate it
-    # against response_model (which still documents the answer), most of a 1,000-code query's time.
-    return Response(orjson.dumps(content), media_type="application/json")
-
-
-# The check's optional ``at``, documented here and read from the query string by the route: as a
-# FastAPI parameter its extraction and validation were a tenth of the check's time (bench/RESULTS.md).
-AT_MAX_LENGTH = 40
-_AT = {"name": "at", "in": "query", "required": False,
-       "description": "a date (2025-12-31), or an ISO 8601 instant with offset read as its date in Asia/Shanghai; "
-                      "default now",
-       "schema": {"type": "string", "maxLength": AT_MAX_LENGTH}}
-
-
-def _at(request: Request) -> date:
-    at = request.query_params.get("at") if request.scope["query_string"] else None
-    if at is not None and len(at) > AT_MAX_LENGTH:
-        raise Invalid(t("must be at most {length} characters", length=AT_MAX_LENGTH), field="query.at")
-    return _day(at, "query.at")
-
-
-# ``known_at``: the standing as the ledger stood at that instant (app/scoring/known.py), read by
-# the route like ``at``; the check without it never reads it.
-_KNOWN_AT = {"name": "known_at", "in": "query", "required": False,
-             "description": "an ISO 8601 instant with offset, not in the future: answer as the ledger stood then "
-                            "(rows recorded at or before it; a person registered later is not found); "
-                            "`at` then defaults to its date in Asia/Shanghai",
-             "schema": {"type": "string", "format": "date-time", "maxLength": AT_MAX_LENGTH}}
-
-
-def _known_at(value: str, field: str) -> datetime:
-    if len(value) > AT_MAX_LENGTH:
-        raise Invalid(t("must be at most {length} characters", length=AT_MAX_LENGTH), field=field)
-    try:
-        instant = parse_instant(value)
-    except DateRefused as refused:
-        raise Invalid(refused.message, errors=[field_error(field, refused.message, refused.kind)]) from None
-    return _not_in_the_future(instant, field)
-
-
-def _not_in_the_future(instant: datetime, field: str) -> datetime:
-    if instant > utcnow():
-        raise Invalid(t("is in the future: the ledger as it stands now is the answer without known_at"), field=field)
-    return instant
-
-
-async def _standing_known_at(code: str, request: Request) -> Response:
-    at = request.query_params.get("at")
-    if at is not None and len(at) > AT_MAX_LENGTH:
-        raise Invalid(t("must be at most {length} characters", length=AT_MAX_LENGTH), field="query.at")
-    day = _day(at, "query.at") if at is not None else None
-    known_at = _known_at(request.query_params["known_at"], "query.known_at")
-    answer = (await run_in_threadpool(known.answers, [code], day, known_at)).get(code)
-    if answer is None:
-        raise NotFound(t("No practitioner {code} known at {known_at}", code=code, known_at=known.echo(known_at)))
-    return _json(answer)
-
-
-_CODE = TypeAdapter(PractitionerCode)
-_may_read_standings = allowed(Action.standings_read)
-
-
-async def _check_standing(request: Request) -> Response:
-    """The per-claim check as served (app/kit/routes.py ``DirectRoute``): what ``get_standing``
-    declares, authenticated and validated here in FastAPI's order (the caller, then the code)."""
-    await _may_read_standings(request)
-    code = request.path_params["code"]
-    try:
-        _CODE.validate_python(code)
-    except ValidationError as refused:
-        raise RequestValidationError([{**e, "loc": ("path", "code", *e["loc"])} for e in refused.errors()]) from None
-    if request.scope["query_string"] and "known_at" in request.query_params:
-        return await _standing_known_at(code, request)
-    answer = await checks.standing_of(code, _at(request))
-    if answer is None:
-        raise NotFound(t("No practitioner {code} is registered", code=code))
-    return _json(answer)
-
-
-# The hot path first: FastAPI tries routes in order, and every route tried costs time per request.
-@direct(_check_standing)
-async def get_standing(code: Code, caller: StandingReader) -> StandingOut:  # type: ignore[empty-body]
-    """May this practitioner bill the fund? The per-claim check (app/scoring/checks.py: the hot path).
-    With ``known_at``, as the ledger stood at that instant (app/scoring/known.py)."""
-
-
-router.add_api_route("/practitioners/{code}/standing", get_standing, methods=["GET"], response_model=StandingOut,
-                     responses=problems(404), openapi_extra={"parameters": [_AT, _KNOWN_AT]},
-                     route_class_override=DirectRoute)
-
-
-@router.post("/standings/query", response_model=StandingQueryOut)
-async def query_standings(body: StandingQuery, caller: StandingReader):
-    """Up to 1,000 codes at once; unknown codes are answered with found=false. With ``known_at``,
-    as the ledger stood at that instant (a person registered later is not found)."""
-    if body.known_at is not None:
-        return await _standings_known_at(body)
-    return _json({"results": await checks.standings(body.codes, _day(body.at, "body.at"))})
-
-
-async def _standings_known_at(body: StandingQuery) -> Response:
-    day = _day(body.at, "body.at") if body.at is not None else None
-    known_at = _not_in_the_future(body.known_at, "body.known_at")
-    return _json({"results": await run_in_threadpool(known.results, body.codes, day, known_at)})
-
-
 @router.post("/score-cases", response_model=ScoreCaseOut, status_code=201,
-             responses={200: {"model": ScoreCaseOut, "description": "a repeat: the first answer, nothing changed"}})
-def post_score_case(
+             responses={200: replayed(ScoreCaseOut, "a repeat: the first answer, nothing changed")})
+def create_score_case(
     body: ScoreCaseIn, caller: Scorer, session: WriteSession,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ):
@@ -186,9 +62,9 @@ def get_score_case(case_id: RowId, caller: ScoreReader, session: ReadSession):
 
 
 @router.post("/score-entries/{entry_id}/reversal", response_model=ReversalOut, status_code=201,
-             responses={200: {"model": ReversalOut, "description": "already reversed: the first reversal"},
+             responses={200: replayed(ReversalOut, "already reversed: the first reversal"),
                         **problems(404)})
-def reverse_entry(entry_id: RowId, body: ReversalIn, caller: Scorer, session: WriteSession, response: Response):
+def reverse_score_entry(entry_id: RowId, body: ReversalIn, caller: Scorer, session: WriteSession, response: Response):
     """Reverse an entry (appeal upheld, reconsideration, error): appended, never edited."""
     answer, created = service.reverse_entry(session, caller, entry_id, body.reason)
     mark_created(response, created)
@@ -196,9 +72,9 @@ def reverse_entry(entry_id: RowId, body: ReversalIn, caller: Scorer, session: Wr
 
 
 @router.post("/practitioners/{code}/repairs", response_model=RepairOut, status_code=201,
-             responses={200: {"model": RepairOut, "description": "the reference was already recorded"},
+             responses={200: replayed(RepairOut, "the reference was already recorded"),
                         **problems(404, 409)})
-def post_repair(code: Code, body: RepairIn, caller: Scorer, session: WriteSession, response: Response):
+def create_repair(code: Code, body: RepairIn, caller: Scorer, session: WriteSession, response: Response):
     """记分修复: points off for a qualifying activity, within the yearly cap, never below 0."""
     answer, created = service.record_repair(session, caller, code, body)
     mark_created(response, created)
@@ -207,13 +83,13 @@ def post_repair(code: Code, body: RepairIn, caller: Scorer, session: WriteSessio
 
 @router.post("/practitioners/{code}/registrations", response_model=RegistrationOut, status_code=201,
              responses=problems(404, 409))
-def post_registration(code: Code, body: RegistrationIn, caller: Scorer, session: WriteSession):
+def create_registration(code: Code, body: RegistrationIn, caller: Scorer, session: WriteSession):
     """A new registration after a termination, on or after the re-registration bar."""
     return service.record_registration(session, caller, code, body)
 
 
 @router.get("/violation-types", response_model=ViolationCatalogOut, responses=problems(404))
-def violation_types(
+def list_violation_types(
     caller: RulesetReader, session: ReadSession,
     region: Annotated[RegionCode | None, Query(description="default: your region")] = None,
     on: Annotated[Day | None, Query(description="default: today")] = None,
@@ -239,10 +115,13 @@ def list_rulesets(caller: RulesetReader, session: ReadSession):
                            sha256=r.sha256) for r in rows]
 
 
-@router.get("/rulesets/{ruleset_id}", responses=problems(404))
+@router.get("/rulesets/{ruleset_id}", response_model=None, responses={200: {"model": RulesetDocument}, **problems(404)})
 def get_ruleset(ruleset_id: str, caller: RulesetReader, session: ReadSession) -> dict:
     """The full ruleset as validated and stored, with its SHA-256."""
     ruleset = catalog.rulesets(session).get(ruleset_id)
     if ruleset is None:
         raise NotFound(t("No ruleset {ruleset_id}", ruleset_id=ruleset_id))
     return {**ruleset.model_dump(mode="json"), "sha256": ruleset.content_hash()}
+
+
+# ---------------------------------------------------------------- the standing feed (app/scoring/feed.py)

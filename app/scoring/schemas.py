@@ -11,7 +11,7 @@ from app.kit.messages import t
 from app.kit.textfields import Reason
 from app.kit.timeutil import Day, Instant
 from app.practitioners.schemas import InstitutionCode, PractitionerCode
-from app.scoring.rulesets import Circumstances, Tier
+from app.scoring.rulesets import Circumstances, Ruleset, Tier
 from app.settings import get_settings
 
 _settings = get_settings()
@@ -49,7 +49,14 @@ class ScoreEntryIn(BaseModel):
 
 
 class ScoreCaseIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "case_ref": "KLQ-2025-017", "basis": "agreement_handling", "decision_number": "喀医保〔2025〕17号",
+        "decision_date": "2025-06-02", "institution": "H15042800001", "amount_involved": "12800.00",
+        "entries": [{"practitioner": "D150428000123", "act": "A1", "violation_type": "SPLIT-CHARGING",
+                     "tier": "primary"}]}, {
+        "case_ref": "KLQ-2025-018", "basis": "administrative_penalty", "decision_number": "喀医保罚〔2025〕3号",
+        "decision_date": "2025-07-01", "institution": "H15042800001", "procedure": "notify",
+        "entries": [{"practitioner": "D150428000123", "violation_type": "SPLIT-CHARGING", "points": 3}]}]})
     case_ref: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     basis: Basis
     decision_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -228,7 +235,8 @@ class RegistrationOut(SanctionsMoved):
 
 
 class StandingQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"codes": ["D150428000123", "D150402000103"]},
+                                        {"codes": ["D150428000123"], "at": "2025-12-31"}]})
     codes: list[Annotated[str, StringConstraints(max_length=20)]] = Field(min_length=1, max_length=_settings.max_batch_size)
     at: str | None = Field(default=None, description="a date (2025-12-31), or an ISO 8601 instant with offset "
                            "read as its date in Asia/Shanghai; default now")
@@ -248,6 +256,26 @@ class StandingQueryOut(BaseModel):
     results: list[StandingAnswer]
 
 
+class StandingData(BaseModel):
+    """One person's standing data, as the feed and the snapshot send it: what a standing check's
+    answer is computed from (``standing.evaluate`` on the timeline, the ruleset in force for the
+    region), and nothing else."""
+    code: str
+    version: int = Field(description="per person, higher for every later change: keep the highest seen")
+    region: str = Field(description="the region whose rulesets apply")
+    registered_on: date
+    first_year: int | None = Field(description="null: the timeline has nothing in it (active from registered_on, "
+                                               "0 points)")
+    timeline: dict | None = Field(description="the stored standing timeline (app/scoring/standing.py Timeline); "
+                                              "null when none is stored yet")
+
+
+class StandingChangesOut(BaseModel):
+    items: list[StandingData]
+    next_cursor: str = Field(description="always given: ask again from here; fewer items than limit means "
+                                         "caught up")
+
+
 class ViolationTypeOut(BaseModel):
     code: str
     name: str
@@ -262,6 +290,11 @@ class ViolationCatalogOut(BaseModel):
     region: str
     on: date
     violation_types: list[ViolationTypeOut]
+
+
+class RulesetDocument(Ruleset):
+    """The full ruleset as validated and stored (documentation of GET /v1/rulesets/{id})."""
+    sha256: str = Field(description="SHA-256 of the ruleset's canonical content")
 
 
 class RulesetSummary(BaseModel):

@@ -46,7 +46,7 @@ from app.scoring.schemas import (
     ScoreCaseOut,
     StandingOut,
 )
-from app.shared import events
+from app.shared import events, feed
 
 ENTRY, REVERSAL, REPAIR, REGISTRATION, SANCTION, CHANGE, LIFT = (
     "entry", "reversal", "repair", "registration", "sanction", "sanction_change", "sanction_lift"
@@ -277,6 +277,7 @@ def store_timelines(session: Session, persons: Sequence[Person]) -> None:
     connection, like the ledger's rows."""
     settled = [p for p in persons if p.standing_row is not None]
     upsert_many(session.connection(), _STANDINGS, "practitioner_id", [p.standing_row for p in settled])
+    feed.record(session.connection(), [p.practitioner.id for p in settled])  # for mirrors: the new timelines
     for person in settled:
         person.standing_row = None
 

@@ -13,10 +13,10 @@ from app.kit.db import ReadSession, WriteSession
 from app.kit.openapi import problems
 from app.kit.pageheaders import page_headers
 from app.kit.paging import PageLimit, RowId, parse_cursor
-from app.kit.responses import REPLAYED
+from app.kit.responses import LOCATION_HEADER, REPLAYED, replayed
 from app.kit.routes import CheckedRoute
 from app.simulations import report, service
-from app.simulations.schemas import SimulationIn, SimulationOut, SimulationPage
+from app.simulations.schemas import SimulationIn, SimulationOut, SimulationPage, SimulationReport
 
 router = APIRouter(prefix="/v1/rulesets/simulations", tags=["rulesets"], route_class=CheckedRoute)
 
@@ -24,8 +24,9 @@ Simulator = Annotated[Caller, Depends(allowed(Action.rulesets_simulate))]
 
 
 @router.post("", status_code=202, response_model=SimulationOut,
-             responses={200: {"model": SimulationOut, "description": "a repeat with the same Idempotency-Key"}})
-def submit(
+             responses={202: {"headers": LOCATION_HEADER},
+                        200: replayed(SimulationOut, "a repeat with the same Idempotency-Key", **LOCATION_HEADER)})
+def create_simulation(
     body: SimulationIn, caller: Simulator, session: WriteSession, response: Response,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ):
@@ -56,9 +57,13 @@ def get_simulation(simulation_id: RowId, caller: Simulator, session: ReadSession
 
 
 @router.get("/{simulation_id}/report",
-            responses={200: {"content": {"application/json": {}, "text/csv": {}, "text/html": {}}},
+            response_model=None,
+            responses={200: {"model": SimulationReport,
+                             "description": "json: the report; csv: one table (UTF-8 with BOM); html: a summary page",
+                             "content": {"text/csv": {"schema": {"type": "string"}},
+                                         "text/html": {"schema": {"type": "string"}}}},
                        **problems(404, 409)})
-def get_report(
+def get_simulation_report(
     simulation_id: RowId, caller: Simulator, session: ReadSession,
     format: Literal["json", "csv", "html"] = "json",
     part: Annotated[Literal["practitioners", "unplaced"], Query(description="csv: which table")] = "practitioners",

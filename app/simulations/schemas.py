@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,7 +11,9 @@ MAX_DRAFT_CHARS = 1_000_000
 
 
 class SimulationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "draft": "id = \"inner-mongolia-2026-draft\"\nname = \"内蒙古 2026 草案\"\n# the rest of the ruleset file\n",
+        "region": "150400", "year": 2025}]})
     draft: str = Field(min_length=1, max_length=MAX_DRAFT_CHARS,
                        description="the draft ruleset: the text of a TOML file in the format of app/scoring/rulesets/")
     region: RegionCode = Field(description="replay the practitioners of this region and the regions below it")
@@ -46,3 +48,12 @@ class SimulationOut(BaseModel):
 class SimulationPage(BaseModel):
     items: list[SimulationOut]
     next_cursor: str | None
+
+
+class SimulationReport(BaseModel):
+    """format=json: the whole report (documentation of what is streamed)."""
+    simulation: SimulationOut = Field(description="as GET /v1/rulesets/simulations/{id}, without the summary")
+    summary: dict[str, Any] = Field(description="people by band, sanctions and changes, today and under the draft")
+    practitioners: list[dict[str, Any]] = Field(description="every practitioner: year points and standing today "
+                                                            "and under the draft")
+    unplaced: list[dict[str, Any]] = Field(description="entries the draft cannot place")

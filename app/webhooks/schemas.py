@@ -26,7 +26,9 @@ Description = Annotated[str | None, Field(default=None, max_length=500), AfterVa
 
 
 class EndpointIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "url": "https://settlement.example.cn/hooks/credit", "event_types": ["standing.changed", "score.recorded"],
+        "description": "结算系统"}]})
 
     url: str = Field(min_length=1, max_length=2000)
     event_types: list[EventType] = Field(min_length=1, max_length=len(EVENT_TYPES))

@@ -218,9 +218,10 @@ SIMULATE = frozenset({"bureau", "admin"})
 RULES: dict[tuple[str, str], Rule] = {
     # Public: health, the schema and the published notices.
     **{("GET", path): public(path) for path in (
-        "/healthz", "/readyz", "/metrics", "/bench/bare", "/openapi.json", "/docs", "/docs/oauth2-redirect",
-        "/redoc", "/v1/notices")},
+        "/healthz", "/readyz", "/metrics", "/bench/bare", "/openapi.json", "/docs", "/docs/init.js",
+        "/v1/notices")},
     ("GET", "/v1/notices/{notice_id}"): public_notice(),
+    ("GET", "/v1/notices/{notice_id}/csv"): public_notice("/csv"),
     ("GET", "/v1/notices/{notice_id}/delta"): public_notice("/delta", revisions=2),
     ("GET", "/notices/{notice_id}"): public_notice(prefix="/notices"),
     # The catalogue is the same for everyone with a key.
@@ -267,6 +268,12 @@ RULES: dict[tuple[str, str], Rule] = {
         "GET", f"/v1/practitioners/{w.practitioner()}/standing", marker=w.code), scope=None),
     ("POST", "/v1/standings/query"): Rule(STANDING, lambda w, r, h: Call(
         "POST", "/v1/standings/query", {"codes": [w.practitioner()]}, marker='"found":true'), scope=None),
+    # The standing feed and its snapshot: what settlement systems mirror, nationally, as they check.
+    # (No marker on the feed: on a shared PostgreSQL server a change may be served a moment later.)
+    ("GET", "/v1/standings/changes"): Rule(STANDING, lambda w, r, h: Call(
+        "GET", "/v1/standings/changes", params={"limit": 10} if w.practitioner() else None), scope=None),
+    ("GET", "/v1/standings/snapshot"): Rule(STANDING, lambda w, r, h: Call(
+        "GET", "/v1/standings/snapshot", marker=w.practitioner()), scope=None),
     ("GET", "/v1/practitioners/{code}/dossier"): Rule(BUREAU, lambda w, r, h: Call(
         "GET", f"/v1/practitioners/{w.case() and w.code}/dossier", marker=w.code)),
     # Due process.

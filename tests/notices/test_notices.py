@@ -190,3 +190,24 @@ def test_the_notice_page_admits_only_its_own_script_and_style_and_no_framing(api
         for body in re.findall(rf"<{tag}>(.*?)</{tag}>", response.text, re.S):
             assert inline_hash(body) in csp, tag
     assert "'unsafe-inline'" not in csp
+
+
+def test_notices_are_listed_a_page_at_a_time_like_every_other_list(api, notice_world):
+    published = [notice_world.publish()["id"] for _ in range(3)]  # three revisions
+    first = api.get("/v1/notices", params={"limit": 2})
+    assert first.status_code == 200, first.text
+    page = first.json()
+    assert set(page) == {"items", "next_cursor"}
+    assert [n["id"] for n in page["items"]] == published[:2] and page["next_cursor"]
+    rest = api.get("/v1/notices", params={"limit": 2, "cursor": page["next_cursor"]}).json()
+    assert [n["id"] for n in rest["items"]] == published[2:] and rest["next_cursor"] is None
+    assert api.get("/v1/notices", params={"region": "150400", "year": 2024}).json() == {"items": [], "next_cursor": None}
+    assert api.get("/v1/notices", params={"cursor": "x"}).status_code == 422
+
+
+def test_the_csv_has_an_operation_of_its_own_declaring_only_text_csv(api, notice_world):
+    meta = notice_world.publish()
+    response = api.get(f"/v1/notices/{meta['id']}/csv")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    assert response.content == download(api, meta["id"], "csv").content
+    assert response.headers["X-Notice-SHA256"] == meta["sha256"]

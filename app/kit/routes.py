@@ -14,6 +14,7 @@ from typing import Any
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from app.kit.openapi import refuse_unlisted_query_parameters
 
@@ -64,3 +65,18 @@ class DirectRoute(CheckedRoute):
 
     def handler(self) -> Handler:
         return self.endpoint.direct_handler  # type: ignore[attr-defined, no-any-return]
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Call the handler and send its answer, without the layers FastAPI puts around every
+        endpoint (two exit stacks for dependencies with ``yield``, a per-route body limit, a
+        per-route exception wrapper): this route has none of what they serve, and an exception
+        reaches the app's handlers through the exception middleware all the same. A method the
+        route lacks (a partial match) is answered by FastAPI as for any route."""
+        if scope["method"] not in self.methods:
+            return await super().handle(scope, receive, send)
+        if self._checked is None:
+            self._checked = self.get_route_handler()
+        response = await self._checked(Request(scope, receive, send))
+        await response(scope, receive, send)
+
+    _checked: Handler | None = None

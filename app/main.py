@@ -21,6 +21,7 @@ from app.kit import apidocs, errors, hotread, observability, openapi
 from app.kit.bodysize import BodySizeLimitMiddleware
 from app.kit.nulchars import NulCharacterMiddleware
 from app.kit.routes import CheckedRoute
+from app.kit.routing import add_routes
 from app.notices.router import router as notices_router
 from app.ops import metrics
 from app.ops.router import router as ops_router
@@ -85,21 +86,21 @@ def create_app() -> FastAPI:
     app.router.route_class = CheckedRoute  # for the routes added to the app itself (/metrics)
     errors.install(app)
     # First: the claim path (standing checks, the batch query, the feed), tried before any other route.
-    app.include_router(checks_router)
-    app.include_router(ops_router)
+    add_routes(app, checks_router)
+    add_routes(app, ops_router)
     # Before scoring's GET /v1/rulesets/{ruleset_id}, which would otherwise take "simulations" for an id.
-    app.include_router(simulations_router)
-    app.include_router(scoring_router)
-    app.include_router(dossier_router)
-    app.include_router(practitioners_router)
-    app.include_router(institutions_router)
-    app.include_router(dueprocess_router)
-    app.include_router(notices_router)
-    app.include_router(webhooks_router)
-    app.include_router(referrals_router)
-    app.include_router(audit_router)
-    app.include_router(calendar_router)
-    app.include_router(workbench_router)
+    add_routes(app, simulations_router)
+    add_routes(app, scoring_router)
+    add_routes(app, dossier_router)
+    add_routes(app, practitioners_router)
+    add_routes(app, institutions_router)
+    add_routes(app, dueprocess_router)
+    add_routes(app, notices_router)
+    add_routes(app, webhooks_router)
+    add_routes(app, referrals_router)
+    add_routes(app, audit_router)
+    add_routes(app, calendar_router)
+    add_routes(app, workbench_router)
     app.mount(f"{workbench_web.PREFIX}/static", StaticFiles(directory=workbench_web.HERE / "static"),
               name="workbench-static")
     apidocs.install(app)  # late: routes are tried in order, and the standing check comes first

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from app.audit import service
 from app.audit.schemas import AuditPage
@@ -10,10 +10,10 @@ from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
 from app.kit.db import ReadSession
 from app.kit.paging import PageLimit, parse_cursor
-from app.kit.routes import CheckedRoute
+from app.kit.routes import api_router
 from app.kit.timeutil import Instant
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"], route_class=CheckedRoute)
+router = api_router(prefix="/v1/audit", tags=["audit"])
 
 Auditor = Annotated[Caller, Depends(allowed(Action.audit_read))]
 

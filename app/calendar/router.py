@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import Depends, Path, Response
 
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
@@ -12,9 +12,9 @@ from app.calendar import files, service
 from app.calendar.schemas import LoadOut, YearIn, YearOut, YearsOut
 from app.kit.db import ReadSession, WriteSession
 from app.kit.openapi import problems
-from app.kit.routes import CheckedRoute
+from app.kit.routes import api_router
 
-router = APIRouter(prefix="/v1/calendar", tags=["calendar"], route_class=CheckedRoute)
+router = api_router(prefix="/v1/calendar", tags=["calendar"])
 
 Reader = Annotated[Caller, Depends(allowed(Action.calendar_read))]
 Loader = Annotated[Caller, Depends(allowed(Action.calendar_load))]

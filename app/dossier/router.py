@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import Depends, Path
 
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
@@ -10,10 +10,10 @@ from app.dossier import service
 from app.dossier.schemas import DossierOut
 from app.kit.db import ReadSession
 from app.kit.openapi import problems
-from app.kit.routes import CheckedRoute
+from app.kit.routes import api_router
 from app.practitioners.schemas import PractitionerCode
 
-router = APIRouter(prefix="/v1", tags=["scoring"], route_class=CheckedRoute)  # the tag it has always had in the API document
+router = api_router(prefix="/v1", tags=["scoring"])  # the tag it has always had in the API document
 
 DossierReader = Annotated[Caller, Depends(allowed(Action.practitioners_read))]
 Code = Annotated[PractitionerCode, Path(description="national staff code")]

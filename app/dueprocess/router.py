@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
@@ -25,9 +25,9 @@ from app.kit.db import ReadSession, WriteSession
 from app.kit.openapi import problems
 from app.kit.paging import PageLimit, RowId, parse_cursor
 from app.kit.responses import mark_created, replayed
-from app.kit.routes import CheckedRoute
+from app.kit.routes import api_router
 
-router = APIRouter(prefix="/v1", tags=["due process"], route_class=CheckedRoute)
+router = api_router(prefix="/v1", tags=["due process"])
 
 Decider = Annotated[Caller, Depends(allowed(Action.scores_write))]
 Reader = Annotated[Caller, Depends(allowed(Action.scores_read))]

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from app.kit.openapi import refuse_unlisted_query_parameters
+from app.kit.openapi import operation_id, refuse_unlisted_query_parameters
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -42,6 +42,14 @@ class CheckedRoute(APIRoute):
             return await handler(request)
 
         return checked
+
+
+def api_router(**kwargs: Any) -> APIRouter:
+    """A router of the service: its routes check their query parameters (``CheckedRoute``, unless
+    another route class is given) and are named in the OpenAPI document as the app names them
+    (operationIds from route names): app/main.py adds their routes to the app itself."""
+    kwargs.setdefault("route_class", CheckedRoute)
+    return APIRouter(generate_unique_id_function=operation_id, **kwargs)
 
 
 def direct(handler: Handler) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -6,7 +6,7 @@ import json
 import math
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from app.auth.deps import allowed
@@ -14,13 +14,13 @@ from app.auth.roles import Action, Caller
 from app.kit.db import ReadSession, WriteSession
 from app.kit.openapi import problems
 from app.kit.paging import MAX_ID, PageLimit, RowId, parse_cursor
-from app.kit.routes import CheckedRoute
+from app.kit.routes import api_router
 from app.notices import page, service
 from app.notices.content import CSV_COLUMNS
 from app.notices.schemas import NoticeDelta, NoticeDocument, NoticeIn, NoticeOut, NoticePage
 from app.practitioners.schemas import RegionCode
 
-router = APIRouter(tags=["notices"], route_class=CheckedRoute)
+router = api_router(tags=["notices"])
 
 Publisher = Annotated[Caller, Depends(allowed(Action.notices_publish))]
 PAGE_SIZE = 200

@@ -2,16 +2,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from app import migrate
 from app.kit.db import get_engine
-from app.kit.routes import CheckedRoute
+from app.kit.routes import api_router
 
-router = APIRouter(tags=["ops"], route_class=CheckedRoute)
+router = api_router(tags=["ops"])
 
 
 class Health(BaseModel):

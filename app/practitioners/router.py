@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import Depends, Path, Query, Response
 
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
 from app.kit.db import ReadSession, WriteSession
 from app.kit.openapi import problems
 from app.kit.paging import PageLimit
-from app.kit.routes import CheckedRoute
+from app.kit.routes import api_router
 from app.practitioners import service
 from app.practitioners.schemas import (
     Category,
@@ -25,7 +25,7 @@ from app.practitioners.schemas import (
     RegionCode,
 )
 
-router = APIRouter(prefix="/v1/practitioners", tags=["practitioners"], route_class=CheckedRoute)
+router = api_router(prefix="/v1/practitioners", tags=["practitioners"])
 
 Reader = Annotated[Caller, Depends(allowed(Action.practitioners_read))]
 Writer = Annotated[Caller, Depends(allowed(Action.practitioners_write))]
@@ -73,7 +73,7 @@ def search_practitioners(body: IdNumberSearch, caller: Reader, session: WriteSes
 
 # ---------------------------------------------------------------- the institution registry
 
-institutions_router = APIRouter(prefix="/v1/institutions", tags=["practitioners"], route_class=CheckedRoute)
+institutions_router = api_router(prefix="/v1/institutions", tags=["practitioners"])
 InstitutionPath = Annotated[InstitutionCode, Path(description="H or P and 11 digits, e.g. H15042800001")]
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import Depends, Header, Query, Response
 
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
@@ -10,14 +10,14 @@ from app.kit.db import ReadSession, WriteSession
 from app.kit.openapi import problems
 from app.kit.paging import MAX_ID, PageLimit, RowId
 from app.kit.responses import mark_created, replayed
-from app.kit.routes import CheckedRoute
+from app.kit.routes import api_router
 from app.kit.timeutil import Day
 from app.practitioners.schemas import RegionCode
 from app.referrals import service
 from app.referrals.machine import Kind, State
 from app.referrals.schemas import Direction, EventIn, ReferralIn, ReferralOut, ReferralPage, StatsOut
 
-router = APIRouter(prefix="/v1", tags=["referrals"], route_class=CheckedRoute)
+router = api_router(prefix="/v1", tags=["referrals"])
 
 Reader = Annotated[Caller, Depends(allowed(Action.referrals_read))]
 Writer = Annotated[Caller, Depends(allowed(Action.referrals_write))]

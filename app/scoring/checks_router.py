@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import TypeAdapter, ValidationError
@@ -23,13 +23,13 @@ from app.auth.roles import Action, Caller
 from app.kit.errors import Invalid, NotFound, field_error
 from app.kit.messages import t
 from app.kit.openapi import problems
-from app.kit.routes import CheckedRoute, DirectRoute, direct
+from app.kit.routes import DirectRoute, api_router, direct
 from app.kit.timeutil import DateRefused, local_date, parse_instant, parse_instant_or_date, utcnow
 from app.practitioners.schemas import PractitionerCode
 from app.scoring import checks, feed, known
 from app.scoring.schemas import StandingChangesOut, StandingOut, StandingQuery, StandingQueryOut
 
-router = APIRouter(prefix="/v1", tags=["scoring"], route_class=CheckedRoute)
+router = api_router(prefix="/v1", tags=["scoring"])
 
 StandingReader = Annotated[Caller, Depends(allowed(Action.standings_read))]
 Code = Annotated[PractitionerCode, Path(description="national staff code")]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from fastapi import Depends, Header, Path, Query, Response
 from sqlmodel import select
 
 from app.auth.deps import allowed
@@ -13,7 +13,7 @@ from app.kit.messages import t
 from app.kit.openapi import problems
 from app.kit.paging import RowId
 from app.kit.responses import mark_created, replayed
-from app.kit.routes import CheckedRoute
+from app.kit.routes import api_router
 from app.kit.timeutil import Day, local_date
 from app.practitioners.schemas import PractitionerCode, RegionCode
 from app.scoring import catalog, service
@@ -34,7 +34,7 @@ from app.scoring.schemas import (
     ViolationTypeOut,
 )
 
-router = APIRouter(prefix="/v1", tags=["scoring"], route_class=CheckedRoute)
+router = api_router(prefix="/v1", tags=["scoring"])
 
 Scorer = Annotated[Caller, Depends(allowed(Action.scores_write))]
 ScoreReader = Annotated[Caller, Depends(allowed(Action.scores_read))]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import Depends, Header, Query, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from app.auth.deps import allowed
@@ -14,11 +14,11 @@ from app.kit.openapi import problems
 from app.kit.pageheaders import page_headers
 from app.kit.paging import PageLimit, RowId, parse_cursor
 from app.kit.responses import LOCATION_HEADER, REPLAYED, replayed
-from app.kit.routes import CheckedRoute
+from app.kit.routes import api_router
 from app.simulations import report, service
 from app.simulations.schemas import SimulationIn, SimulationOut, SimulationPage, SimulationReport
 
-router = APIRouter(prefix="/v1/rulesets/simulations", tags=["rulesets"], route_class=CheckedRoute)
+router = api_router(prefix="/v1/rulesets/simulations", tags=["rulesets"])
 
 Simulator = Annotated[Caller, Depends(allowed(Action.rulesets_simulate))]
 

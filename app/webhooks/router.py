@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
 from app.kit.db import ReadSession, WriteSession
 from app.kit.openapi import problems
 from app.kit.paging import MAX_ID, PageLimit, RowId
-from app.kit.routes import CheckedRoute
+from app.kit.routes import api_router
 from app.webhooks import service
 from app.webhooks.schemas import (
     DeliveryOut,
@@ -22,7 +22,7 @@ from app.webhooks.schemas import (
     RecoverOut,
 )
 
-router = APIRouter(prefix="/v1", tags=["webhooks"], route_class=CheckedRoute)
+router = api_router(prefix="/v1", tags=["webhooks"])
 
 Manager = Annotated[Caller, Depends(allowed(Action.webhooks_manage))]
 

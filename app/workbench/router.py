@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Depends, Form, Query, Request
 from fastapi_problem.error import Problem
 from sqlmodel import Session
 
@@ -17,6 +17,7 @@ from app.kit import keyring
 from app.kit.db import ReadSession, WriteSession
 from app.kit.errors import Conflict, IllegalTransition, Invalid
 from app.kit.messages import chinese, t
+from app.kit.routes import api_router
 from app.kit.timeutil import local_date
 from app.notices import service as notices
 from app.practitioners import identity
@@ -46,7 +47,7 @@ from app.workbench.web import (
     tokens_match,
 )
 
-router = APIRouter(prefix=PREFIX, route_class=WorkbenchRoute, include_in_schema=False)
+router = api_router(prefix=PREFIX, route_class=WorkbenchRoute, include_in_schema=False)
 
 Reader = Annotated[Current, Depends(may(Action.referrals_read))]
 Writer = Annotated[Current, Depends(may(Action.referrals_write))]

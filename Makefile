@@ -57,8 +57,11 @@ serve:
 worker: setup
 	$(BIN)/python -m app worker
 
+# The suite on every core (pytest-xdist; at most 4 workers): each worker makes a database of its own.
+# TEST_ARGS= runs it in one process.
+TEST_ARGS ?= -n auto --maxprocesses=4
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(TEST_ARGS)
 
 # Benchmarks (bench/run.py): SQLite by default, PostgreSQL when BENCH_DATABASE_URL names a server's
 # maintenance database (the suite creates and drops its own database beside it). Writes bench/RESULTS.md.

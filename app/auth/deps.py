@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from time import monotonic
-from typing import Any
 
 from fastapi import Request
 from fastapi.routing import APIRoute
@@ -17,6 +16,7 @@ from app.kit import ratelimit
 from app.kit.db import read_session
 from app.kit.errors import Forbidden, Unauthenticated
 from app.kit.messages import t
+from app.kit.routing import dependency_calls
 from app.settings import get_settings
 
 
@@ -80,20 +80,10 @@ def _look_up(key: str) -> Caller | None:
         return service.authenticate(session, key)
 
 
-def _calls(dependant: Any) -> list[Any]:
-    found, stack = [], [dependant]
-    while stack:
-        current = stack.pop()
-        if current.call is not None:
-            found.append(current.call)
-        stack.extend(current.dependencies)
-    return found
-
-
 def route_roles(route: APIRoute) -> frozenset[Role] | None:
     """The roles that may call the route (from its ``allowed(action)`` dependencies); None when
     it needs no key at all. ``app.kit.openapi.declare_common_problems`` declares 401, 403 and 429 from it."""
-    calls = _calls(route.dependant)
+    calls = dependency_calls(route)
     if not any(isinstance(call, CallerDependency) for call in calls):
         return None
     roles = frozenset(Role)

@@ -20,7 +20,7 @@ from fastapi.routing import APIRoute
 from app.kit.db import get_read_session, get_write_session
 from app.kit.errors import Invalid, field_error
 from app.kit.responses import REQUEST_ID_HEADER
-from app.kit.routing import endpoint_routes
+from app.kit.routing import dependency_calls, endpoint_routes
 
 # Every tag the routes use, described, in the order the documentation shows them.
 TAGS = [
@@ -82,16 +82,6 @@ def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     return out
 
 
-def _calls(dependant) -> list:
-    found, stack = [], [dependant]
-    while stack:
-        current = stack.pop()
-        if current.call is not None:
-            found.append(current.call)
-        stack.extend(current.dependencies)
-    return found
-
-
 def declare_common_problems(app: FastAPI, roles_of: Callable[[APIRoute], frozenset | None],
                             every_role: frozenset) -> None:
     """Add the answers that follow from each route's dependencies (call once the routers are in).
@@ -101,7 +91,7 @@ def declare_common_problems(app: FastAPI, roles_of: Callable[[APIRoute], frozens
     for route in endpoint_routes(app.router.routes):
         if not isinstance(route, APIRoute):
             continue
-        calls = _calls(route.dependant)
+        calls = dependency_calls(route)
         codes = set()
         roles = roles_of(route)
         if roles is not None:

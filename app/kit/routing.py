@@ -16,6 +16,17 @@ def endpoint_routes(routes: Iterable[Any]) -> Iterator[Any]:
             yield route
 
 
+def dependency_calls(route: Any) -> list[Any]:
+    """Every callable a route depends on, its sub-dependencies included (the endpoint too)."""
+    found, stack = [], [route.dependant]
+    while stack:
+        current = stack.pop()
+        if current.call is not None:
+            found.append(current.call)
+        stack.extend(current.dependencies)
+    return found
+
+
 def add_routes(app: Any, router: Any) -> None:
     """A router's routes, in their order, on the app's own list of routes: one list to match a
     request against, as ``include_router`` made before FastAPI kept an included router whole.

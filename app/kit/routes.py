@@ -71,6 +71,10 @@ class DirectRoute(CheckedRoute):
     Only for the standing check, where FastAPI's per-request machinery was most of the time above
     the framework's floor (bench/RESULTS.md); every other route is an ordinary one."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._checked = self.get_route_handler()  # built once, as FastAPI builds an ordinary route's
+
     def handler(self) -> Handler:
         return self.endpoint.direct_handler  # type: ignore[attr-defined, no-any-return]
 
@@ -82,9 +86,5 @@ class DirectRoute(CheckedRoute):
         route lacks (a partial match) is answered by FastAPI as for any route."""
         if scope["method"] not in self.methods:
             return await super().handle(scope, receive, send)
-        if self._checked is None:
-            self._checked = self.get_route_handler()
         response = await self._checked(Request(scope, receive, send))
         await response(scope, receive, send)
-
-    _checked: Handler | None = None

@@ -31,7 +31,9 @@ from app.scoring.schemas import StandingChangesOut, StandingOut, StandingQuery, 
 
 router = api_router(prefix="/v1", tags=["scoring"])
 
-StandingReader = Annotated[Caller, Depends(allowed(Action.standings_read))]
+# One dependency: documented on the routes and called by the direct check itself.
+_may_read_standings = allowed(Action.standings_read)
+StandingReader = Annotated[Caller, Depends(_may_read_standings)]
 Code = Annotated[PractitionerCode, Path(description="national staff code")]
 
 
@@ -104,7 +106,6 @@ async def _standing_known_at(code: str, request: Request) -> Response:
 
 
 _CODE = TypeAdapter(PractitionerCode)
-_may_read_standings = allowed(Action.standings_read)
 
 
 async def _check_standing(request: Request) -> Response:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import getpass
 import json
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import insert
 from sqlmodel import Session, select
@@ -45,14 +46,33 @@ def record(session: Session, caller: Caller | None, action: str, object_type: st
            region: str, summary: dict[str, Any] | None = None) -> None:
     """Write the audit row of one change in the session's transaction: a plain INSERT on its
     connection, so it commits or rolls back with the change (and costs no ORM object)."""
+    record_many(session, caller, [Entry(action, object_type, object_id, region, summary)])
+
+
+class Entry(NamedTuple):
+    """One change to record: what was done (``action``), to which object, in which region."""
+
+    action: str
+    object_type: str
+    object_id: object
+    region: str
+    summary: dict[str, Any] | None = None
+
+
+def record_many(session: Session, caller: Caller | None, entries: Sequence[Entry]) -> None:
+    """The audit rows of many changes made for one caller, in one statement in the session's
+    transaction (a stream of score cases writes one per chunk, not one per case)."""
+    if not entries:
+        return
     actor = caller or system_caller()
-    session.connection().execute(_INSERT, {
-        "principal": actor.principal, "actor_name": actor.name, "role": str(actor.role),
-        "actor_region": actor.region, "actor_department": actor.department,
-        "request_id": current_request_id(), "action": action, "object": f"{object_type}:{object_id}",
-        "region": region, "summary": json.dumps(summary or {}, ensure_ascii=False, sort_keys=True, default=str),
-        "at": utcnow(),
-    })
+    common = {"principal": actor.principal, "actor_name": actor.name, "role": str(actor.role),
+              "actor_region": actor.region, "actor_department": actor.department,
+              "request_id": current_request_id(), "at": utcnow()}
+    rows = [{
+        **common, "action": e.action, "object": f"{e.object_type}:{e.object_id}", "region": e.region,
+        "summary": json.dumps(e.summary or {}, ensure_ascii=False, sort_keys=True, default=str),
+    } for e in entries]
+    session.connection().execute(_INSERT, rows if len(rows) > 1 else rows[0])
 
 
 def principal_filter(client: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -222,13 +223,22 @@ def reference_problems(session: Session, region: str, practitioners: Sequence[st
     return errors
 
 
-def working_at(session: Session, institution: str, practitioner_ids: Sequence[int]) -> set[int]:
-    """Which of these practitioners work at the institution (multi-site practice included)."""
-    if not practitioner_ids:
+_WORKING = PractitionerInstitution.__table__
+_WORKING_PAIRS = (
+    select(_WORKING.c.institution_code, _WORKING.c.practitioner_id)
+    .where(_WORKING.c.institution_code.in_(bindparam("institutions", expanding=True)),
+           _WORKING.c.practitioner_id.in_(bindparam("people", expanding=True)))
+)
+
+
+def working_pairs(session: Session, institutions: Sequence[str], practitioner_ids: Sequence[int]) -> set[tuple[str, int]]:
+    """Which of these practitioners work at which of these institutions (multi-site practice
+    included), as (institution, practitioner id) pairs, in one query."""
+    if not practitioner_ids or not institutions:
         return set()
-    return set(session.exec(select(PractitionerInstitution.practitioner_id).where(
-        PractitionerInstitution.institution_code == institution,
-        col(PractitionerInstitution.practitioner_id).in_(list(practitioner_ids)))).all())
+    rows = session.connection().execute(
+        _WORKING_PAIRS, {"institutions": sorted(set(institutions)), "people": sorted(set(practitioner_ids))})
+    return {(institution, person) for institution, person in rows}
 
 
 def institutions_of(session: Session, practitioner_ids: Sequence[int]) -> dict[int, list[Institution]]:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
+from types import SimpleNamespace
+from typing import Any
 
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
@@ -352,26 +355,57 @@ def record_case(session: Session, caller: Caller, body: ScoreCaseIn, idempotency
         return _replay(existing, digest), False
 
 
-def _record_case(session: Session, caller: Caller, body: ScoreCaseIn, key: str | None, digest: str) -> ScoreCase:
+def _record_case(session: Session, caller: Caller, body: ScoreCaseIn, key: str | None, digest: str) -> SimpleNamespace:
     rulesets = catalog.rulesets(session)
+    locked = lock_practitioners(session, [e.practitioner for e in body.entries])
+    working = practitioners.working_pairs(session, [body.institution], [p.id for p in locked.values()])
+    plan = plan_case(caller, body, rulesets, locked, working, local_date())
+    case = new_case(caller, body, plan, key, digest)
+    # A plain INSERT, like the ledger's rows: the case is written once more, with its answer, below.
+    case.id = session.connection().execute(_INSERT_CASE, case_row(case)).scalar_one()
+    if plan.notified_on is not None:
+        results = _propose(session, case, body, locked, rulesets, plan.ruleset, plan.points, plan.notified_on)
+        outcomes = []
+    else:
+        [(results, outcomes)] = count_cases(session, caller, [(case, body, plan.points)], persons_of(session, locked, rulesets))
+    case.response = case_answer(case, body, results, outcomes)
+    session.connection().execute(_STORE_ANSWER, {"case": case.id, "answer": case.response})
+    audit.record_many(session, caller, [case_audit(case, body, plan.points)])
+    return case
+
+
+@dataclass(frozen=True)
+class CasePlan:
+    """What a case's validation found: its region, the ruleset in force, each entry's points, and the
+    day the person was notified (``procedure`` "notify") or None (the entries count at once)."""
+
+    region: str
+    ruleset: Ruleset
+    points: list[int]
+    notified_on: date | None
+
+
+def plan_case(caller: Caller, body: ScoreCaseIn, rulesets: Mapping[str, Ruleset], locked: Mapping[str, Any],
+              working: set[tuple[str, int]], today: date) -> CasePlan:
+    """Check a case against the rules and the registry, reading nothing: ``locked`` are its
+    practitioners by code (``lock_practitioners``), ``working`` the (institution, practitioner id)
+    pairs of who works where. Raises ``Invalid`` naming every field at fault."""
     region = identity.institution_region(body.institution)
     errors = []
     if not caller.covers(region):
         errors.append(field_error("body.institution", t("institution region {region} is outside your region {caller_region}", region=region, caller_region=caller.region)))
-    if body.decision_date > local_date():
+    if body.decision_date > today:
         errors.append(field_error("body.decision_date", t("is in the future")))
     ruleset = select_ruleset(list(rulesets.values()), region, body.decision_date)
     if ruleset is None:
         errors.append(field_error("body.decision_date", t("no ruleset is in force for {region} on that date", region=region)))
-    people = lock_practitioners(session, [e.practitioner for e in body.entries])
-    working_here = practitioners.working_at(session, body.institution, [p.id for p in people.values()])
     points: list[int] = []
     for i, entry in enumerate(body.entries):
         where = f"body.entries.{i}"
-        person = people.get(entry.practitioner)
+        person = locked.get(entry.practitioner)
         if person is None:
             errors.append(field_error(f"{where}.practitioner", t("no practitioner {practitioner} is registered", practitioner=entry.practitioner)))
-        elif not (caller.covers(person.region) or person.id in working_here):
+        elif not (caller.covers(person.region) or (body.institution, person.id) in working):
             # The bureau where the act happened scores: a person registered elsewhere who works at
             # the case's institution; anyone else of another region is not theirs to score.
             errors.append(field_error(
@@ -391,41 +425,49 @@ def _record_case(session: Session, caller: Caller, body: ScoreCaseIn, key: str |
                 f"{where}.suspension_months",
                 t("must be {min_months}-{max_months} under {id}", min_months=ruleset.suspension.min_months, max_months=ruleset.suspension.max_months, id=ruleset.id)))
     errors += _act_problems(body)
-    today = local_date()
     notified_on = (body.notified_on or today) if body.procedure == "notify" else None
     if notified_on is not None and not body.decision_date <= notified_on <= today:
         errors.append(field_error("body.notified_on", t("must lie between the decision date and today")))
     if errors:
         raise Invalid(t("Case {case_ref} is not acceptable; nothing was recorded", case_ref=body.case_ref), errors=errors)
+    return CasePlan(region, ruleset, points, notified_on)
 
-    case = ScoreCase(
-        client_id=caller.client_id, case_ref=body.case_ref, idempotency_key=key, request_hash=digest,
+
+def new_case(caller: Caller, body: ScoreCaseIn, plan: CasePlan, key: str | None, digest: str) -> SimpleNamespace:
+    """A case to insert, as plain attributes (``case_row`` gives its columns): an ORM object cost
+    a tenth of a single-entry case."""
+    return SimpleNamespace(
+        id=None, client_id=caller.client_id, case_ref=body.case_ref, idempotency_key=key, request_hash=digest,
         basis=body.basis.value, decision_number=body.decision_number, decision_date=body.decision_date,
-        institution_code=body.institution, region=region,
+        institution_code=body.institution, region=plan.region,
         amount_involved=str(body.amount_involved) if body.amount_involved is not None else None,
-        ruleset_id=ruleset.id, response="{}",
+        ruleset_id=plan.ruleset.id, response="{}", created_at=utcnow(),
     )
-    # A plain INSERT, like the ledger's rows: the case is written once more, with its answer, below.
-    case.id = session.connection().execute(_INSERT_CASE, case.model_dump(exclude={"id"})).scalar_one()
 
-    if notified_on is not None:
-        results, outcomes = _propose(session, case, body, people, rulesets, ruleset, points, notified_on), []
-    else:
-        results, outcomes = _count(session, caller, case, body, people, rulesets, ruleset, points)
-    answer = ScoreCaseOut(
+
+_CASE_COLUMNS = tuple(name for name in _CASES.c.keys() if name != "id")
+
+
+def case_row(case: SimpleNamespace) -> dict:
+    return {name: getattr(case, name) for name in _CASE_COLUMNS}
+
+
+def case_answer(case: SimpleNamespace, body: ScoreCaseIn, results: list[dict], outcomes: list) -> str:
+    """The answer to a case, as stored for its repeats (``ScoreCaseOut`` JSON)."""
+    return ScoreCaseOut(
         id=case.id, case_ref=case.case_ref, basis=body.basis, decision_number=case.decision_number,
-        decision_date=case.decision_date, institution=case.institution_code, region=region,
-        amount_involved=body.amount_involved, ruleset=ruleset.id, created_at=case.created_at, entries=results,
+        decision_date=case.decision_date, institution=case.institution_code, region=case.region,
+        amount_involved=body.amount_involved, ruleset=case.ruleset_id, created_at=case.created_at, entries=results,
         outcomes=outcomes,
-    )
-    case.response = answer.model_dump_json()
-    session.connection().execute(_STORE_ANSWER, {"case": case.id, "answer": case.response})
-    audit.record(session, caller, "score_case.create", "score_case", case.id, region, {
+    ).model_dump_json()
+
+
+def case_audit(case: SimpleNamespace, body: ScoreCaseIn, points: list[int]) -> audit.Entry:
+    return audit.Entry("score_case.create", "score_case", case.id, case.region, {
         "case_ref": case.case_ref, "decision_number": case.decision_number, "procedure": body.procedure,
         "entries": [{"practitioner": e.practitioner, "violation_type": e.violation_type, "points": p}
                     for e, p in zip(body.entries, points)],
     })
-    return case
 
 
 def _act_problems(body: ScoreCaseIn) -> list[dict]:
@@ -529,52 +571,73 @@ def _propose(session, case, body, people, rulesets, ruleset, points, notified_on
     return results
 
 
-def _count(session, caller, case, body, practitioners, rulesets, ruleset, points) -> tuple[list[dict], list]:
-    """procedure "completed": the entries count at once from the decision date. Returns the entry
-    results and each practitioner's outcome.
+def persons_of(session: Session, locked: Mapping[str, Any], rulesets: Mapping[str, Ruleset]) -> dict[str, Person]:
+    """Locked practitioners (``lock_practitioners``) as Persons by code, their ledgers read in one query."""
+    return {p.practitioner.code: p for p in people(session, sorted(locked.values(), key=lambda p: p.id), rulesets)}
 
-    Every person's ledger is read in one query and their new rows inserted in one statement per
-    table: a case of 100 people is a handful of statements, not several per person."""
+
+def count_cases(session: Session, caller: Caller, cases: Sequence[tuple[Any, ScoreCaseIn, list[int]]],
+                persons: Mapping[str, Person]) -> list[tuple[list[dict], list[PractitionerOutcome]]]:
+    """procedure "completed": the entries of each (case, body, points) count at once from its
+    decision date. Returns, per case, its entry results and each practitioner's outcome.
+
+    The cases have no practitioner in common (a person's rows must follow their previous case's),
+    so all their ledgers are read in one query (``persons``) and their new rows inserted in one
+    statement per table: a case of 100 people, or 100 cases of one, is a handful of statements."""
     today = local_date()
-    persons = {p.practitioner.code: p for p in people(session, sorted(practitioners.values(), key=lambda p: p.id), rulesets)}
-    indices: dict[str, list[int]] = {}
-    for i, e in enumerate(body.entries):
-        indices.setdefault(e.practitioner, []).append(i)
-    entry_rows: dict[int, ledger.Row] = {}
-    for code, person in persons.items():
-        rows = person.stage([entry_row(person.practitioner, case, body.entries[i], points[i], body.decision_date,
-                                       caller.client_id, today) for i in indices[code]])
-        entry_rows.update(zip(indices[code], rows))
-    ledger.insert(session, list(entry_rows.values()))  # their ids: sanctions name the entry that triggered them
-    settled = [person.settle(caller.client_id, "recomputed after a new case", write=False) for person in persons.values()]
+    staged = []
+    for case, body, points in cases:
+        indices: dict[str, list[int]] = {}
+        for i, e in enumerate(body.entries):
+            indices.setdefault(e.practitioner, []).append(i)
+        entry_rows: dict[int, ledger.Row] = {}
+        for code in sorted(indices, key=lambda c: persons[c].practitioner.id):
+            person = persons[code]
+            rows = person.stage([entry_row(person.practitioner, case, body.entries[i], points[i], body.decision_date,
+                                           caller.client_id, today) for i in indices[code]])
+            entry_rows.update(zip(indices[code], rows))
+        # Each case's people in id order, as they were locked: their outcomes and events follow it.
+        indices = {code: indices[code] for code in sorted(indices, key=lambda c: persons[c].practitioner.id)}
+        staged.append((case, body, indices, entry_rows))
+    # Their ids first: sanctions name the entry that triggered them.
+    ledger.insert(session, [row for *_, entry_rows in staged for row in entry_rows.values()])
+    involved = [persons[code] for *_, indices, _rows in staged for code in indices]
+    settled = [person.settle(caller.client_id, "recomputed after a new case", write=False) for person in involved]
     ledger.insert(session, [row for rows in settled for row in rows])  # their ids, for the answer and the events
-    store_timelines(session, list(persons.values()))
+    store_timelines(session, involved)
 
-    year = body.decision_date.year
-    results = []
-    for code, person in persons.items():
-        counting = counting_acts(entry_rows[i] for i in indices[code])
-        mine = {entry_rows[i].id for i in indices[code]}
-        for n, i in enumerate(indices[code]):
-            row, e = entry_rows[i], body.entries[i]
-            # The person's first entry also carries what the case created through their older entries.
-            created = [sanction_out(s, r.id) for r, s in person.created
-                       if s.trigger_entry_id == row.id or (n == 0 and s.trigger_entry_id not in mine)]
-            results.append((i, {
-                "id": row.id, "status": "counted" if row.id in counting else "absorbed",
-                "practitioner": e.practitioner, "act": e.act, "violation_type": e.violation_type, "tier": e.tier,
-                "circumstances": e.circumstances, "points": row.points, "counts_from": "decision", "year": year,
-                "year_total": person.after.year_total(year),
-                "standing_before": person.standing_on(person.before, body.decision_date),
-                "standing_after": person.standing_on(person.after, body.decision_date),
-                "sanctions_created": created,
-            }))
-    events.emit_many(session, [recorded_event(persons[e.practitioner], case, entry_rows[i])
-                               for i, e in enumerate(body.entries)])
-    for person in persons.values():
-        person.acting_region = case.region
-        person.emit_changes(f"case {case.id}")
-    return [result for _i, result in sorted(results, key=lambda r: r[0])], [p.outcome(year) for p in persons.values()]
+    answers, recorded = [], []
+    for case, body, indices, entry_rows in staged:
+        year = body.decision_date.year
+        results = []
+        for code in indices:
+            person = persons[code]
+            counting = counting_acts(entry_rows[i] for i in indices[code])
+            mine = {entry_rows[i].id for i in indices[code]}
+            for n, i in enumerate(indices[code]):
+                row, e = entry_rows[i], body.entries[i]
+                # The person's first entry also carries what the case created through their older entries.
+                created = [sanction_out(s, r.id) for r, s in person.created
+                           if s.trigger_entry_id == row.id or (n == 0 and s.trigger_entry_id not in mine)]
+                results.append((i, {
+                    "id": row.id, "status": "counted" if row.id in counting else "absorbed",
+                    "practitioner": e.practitioner, "act": e.act, "violation_type": e.violation_type, "tier": e.tier,
+                    "circumstances": e.circumstances, "points": row.points, "counts_from": "decision", "year": year,
+                    "year_total": person.after.year_total(year),
+                    "standing_before": person.standing_on(person.before, body.decision_date),
+                    "standing_after": person.standing_on(person.after, body.decision_date),
+                    "sanctions_created": created,
+                }))
+        recorded += [recorded_event(persons[e.practitioner], case, entry_rows[i]) for i, e in enumerate(body.entries)]
+        answers.append(([result for _i, result in sorted(results, key=lambda r: r[0])],
+                        [persons[code].outcome(year) for code in indices]))
+    events.emit_many(session, recorded)
+    for case, _body, indices, _rows in staged:
+        for code in indices:
+            person = persons[code]
+            person.acting_region = case.region
+            person.emit_changes(f"case {case.id}")
+    return answers
 
 
 def get_case(session: Session, caller: Caller, case_id: int) -> ScoreCaseOut:

@@ -28,6 +28,7 @@ from app.ops.router import router as ops_router
 from app.practitioners.router import institutions_router
 from app.practitioners.router import router as practitioners_router
 from app.referrals.router import router as referrals_router
+from app.scoring.bulk import PATH as BULK_CASES_PATH
 from app.scoring.checks_router import router as checks_router
 from app.scoring.router import router as scoring_router
 from app.scoring.rulesets import load_rulesets
@@ -111,9 +112,10 @@ def create_app() -> FastAPI:
     openapi.declare_common_problems(app, roles_of=route_roles, every_role=frozenset(Role))
     metrics.register()
     # NUL characters are refused alike on both databases, within the size limit.
-    app.add_middleware(NulCharacterMiddleware)
+    app.add_middleware(NulCharacterMiddleware, streams=frozenset({BULK_CASES_PATH}))
     # Before any body is parsed; inside the request context so a refusal is logged with its id.
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
+                       larger={BULK_CASES_PATH: settings.max_bulk_body_bytes})
     # Outermost: the request id exists before anything else runs, and the log line and the request
     # metrics see the status.
     app.add_middleware(observability.RequestContextMiddleware, log_requests=settings.request_log,

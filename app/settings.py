@@ -114,6 +114,9 @@ class Settings(BaseSettings):
     # --- Limits (docs/api/limits.md) ---
     # Largest request body in bytes: a larger one is refused with 413 before it is read whole.
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Largest stream of score cases (POST /v1/score-cases/bulk), in bytes; each of its lines is
+    # held to max_body_bytes. The stream is spooled to a temporary file, not held in memory.
+    max_bulk_body_bytes: int = Field(default=268_435_456, ge=1024)
     # Largest page a list endpoint returns (its ``limit`` query parameter).
     max_page_size: int = Field(default=500, ge=1, le=10_000)
     # Most codes in one POST /v1/standings/query, most entries in one score case.

@@ -13,15 +13,18 @@ from app.kit.messages import t
 
 
 class BodySizeLimitMiddleware:
-    def __init__(self, app, *, max_bytes: int):
-        self.app, self.max_bytes = app, max_bytes
+    """``max_bytes`` for every path but those ``larger`` names (a stream of cases), which have their own."""
+
+    def __init__(self, app, *, max_bytes: int, larger: dict[str, int] | None = None):
+        self.app, self.max_bytes, self.larger = app, max_bytes, larger or {}
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        limit = self.larger.get(scope["path"], self.max_bytes) if self.larger else self.max_bytes
         declared, chunked = _framing(scope)
-        if declared is not None and declared > self.max_bytes:
-            return await self._refuse(scope, send)
+        if declared is not None and declared > limit:
+            return await self._refuse(scope, send, limit)
         if not chunked:
             # A declared length within the limit is all the server reads, and a request with neither
             # header has no body (RFC 9112 §6.3): only a chunked body needs counting. Most requests
@@ -39,7 +42,7 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     over = True
                     return {"type": "http.disconnect"}
             return message
@@ -58,10 +61,10 @@ class BodySizeLimitMiddleware:
             if not over:
                 raise
         if over and not started:
-            await self._refuse(scope, send)
+            await self._refuse(scope, send, limit)
 
-    async def _refuse(self, scope, send) -> None:
-        problem = PayloadTooLarge(t("The request body exceeds {max_bytes} bytes", max_bytes=self.max_bytes))
+    async def _refuse(self, scope, send, limit: int) -> None:
+        problem = PayloadTooLarge(t("The request body exceeds {max_bytes} bytes", max_bytes=limit))
         headers, body = raw_problem(problem, scope)
         await send({"type": "http.response.start", "status": problem.status, "headers": [
             *headers,

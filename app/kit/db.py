@@ -16,7 +16,7 @@ from typing import Annotated
 
 import orjson
 from fastapi import Depends
-from sqlalchemy import Table, TextClause, event, insert, text
+from sqlalchemy import Table, TextClause, bindparam, event, insert, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -163,6 +163,32 @@ def upsert_many(connection: Connection, table: Table, key: str, rows: list[dict]
         statement = text(f"INSERT INTO {quote(table.name)} ({names}) SELECT {names} "
                          f"FROM json_to_recordset(CAST(:rows AS json)) AS r({_record_columns(connection, table, columns)}) "
                          f"ON CONFLICT ({quote(key)}) DO UPDATE SET {sets}")
+        _FROM_JSON[cache_key] = statement
+    connection.execute(statement, {"rows": _json_rows(connection, table, rows)})
+
+
+def update_many(connection: Connection, table: Table, key: str, rows: list[dict]) -> None:
+    """Set the other columns of each row on the row whose ``key`` (the primary key) matches, with
+    one statement: on PostgreSQL ``UPDATE ... FROM json_to_recordset`` (the rows as JSON, as
+    ``insert_many``), elsewhere the driver's executemany."""
+    if not rows:
+        return
+    columns = tuple(rows[0])
+    others = [c for c in columns if c != key]
+    if connection.dialect.name != "postgresql":
+        # Parameters named apart from the columns: SQLAlchemy reserves a column's own name in SET.
+        connection.execute(update(table).where(table.c[key] == bindparam("_key")).values(
+            {c: bindparam(f"_set_{c}") for c in others}),
+            [{"_key": row[key], **{f"_set_{c}": row[c] for c in others}} for row in rows])
+        return
+    cache_key = ("update", table.name, key, columns)
+    statement = _FROM_JSON.get(cache_key)
+    if statement is None:
+        quote = connection.dialect.identifier_preparer.quote
+        sets = ", ".join(f"{quote(c)} = r.{quote(c)}" for c in others)
+        statement = text(f"UPDATE {quote(table.name)} SET {sets} "
+                         f"FROM json_to_recordset(CAST(:rows AS json)) AS r({_record_columns(connection, table, columns)}) "
+                         f"WHERE {quote(table.name)}.{quote(key)} = r.{quote(key)}")
         _FROM_JSON[cache_key] = statement
     connection.execute(statement, {"rows": _json_rows(connection, table, rows)})
 

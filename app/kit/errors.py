@@ -135,14 +135,20 @@ def _validation_handler(_eh, request: Request, exc: RequestValidationError) -> P
         return UnsupportedMediaType(t(
             "The request body must be sent as JSON: set the header Content-Type: application/json (it was {content_type})",
             content_type=sent[:80]))
-    errors = []
-    for err in exc.errors():
-        if err.get("type") == "json_invalid" and isinstance(exc.body, str) and len(err.get("loc", ())) == 2:
-            errors.append(field_error("body", _json_message(exc.body, err), "json_invalid"))
+    return validation_problem(field_errors(exc.errors(), exc.body if isinstance(exc.body, str) else None))
+
+
+def field_errors(errors: list[dict], document: str | None = None) -> list[dict]:
+    """Pydantic's errors as ``{field, message, type}``, located from the request (``body.entries.0.points``);
+    a body that is not JSON at all is located by line and column in ``document``."""
+    out = []
+    for err in errors:
+        loc = tuple(err.get("loc", ()))
+        if err.get("type") == "json_invalid" and document is not None and len(loc) == 2:
+            out.append(field_error("body", _json_message(document, err), "json_invalid"))
             continue
-        loc = [str(p) for p in err.get("loc", ())]
-        errors.append(field_error(".".join(loc), pydantic_message(err), err.get("type", "value_error")))
-    return validation_problem(errors)
+        out.append(field_error(".".join(str(p) for p in loc), pydantic_message(err), err.get("type", "value_error")))
+    return out
 
 
 def validation_problem(errors: list[dict]) -> Invalid:

@@ -271,6 +271,11 @@ ZH: dict[str, str] = {
     "The request body must be sent as JSON: set the header Content-Type: application/json (it was {content_type})":
         "请求体须以 JSON 发送：请设置请求头 Content-Type: application/json（收到的是 {content_type}）",
     "invalid JSON at line {line}, column {column}: {error}": "JSON 无效，第 {line} 行第 {column} 列：{error}",
+    # a stream of score cases (app/scoring/bulk.py)
+    "A stream of cases must be sent as NDJSON: set the header Content-Type: application/x-ndjson (it was {content_type})":
+        "批量案件须以 NDJSON 发送：请设置请求头 Content-Type: application/x-ndjson（收到的是 {content_type}）",
+    "Line {line} is longer than {limit} bytes; nothing of it was recorded": "第 {line} 行超过 {limit} 字节，未记录其任何内容",
+    "The database is unavailable for a moment; send the line again": "数据库暂时不可用，请重新发送该行",
     "Invalid fields: {fields}": "无效字段：{fields}",
     "{field}: {message}": "{field}：{message}",
     "invalid JSON": "JSON 无效",

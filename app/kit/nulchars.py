@@ -20,8 +20,11 @@ MESSAGE = t("must not contain NUL characters (U+0000)")
 
 
 class NulCharacterMiddleware:
-    def __init__(self, app):
-        self.app = app
+    """``streams``: paths whose body is a stream the route reads line by line and checks itself
+    (``nul_fields`` on each line), rather than one document read here in full."""
+
+    def __init__(self, app, *, streams: frozenset[str] = frozenset()):
+        self.app, self.streams = app, streams
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -34,7 +37,7 @@ class NulCharacterMiddleware:
                             if "\x00" in name or "\x00" in value})
             return await _refuse(scope, send, [field_error(f"query.{n.replace(chr(0), '')}", MESSAGE, "string_nul")
                                         for n in names or ["?"]])
-        if scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
+        if scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE") or scope["path"] in self.streams:
             return await self.app(scope, receive, send)
 
         chunks, more = [], True
@@ -49,7 +52,7 @@ class NulCharacterMiddleware:
             # The JSON parser recurses: a body nested past Python's limit would fail as a bare 400.
             return await _refuse(scope, send, [field_error("body", t("is nested too deep"), "json_invalid")])
         if b"\\u0000" in body or b"%00" in body or b"\x00" in body:
-            fields = _fields(body)
+            fields = nul_fields(body)
             if fields:
                 return await _refuse(scope, send, [field_error(f, MESSAGE, "string_nul") for f in fields])
         await self.app(scope, _replay([{"type": "http.request", "body": body, "more_body": False}]), send)
@@ -65,7 +68,7 @@ def _too_deep(body: bytes) -> bool:
     return False
 
 
-def _fields(body: bytes) -> list[str]:
+def nul_fields(body: bytes) -> list[str]:
     """Where the NULs are: ``body.a.0.b`` paths in JSON, ``form.name`` in a form; [] when the bytes
     only looked like one (``\\\\u0000`` is a backslash and text) or the body is not parsed here."""
     try:

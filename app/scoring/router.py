@@ -1,22 +1,24 @@
 from __future__ import annotations
 
+from tempfile import SpooledTemporaryFile
 from typing import Annotated
 
-from fastapi import Depends, Header, Path, Query, Response
+from fastapi import Depends, Header, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from sqlmodel import select
 
 from app.auth.deps import allowed
 from app.auth.roles import Action, Caller
 from app.kit.db import ReadSession, WriteSession
-from app.kit.errors import NotFound
-from app.kit.messages import t
+from app.kit.errors import NotFound, UnsupportedMediaType
+from app.kit.messages import negotiate, t
 from app.kit.openapi import problems
 from app.kit.paging import RowId
 from app.kit.responses import mark_created, replayed
 from app.kit.routes import api_router
 from app.kit.timeutil import Day, local_date
 from app.practitioners.schemas import PractitionerCode, RegionCode
-from app.scoring import catalog, service
+from app.scoring import bulk, catalog, service
 from app.scoring.models import RulesetRecord
 from app.scoring.rulesets import select_ruleset
 from app.scoring.schemas import (
@@ -29,10 +31,13 @@ from app.scoring.schemas import (
     RulesetDocument,
     RulesetSummary,
     ScoreCaseIn,
+    ScoreCaseLineOut,
     ScoreCaseOut,
+    ScoreCaseStreamEnd,
     ViolationCatalogOut,
     ViolationTypeOut,
 )
+from app.settings import get_settings
 
 router = api_router(prefix="/v1", tags=["scoring"])
 
@@ -54,6 +59,53 @@ def create_score_case(
     response = Response(answer, media_type="application/json")
     mark_created(response, created)
     return response
+
+
+class NDJSONResponse(StreamingResponse):
+    media_type = "application/x-ndjson"
+
+
+NDJSON = ("application/x-ndjson", "application/jsonl", "application/x-jsonlines")
+# Spooled in memory up to this size, then to a temporary file: a migration's stream may be large.
+_SPOOL_BYTES = 8 << 20
+
+
+@router.post(
+    bulk.PATH.removeprefix("/v1"), response_class=NDJSONResponse,
+    responses={200: {"model": ScoreCaseLineOut | ScoreCaseStreamEnd, "description":
+                     "one `ScoreCaseLineOut` line per non-blank input line, in order, each sent once its "
+                     "chunk has committed; a last line `{\"summary\": ...}`"}},
+    openapi_extra={"requestBody": {"required": True, "description": "NDJSON: one `ScoreCaseIn` per line",
+                                   "content": {"application/x-ndjson": {"schema": {"$ref": "#/components/schemas/ScoreCaseIn"}}}}},
+)
+async def create_score_cases_bulk(request: Request, caller: Scorer):
+    """A stream of cases (NDJSON, one ``ScoreCaseIn`` a line): migrations and smart-supervision
+    batches. Each case is recorded, refused or recognised as a repeat exactly as if sent alone to
+    ``POST /v1/score-cases`` (all-or-nothing, idempotent by ``case_ref``), at many times the rate.
+    The answer streams one line per case, then a summary."""
+    sent = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if sent not in NDJSON:
+        raise UnsupportedMediaType(t("A stream of cases must be sent as NDJSON: set the header Content-Type: application/x-ndjson (it was {content_type})",
+                                     content_type=sent[:80] or "none"), headers={"Accept-Post": ", ".join(NDJSON)})
+    spool = SpooledTemporaryFile(max_size=_SPOOL_BYTES)
+    async for chunk in request.stream():
+        spool.write(chunk)
+    spool.seek(0)
+    language = negotiate(request.headers.get("accept-language"))
+    max_line_bytes = get_settings().max_body_bytes
+
+    def answer():  # iterated in a worker thread: each chunk is a transaction
+        totals = bulk.Totals()
+        try:
+            for outcome in bulk.record_stream(caller, bulk.read_lines(spool, max_line_bytes), max_line_bytes=max_line_bytes):
+                totals.add(outcome)
+                yield bulk.result_line(outcome, language)
+            yield bulk.summary_line(totals)
+        finally:
+            spool.close()
+
+    return NDJSONResponse(answer(), headers={"Content-Language": language, "Vary": "Accept-Language",
+                                             "Cache-Control": "no-store"})
 
 
 @router.get("/score-cases/{case_id}", response_model=ScoreCaseOut, responses=problems(404))

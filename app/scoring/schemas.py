@@ -185,6 +185,36 @@ class ScoreCaseOut(BaseModel):
                                                 "every sanction the case created, changed or lifted")
 
 
+class ScoreCaseLineOut(BaseModel):
+    """One line of the answer to a stream of cases (``POST /v1/score-cases/bulk``): what became of
+    the input line ``line`` (counted from 1, blank lines included). ``status`` is what the case
+    would have been answered alone: 201 recorded, 200 a repeat (the first answer, nothing changed),
+    422 refused (nothing recorded), 503 the database failed (send the line again), 500."""
+
+    line: int
+    case_ref: str | None = Field(description="null when the line did not parse far enough to say")
+    status: Literal[200, 201, 422, 500, 503]
+    case: ScoreCaseOut | None = Field(default=None, description="200 and 201: the case as recorded")
+    problem: dict | None = Field(default=None, description="422, 500 and 503: the problem+json the case "
+                                 "would have been answered alone, its fields named from `body`")
+
+
+class ScoreCaseStreamSummary(BaseModel):
+    """The last line of the answer: counts of the lines' outcomes. A stream cut short (a lost
+    connection) has no summary: send it again, repeats change nothing."""
+
+    lines: int
+    created: int
+    replayed: int
+    refused: int
+    failed: int = Field(description="500 and 503: send those lines again")
+    entries_recorded: int
+
+
+class ScoreCaseStreamEnd(BaseModel):
+    summary: ScoreCaseStreamSummary
+
+
 class ReversalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: Reason

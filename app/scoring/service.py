@@ -325,7 +325,8 @@ def _existing_case(session: Session, client_id: int, case_ref: str, key: str | N
     return session.connection().execute(_CASE_BY_REF_OR_KEY, {"client": client_id, "ref": case_ref, "key": key}).first()
 
 
-def _replay(case, digest: str) -> str:
+def replay(case, digest: str) -> str:
+    """The stored answer of a case recorded before, if this request's ``digest`` is the first one's."""
     if case.request_hash != digest:
         raise Invalid(
             t("Case {case_ref} (id {id}) was already recorded with a different body; a repeat must be identical, a correction is a reversal and a new case", case_ref=case.case_ref, id=case.id),
@@ -341,7 +342,7 @@ def record_case(session: Session, caller: Caller, body: ScoreCaseIn, idempotency
     digest = request_hash(body)
     existing = _existing_case(session, caller.client_id, body.case_ref, idempotency_key)
     if existing is not None:
-        return _replay(existing, digest), False
+        return replay(existing, digest), False
     try:
         answer = _record_case(session, caller, body, idempotency_key, digest).response
         session.commit()
@@ -352,7 +353,7 @@ def record_case(session: Session, caller: Caller, body: ScoreCaseIn, idempotency
         existing = _existing_case(session, caller.client_id, body.case_ref, idempotency_key)
         if existing is None:
             raise
-        return _replay(existing, digest), False
+        return replay(existing, digest), False
 
 
 def _record_case(session: Session, caller: Caller, body: ScoreCaseIn, key: str | None, digest: str) -> SimpleNamespace:

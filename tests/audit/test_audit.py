@@ -15,7 +15,7 @@ from app.cli import main
 from app.dueprocess import service as dueprocess
 from app.kit.db import read_session
 from app.main import app as the_app
-from tests.auth.test_matrix import HOME, RULES, route_table, world  # noqa: F401 (world: the matrix's fixture)
+from tests.auth.test_matrix import HOME, RULES, route_table, send_call, world  # noqa: F401 (world: the matrix's fixture)
 from tests.shared_fixtures import violation_with
 
 # POSTs that only read: they change nothing, so they leave no record.
@@ -48,8 +48,7 @@ def test_every_write_route_leaves_a_record_naming_the_caller_and_the_request(wor
     headers = world.inside(role)
     call = rule.make(world, role, headers)
     request_id = f"req-{route[0]}-{len(route[1])}"
-    response = api.request(call.method, call.path, json=call.json, params=call.params,
-                           headers={**headers, "X-Request-ID": request_id})
+    response = send_call(api, call, {**headers, "X-Request-ID": request_id})
     assert response.status_code < 300, response.text
     assert response.headers["X-Request-ID"] == request_id
     mine = records(request_id=request_id)

@@ -12,6 +12,7 @@ fails ``test_every_route_has_a_rule``. For each route the matrix checks what a b
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ class Call:
     json: dict | None = None
     params: dict | None = None
     marker: str = ""  # text that identifies the object in an answer (must not reach an outsider)
+    ndjson: list[dict] | None = None  # a stream of documents, sent as application/x-ndjson instead of json
 
 
 @dataclass
@@ -55,7 +57,9 @@ class Rule:
     # What an outsider is: region (another region), department (partners: another department,
     # bureaus: another region), owner (another client), None (nothing scoped).
     scope: str | None = "region"
-    outside: str = "404"  # 404 | 422 | absent (a list or search that leaves the object out)
+    # 404 | 422 | absent (a list or search that leaves the object out) | lines-422 (a stream whose
+    # every line is refused)
+    outside: str = "404"
     # ``Call.marker`` identifies the object in an answer: an insider must see it, and where the
     # outsider gets a list (absent) it must not be in it.
 
@@ -256,6 +260,8 @@ RULES: dict[tuple[str, str], Rule] = {
     # Scoring.
     ("POST", "/v1/score-cases"): Rule(BUREAU, lambda w, r, h: Call("POST", "/v1/score-cases", _case_body(w)),
                                       outside="422"),
+    ("POST", "/v1/score-cases/bulk"): Rule(BUREAU, lambda w, r, h: Call(
+        "POST", "/v1/score-cases/bulk", ndjson=[_case_body(w)]), outside="lines-422"),
     ("GET", "/v1/score-cases/{case_id}"): Rule(BUREAU, lambda w, r, h: Call(
         "GET", f"/v1/score-cases/{w.case()['id']}")),
     ("POST", "/v1/score-entries/{entry_id}/reversal"): Rule(BUREAU, lambda w, r, h: Call(
@@ -363,7 +369,11 @@ def test_every_route_has_a_rule():
     assert RULES.keys() - served == set(), "rules for routes that no longer exist"
 
 
-def _send(api, call: Call, headers: dict):
+def send_call(api, call: Call, headers: dict):
+    if call.ndjson is not None:
+        body = b"".join(json.dumps(document).encode() + b"\n" for document in call.ndjson)
+        return api.request(call.method, call.path, content=body, params=call.params,
+                           headers={**headers, "Content-Type": "application/x-ndjson"})
     return api.request(call.method, call.path, json=call.json, params=call.params, headers=headers)
 
 
@@ -383,7 +393,7 @@ def test_route(world, api, route):
     rule = RULES[route]
     # Anonymous: the object is made as a bureau would, the request goes without a key.
     call = rule.make(world, "bureau", world.inside("bureau"))
-    response = _send(api, call, {})
+    response = send_call(api, call, {})
     if rule.roles == PUBLIC:
         assert response.status_code < 400, response.text
         return
@@ -394,21 +404,26 @@ def test_route(world, api, route):
         if role not in rule.roles:
             # Objects are made with a key that may make them; the refused role then asks for them.
             call = rule.make(world, role, world.inside("bureau"))
-            response = _send(api, call, inside)
+            response = send_call(api, call, inside)
             assert response.status_code == 403, f"{role}: {response.status_code} {response.text}"
             continue
         call = rule.make(world, role, inside)
-        response = _send(api, call, inside)
+        response = send_call(api, call, inside)
         assert response.status_code not in (401, 403, 404), f"{role} inside: {response.status_code} {response.text}"
         if call.marker:
             assert _shows(response, call.marker), f"{role} inside should see {call.marker}: {response.text}"
         if rule.scope is None or role == "admin":
             continue
         call = rule.make(world, role, inside)
-        response = _send(api, call, world.outside(role, rule.scope))
+        response = send_call(api, call, world.outside(role, rule.scope))
         what = f"{role} outside: {response.status_code} {response.text}"
         if rule.outside == "absent":
             assert response.status_code == 200, what
             assert not _shows(response, call.marker), what
+        elif rule.outside == "lines-422":
+            assert response.status_code == 200, what
+            *lines, summary = [json.loads(line) for line in response.text.splitlines()]
+            assert lines and all(line["status"] == 422 for line in lines), what
+            assert summary["summary"]["created"] == 0, what
         else:
             assert response.status_code == int(rule.outside), what

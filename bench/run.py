@@ -260,6 +260,7 @@ _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
 CASES_PER_S_TARGET = 300  # single-entry score cases per second (PostgreSQL)
 ENTRIES_PER_S_TARGET = 3000  # entries per second in 100-entry cases (PostgreSQL)
 CASE_CPU_MS_TARGET = 4  # server core-milliseconds per single-entry case
+BULK_RATIO_TARGET = 10  # a stream of cases against one request a case, in entries/s
 NOTICE_TARGET_S = 30  # freeze + download of a 1,000,000-row notice ...
 NOTICE_REFERENCE_CPU_MS = 256  # ... on a machine with this cpu_reference_ms (PostgreSQL run of 2026-12-02)
 
@@ -296,6 +297,42 @@ def wrk(base: str, path: str, *, connections: int, seconds: int, script: str | N
 
 
 # ---------------------------------------------------------------- measurements
+
+
+def measure_bulk(base: str, key: str, *, size: int, cases: int, today, meter: CpuMeter) -> dict:
+    """``POST /v1/score-cases/bulk``: one stream of ``cases`` single-entry cases shaped like
+    bench/ingest.lua's (random people, one a case), sent whole, its answer read to the end."""
+    import random
+
+    from bench.generate import code_of
+
+    run_id = f"BLK1x{uuid.uuid4().hex[:6]}"
+    lines = []
+    for n in range(cases):
+        code = code_of(random.randrange(size))
+        lines.append(json.dumps({
+            "case_ref": f"{run_id}-{n}", "basis": "agreement_handling", "decision_number": f"{run_id}-{n}",
+            "decision_date": today.isoformat(), "institution": f"H{code[1:7]}00001",
+            "entries": [{"practitioner": code, "violation_type": "RECORDS-MISSING", "tier": "general"}]}))
+    body = ("\n".join(lines) + "\n").encode()
+    req = urllib.request.Request(f"{base}/v1/score-cases/bulk", method="POST", data=body)
+    req.add_header("Authorization", f"Bearer {key}")
+    req.add_header("Content-Type", "application/x-ndjson")
+    with meter as used:
+        started = time.perf_counter()
+        with urllib.request.urlopen(req, timeout=3600) as response:
+            answer = response.read().decode().splitlines()
+        seconds = time.perf_counter() - started
+    statuses: dict[str, int] = {}
+    for line in answer[:-1]:
+        status = str(json.loads(line)["status"])
+        statuses[status] = statuses.get(status, 0) + 1
+    result = {"run_id": run_id, "cases": cases, "bytes": len(body), "seconds": seconds,
+              "cases_per_s": cases / seconds, "statuses": statuses, "summary": json.loads(answer[-1])["summary"]}
+    for name, cpu_s in used.items():  # core-milliseconds per case
+        result[name.replace("_cpu_s", "_cpu_ms")] = 1000 * cpu_s / cases if cpu_s is not None else None
+    return result
+
 
 
 def cpu_reference_ms() -> float:
@@ -501,6 +538,13 @@ def main(argv: list[str] | None = None) -> int:
                 log(f"ingest {entries}-entry cases: {result['rps']:.1f} cases/s, non-2xx {result['non_2xx']}, "
                     f"check {result['check']}")
             info["ingest"] = ingest
+            # A stream as long as the single-entry cases took about the run's seconds at ten times their rate.
+            bulk = measure_bulk(server.base, bureau, size=size, today=today, meter=meter,
+                                cases=max(1000, int(ingest["1"]["rps"] * secs * BULK_RATIO_TARGET)))
+            bulk["check"] = check_totals(url, bulk["run_id"], today.year)
+            info["ingest_bulk"] = bulk
+            log(f"ingest, a stream of {bulk['cases']:,} single-entry cases: {bulk['cases_per_s']:.0f} cases/s, "
+                f"{bulk['statuses']}, check {bulk['check']}")
             info["bare_after_ingest"] = wrk(server.base, "/bench/bare", connections=32, seconds=secs)
         finally:
             server.stop()
@@ -586,6 +630,20 @@ def section(info: dict, postgres: bool) -> str:
                      f"2xx answers (the rest were in flight when wrk stopped); every case has all its entries; "
                      f"{c['people']:,} people's stored year totals vs their ledger: {c['mismatched_totals']} differ",
                      "exact", _met(exact)))
+    b = info.get("ingest_bulk")
+    if b is not None:
+        single = info["ingest"]["1"]["rps"]
+        c = b["check"]
+        ratio = b["cases_per_s"] / single
+        rows.append((f"Score ingest, a stream of {b['cases']:,} single-entry cases (`POST /v1/score-cases/bulk`), "
+                     "one connection",
+                     f"{b['cases_per_s']:,.0f} entries/s = **{ratio:.1f}×** one request a case ({single:,.0f}/s above); "
+                     f"{b['seconds']:.1f} s for {b['bytes'] / 1e6:.1f} MB; statuses {b['statuses']}",
+                     f"≥ {BULK_RATIO_TARGET}× in entries/s", _met(ratio >= BULK_RATIO_TARGET)))
+        rows.append(("… totals exact afterwards (stream)",
+                     f"{c['cases']:,} cases, {c['entries']:,} entries stored for {b['statuses'].get('201', 0):,} "
+                     f"201 lines; {c['people']:,} people's stored year totals vs their ledger: {c['mismatched_totals']} differ",
+                     "exact", _met(c["mismatched_totals"] == 0 and c["cases"] == c["entries"] == b["summary"]["created"] == b["cases"])))
     total_s = n["freeze_s"] + n["download_s"]
     # The target is for the machine of the reference day; a slower machine today gets as much more time.
     notice_target_s = NOTICE_TARGET_S * m["cpu_reference_ms"] / NOTICE_REFERENCE_CPU_MS
@@ -650,6 +708,8 @@ def cpu_table(info: dict) -> str:
             cases = ENTRIES_PER_S_TARGET / int(key)
             rate = (cases, f"{ENTRIES_PER_S_TARGET:,} entries/s = {cases:g} cases/s")
         measured.append((f"score case, {key} {'entry' if key == '1' else 'entries'}", [ing], rate))
+    if "ingest_bulk" in info:
+        measured.append(("score case, 1 entry, in a stream (per case)", [info["ingest_bulk"]], None))
     if _cpu_ms(info["bare"], "server_cpu_ms") is None:
         return ""
     lines = []

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from app.audit.models import AuditRecord
 from app.audit.schemas import AuditPage, AuditRecordOut
 from app.auth.roles import Caller, Role
+from app.kit.db import insert_many
 from app.kit.observability import current_request_id
 from app.kit.paging import keyset_page
 from app.kit.timeutil import utcnow
@@ -72,7 +73,10 @@ def record_many(session: Session, caller: Caller | None, entries: Sequence[Entry
         **common, "action": e.action, "object": f"{e.object_type}:{e.object_id}", "region": e.region,
         "summary": json.dumps(e.summary or {}, ensure_ascii=False, sort_keys=True, default=str),
     } for e in entries]
-    session.connection().execute(_INSERT, rows if len(rows) > 1 else rows[0])
+    if len(rows) == 1:
+        session.connection().execute(_INSERT, rows[0])
+    else:
+        insert_many(session.connection(), AuditRecord.__table__, rows)
 
 
 def principal_filter(client: str) -> str:

@@ -16,6 +16,8 @@ schema check still validates.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import schemathesis
 from fastapi.routing import APIRoute
@@ -30,7 +32,22 @@ from app.main import app as served_app
 CONFIG = SchemathesisConfig.from_str("""
 [checks]
 positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]
+
+# A stream of cases refuses a bad line in its answer (a line with status 422), not the stream with
+# a 4xx: the other lines are recorded. tests/scoring/test_bulk_cases.py holds what each line gets.
+[[operations]]
+include-path = "/v1/score-cases/bulk"
+checks.negative_data_rejection.enabled = false
 """)
+
+
+
+@schemathesis.serializer("application/x-ndjson")
+def _ndjson(_ctx, value) -> bytes:
+    """A stream of documents (POST /v1/score-cases/bulk): the generated one, or each of a list, a line each."""
+    documents = value if isinstance(value, list) else [value]
+    return b"".join(json.dumps(document, ensure_ascii=False).encode() + b"\n" for document in documents)
+
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", served_app, config=CONFIG)
 

@@ -74,7 +74,7 @@ _SPOOL_BYTES = 8 << 20
     bulk.PATH.removeprefix("/v1"), response_class=NDJSONResponse,
     responses={200: {"model": ScoreCaseLineOut | ScoreCaseStreamEnd, "description":
                      "one `ScoreCaseLineOut` line per non-blank input line, in order, each sent once its "
-                     "chunk has committed; a last line `{\"summary\": ...}`"}},
+                     "chunk has committed; a last line `{\"summary\": ...}`"}, **problems(413, 415)},
     openapi_extra={"requestBody": {"required": True, "description": "NDJSON: one `ScoreCaseIn` per line",
                                    "content": {"application/x-ndjson": {"schema": {"$ref": "#/components/schemas/ScoreCaseIn"}}}}},
 )

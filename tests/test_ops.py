@@ -56,3 +56,22 @@ def test_metrics_label_requests_by_route_template(api, make_key):
     assert "D150428000001" not in text  # never the concrete path: one series per route
     assert 'http_request_duration_seconds_bucket{handler="/v1/practitioners/{code}/standing",le="0.025",method="GET"}' in text
     assert 'handler="/metrics"' not in text
+
+
+def test_outbox_metrics_registered_without_reading_the_database(monkeypatch):
+    """Registering the outbox collector (at start-up) names its metrics without a scrape: no
+    connection and no counting query before the server can answer /readyz."""
+    from prometheus_client import CollectorRegistry
+
+    from app.ops import metrics
+
+    def unreachable():
+        raise AssertionError("the database was read at registration")
+
+    monkeypatch.setattr(metrics, "get_engine", unreachable)
+    collector = metrics.OutboxCollector()
+    CollectorRegistry(auto_describe=True).register(collector)
+    described = {family.name for family in collector.describe()}
+    assert described == {"app_database_up", "app_outbox_backlog", "app_webhook_deliveries_failed"}
+    # what a scrape then yields carries the same names (here the database is "down")
+    assert {family.name for family in collector.collect()} <= described

@@ -75,3 +75,14 @@ def test_outbox_metrics_registered_without_reading_the_database(monkeypatch):
     assert described == {"app_database_up", "app_outbox_backlog", "app_webhook_deliveries_failed"}
     # what a scrape then yields carries the same names (here the database is "down")
     assert {family.name for family in collector.collect()} <= described
+
+
+def test_the_garbage_collector_runs_again_once_the_app_is_built():
+    """app.main turns the collector off while it imports and builds the app (start-up time), and on
+    again with what it built frozen."""
+    import gc
+
+    import app.main  # noqa: F401
+
+    assert gc.isenabled()
+    assert gc.get_freeze_count() > 50_000

@@ -108,3 +108,15 @@ def test_0015_records_everyone_registered_once_in_the_standing_feed():
     finally:
         engine.dispose()
         dbutil.drop_database(url)
+
+
+def test_revision_names_read_from_their_lines_or_else_from_the_syntax_tree():
+    read = migrate._revision_names
+    assert read("revision = '0016'\ndown_revision = '0015'\n") == {"revision": "0016", "down_revision": "0015"}
+    assert read('revision: str = "0016"\ndown_revision: str | None = None\n') == {
+        "revision": "0016", "down_revision": None}
+    assert read("revision = '0017'\ndown_revision = ('0015', '0016')\n") == {
+        "revision": "0017", "down_revision": ("0015", "0016")}
+    # a merge whose parents are written over several lines: the whole file is parsed
+    assert read("revision = '0018'\ndown_revision = (\n    '0016',\n    '0017',\n)\n") == {
+        "revision": "0018", "down_revision": ("0016", "0017")}

@@ -120,3 +120,14 @@ def test_a_query_parameter_given_twice_is_refused_not_silently_the_last(api, bur
     # a parameter the route does not take is refused too, by name (tests/test_limits.py)
     unknown = api.get("/v1/score-proposals?utm=a&utm=b", headers=bureau)
     assert unknown.status_code == 422 and [e["field"] for e in unknown.json()["errors"]] == ["query.utm"]
+
+
+def test_the_webhooks_are_declared_with_the_document_not_at_start_up():
+    """The document's webhooks section is documentation only: start-up does not build it (its
+    payload models and receiving routes), the first document does, once."""
+    app = create_app()
+    assert app.webhooks.routes == []
+    first = app.openapi()
+    declared = len(app.webhooks.routes)
+    assert declared > 0 and set(first["webhooks"]) == {route.path for route in app.webhooks.routes}
+    assert app.openapi() is first and len(app.webhooks.routes) == declared

@@ -56,3 +56,33 @@ def test_metrics_label_requests_by_route_template(api, make_key):
     assert "D150428000001" not in text  # never the concrete path: one series per route
     assert 'http_request_duration_seconds_bucket{handler="/v1/practitioners/{code}/standing",le="0.025",method="GET"}' in text
     assert 'handler="/metrics"' not in text
+
+
+def test_outbox_metrics_registered_without_reading_the_database(monkeypatch):
+    """Registering the outbox collector (at start-up) names its metrics without a scrape: no
+    connection and no counting query before the server can answer /readyz."""
+    from prometheus_client import CollectorRegistry
+
+    from app.ops import metrics
+
+    def unreachable():
+        raise AssertionError("the database was read at registration")
+
+    monkeypatch.setattr(metrics, "get_engine", unreachable)
+    collector = metrics.OutboxCollector()
+    CollectorRegistry(auto_describe=True).register(collector)
+    described = {family.name for family in collector.describe()}
+    assert described == {"app_database_up", "app_outbox_backlog", "app_webhook_deliveries_failed"}
+    # what a scrape then yields carries the same names (here the database is "down")
+    assert {family.name for family in collector.collect()} <= described
+
+
+def test_the_garbage_collector_runs_again_once_the_app_is_built():
+    """app.main turns the collector off while it imports and builds the app (start-up time), and on
+    again with what it built frozen."""
+    import gc
+
+    import app.main  # noqa: F401
+
+    assert gc.isenabled()
+    assert gc.get_freeze_count() > 50_000

@@ -17,7 +17,6 @@ from typing import Annotated
 import orjson
 from fastapi import Depends
 from sqlalchemy import Table, TextClause, bindparam, event, insert, text, update
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, create_engine
@@ -150,6 +149,9 @@ def upsert_many(connection: Connection, table: Table, key: str, rows: list[dict]
     columns = tuple(rows[0])
     others = [c for c in columns if c != key]
     if connection.dialect.name != "postgresql":
+        # Imported here: on PostgreSQL the SQLite dialect's modules are not needed (~12 ms of start-up).
+        from sqlalchemy.dialects import sqlite
+
         statement = sqlite.insert(table)
         connection.execute(statement.on_conflict_do_update(
             index_elements=[table.c[key]], set_={c: statement.excluded[c] for c in others}), rows)

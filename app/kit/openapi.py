@@ -10,6 +10,7 @@ database is read.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from types import UnionType
 from typing import Any, Union, get_args, get_origin
@@ -106,6 +107,26 @@ def declare_common_problems(app: FastAPI, roles_of: Callable[[APIRoute], frozens
             route.responses.setdefault(code, response)
     generate = app.openapi
     app.openapi = lambda: request_id_headers(problem_components(generate()))  # type: ignore[method-assign]
+
+
+def before_first_document(app: FastAPI, prepare: Callable[[], None]) -> None:
+    """Call ``prepare`` once, before the app's OpenAPI document is first generated (FastAPI makes
+    it on the first ``/openapi.json``): for what only the document needs, made then rather than at
+    every start."""
+    generate = app.openapi
+    lock = threading.Lock()
+    prepared = False
+
+    def openapi() -> dict[str, Any]:
+        nonlocal prepared
+        if not prepared:
+            with lock:
+                if not prepared:
+                    prepare()
+                    prepared = True
+        return generate()
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def request_id_headers(schema: dict) -> dict:

@@ -21,7 +21,7 @@ import orjson
 from app.kit.csvsafe import cell
 from app.practitioners.identity import mask_code, mask_name
 from app.scoring.rulesets import Ruleset
-from app.scoring.standing import Timeline, outranked
+from app.scoring.standing import TERMINATION, Timeline, outranked
 
 CATEGORY_NAMES = {
     "physician": "医师", "nurse": "护士", "pharmacist": "药师", "technician": "技师",
@@ -56,6 +56,15 @@ def row_for(code: str, name: str, category: str, region: str, institutions: Iter
     ] if timeline.sanctions else []
     if not points and not repaired and not sanctions:
         return None
+    return _row(code, name, category, region, institutions, points, repaired, [
+        {"kind": s.kind, "starts_on": s.starts_on.isoformat(),
+         "ends_on": _iso(_last_day(s)), "reregistration_from": _iso(s.bar_until)}
+        for s in sorted(sanctions, key=lambda s: s.starts_on)
+    ] if sanctions else [])
+
+
+def _row(code: str, name: str, category: str, region: str, institutions: Iterable[tuple[str, str | None]],
+         points: int, repaired: int, sanctions: list[dict]) -> dict:
     return {
         "name": mask_name(name),
         "code": mask_code(code),
@@ -64,12 +73,62 @@ def row_for(code: str, name: str, category: str, region: str, institutions: Iter
         "institutions": [{"code": site_code, "name": site_name} for site_code, site_name in institutions],
         "points": points,
         "repaired": repaired,
-        "sanctions": [
-            {"kind": s.kind, "starts_on": s.starts_on.isoformat(),
-             "ends_on": _iso(_last_day(s)), "reregistration_from": _iso(s.bar_until)}
-            for s in sorted(sanctions, key=lambda s: s.starts_on)
-        ] if sanctions else [],
+        "sanctions": sanctions,
     }
+
+
+class StoredRows:
+    """``row_for`` over stored timelines as decoded JSON (``Timeline.to_json``'s shape), for one
+    notice's year and ``as_of``: the rows a freeze publishes.
+
+    The year's points, repairs and sanctions are read straight from the JSON, without building a
+    ``Timeline`` (its dates parsed, its dataclasses made: two thirds of a frozen row's Python, and
+    a person with a sanction cost seven times one without). Every day in a stored timeline is an
+    ISO date, which orders as text as the date does: the points as of ``as_of`` are those of the
+    last change on or before it, as ``Timeline.total_on`` finds them, and the sanctions are
+    filtered, outranked and sorted as ``row_for`` does on dates (tests/notices/test_stored_rows.py
+    holds the two equal)."""
+
+    def __init__(self, year: int, as_of: date):
+        last_day = min(as_of, date(year, 12, 31))
+        self._last_day, self._first_day = last_day.isoformat(), date(year, 1, 1).isoformat()
+        self._totals_key, self._year_key = str(last_day.year), str(year)
+
+    def row(self, code: str, name: str, category: str, region: str,
+            institutions: Iterable[tuple[str, str | None]], timeline: dict) -> dict | None:
+        last_day = self._last_day
+        points = 0
+        changes = timeline["totals"].get(self._totals_key)
+        if changes:
+            for day, total in reversed(changes):
+                if day <= last_day:
+                    points = total
+                    break
+        repaired = timeline["repaired"]
+        repaired = repaired.get(self._year_key, 0) if repaired else 0
+        sanctions = self._sanctions(timeline["sanctions"]) if timeline["sanctions"] else []
+        if not points and not repaired and not sanctions:
+            return None
+        return _row(code, name, category, region, institutions, points, repaired, sanctions)
+
+    def _sanctions(self, stored: list[dict]) -> list[dict]:
+        """The published sanctions: started by the notice's last day, not over before the year
+        began, not outranked by a termination (``standing.outranked``), in order of start."""
+        last_day, first_day = self._last_day, self._first_day
+        spans = [(s["kind"], s["starts_on"], s["ends_on"] if s["ends_on"] is not None else s["imposed_until"])
+                 for s in stored]
+        terminations = [(starts_on, last) for kind, starts_on, last in spans if kind == TERMINATION]
+        published = [
+            {"kind": kind, "starts_on": starts_on, "ends_on": last, "reregistration_from": s["bar_until"]}
+            for s, (kind, starts_on, last) in zip(stored, spans)
+            if starts_on <= last_day and (last is None or last >= first_day)
+            and (kind == TERMINATION or not any(
+                t_starts <= starts_on and (t_last is None or (last is not None and last <= t_last))
+                for t_starts, t_last in terminations))
+        ]
+        if len(published) > 1:
+            published.sort(key=lambda s: s["starts_on"])
+        return published
 
 
 def _last_day(sanction) -> date | None:
@@ -115,14 +174,17 @@ class Summary:
         }
 
 
-def document_chunks(header: dict, rows: Iterable[str], summary: Callable[[], dict]) -> Iterator[str]:
-    """The canonical document in pieces; ``rows`` are rows already in canonical form.
-    ``summary`` is called after the last row, so it may count the rows as they pass."""
+def document_chunks(header: dict, batches: Iterable[list[str]], summary: Callable[[], dict]) -> Iterator[str]:
+    """The canonical document in pieces, a piece per batch of rows; ``batches`` are lists of rows
+    already in canonical form. ``summary`` is called after the last row, so it may count the rows
+    as they pass. (A piece per batch rather than per row: a freeze hashes every piece, and a
+    million calls into SHA-256 cost more than the hashing.)"""
     yield '{"notice":' + canonical(header) + ',"rows":['
-    first = True
-    for row in rows:
-        yield row if first else "," + row
-        first = False
+    separator = ""
+    for rows in batches:
+        if rows:
+            yield separator + ",".join(rows)
+            separator = ","
     yield '],"summary":' + canonical(summary()) + "}"
 
 

@@ -35,7 +35,6 @@ from app.referrals import service as referrals
 from app.scoring import anchor, catalog
 from app.scoring.models import StandingRecord
 from app.scoring.rulesets import select_ruleset
-from app.scoring.standing import Timeline
 from app.shared import events, regions
 
 BATCH = 5000  # rows fetched at a time when freezing and reading: few round trips, memory still a few MB
@@ -142,23 +141,25 @@ def _referral_figures(session: Session, region: str, year: int, as_of: date) -> 
     ]
 
 
-def _freeze_rows(session: Session, notice: Notice, year: int, as_of: date, summary: content.Summary) -> Iterator[str]:
-    """Yield each published row in canonical form, storing it as it goes."""
+def _freeze_rows(session: Session, notice: Notice, year: int, as_of: date,
+                 summary: content.Summary) -> Iterator[list[str]]:
+    """Yield the published rows in canonical form a batch at a time, storing them as it goes."""
     notice_id, position = notice.id, 0  # notice.id read once: an ORM attribute costs on every row
+    make_row, add, canonical, loads = content.StoredRows(year, as_of).row, summary.add, content.canonical, orjson.loads
     with bulk_writer(session.connection(), NoticeRow.__table__, _STORED) as store:
         for batch in _read_ahead(_people_in_year(notice.region, year)):
-            stored = []
+            stored, texts = [], []
             for pid, code, name, category, region, timeline, institutions in batch:
-                row = content.row_for(code, name, category, region, institutions,
-                                      Timeline.from_json(orjson.loads(timeline)), year, as_of)
+                row = make_row(code, name, category, region, institutions, loads(timeline))
                 if row is None:
                     continue
                 position += 1
-                summary.add(row)
-                data = content.canonical(row)
+                add(row)
+                data = canonical(row)
                 stored.append((notice_id, position, pid, row["points"], data))
-                yield data
+                texts.append(data)
             store(stored)
+            yield texts
 
 
 _STORED = ("notice_id", "position", "practitioner_id", "points", "data")
@@ -299,6 +300,13 @@ def stored_rows(notice_id: int, *, order: str = "position", query: str | None = 
     response can stream after the request's session is gone. Columns, not entities: a download of a
     million rows spent most of its time building ORM objects. One statement, its rows streamed in
     batches (a server-side cursor on PostgreSQL), rather than a statement per batch."""
+    for rows in _stored_batches(notice_id, order=order, query=query, start=start, limit=limit):
+        yield from rows
+
+
+def _stored_batches(notice_id: int, *, order: str = "position", query: str | None = None,
+                    start: int = 0, limit: int | None = None) -> Iterator[list]:
+    """``stored_rows`` a batch (a list of up to ``BATCH`` rows) at a time."""
     q = (select(NoticeRow.position, NoticeRow.practitioner_id, NoticeRow.points, NoticeRow.data)
          .where(NoticeRow.notice_id == notice_id))
     q = _matching(q, query)
@@ -316,8 +324,7 @@ def stored_rows(notice_id: int, *, order: str = "position", query: str | None = 
         connection = session.connection()
         if connection.dialect.name == "postgresql" and limit is None:
             connection.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1")  # every row is read
-        for rows in connection.execution_options(stream_results=True, yield_per=BATCH).execute(q).partitions():
-            yield from rows
+        yield from connection.execution_options(stream_results=True, yield_per=BATCH).execute(q).partitions()
 
 
 def count_rows(session: Session, notice_id: int, query: str | None) -> int:
@@ -336,7 +343,8 @@ def _matching(q, query: str | None):
 def json_chunks(notice: Notice) -> Iterator[str]:
     """The canonical document: its SHA-256 is the notice's hash."""
     header, summary = json.loads(notice.header), json.loads(notice.summary)
-    yield from content.document_chunks(header, (r.data for r in stored_rows(notice.id)), lambda: summary)
+    yield from content.document_chunks(header, ([r.data for r in rows] for rows in _stored_batches(notice.id)),
+                                       lambda: summary)
 
 
 def csv_chunks(notice: Notice) -> Iterator[str]:

@@ -197,27 +197,55 @@ def sanction_text(s: dict) -> str:
     return text
 
 
-def csv_chunks(rows: Iterable[dict], region_names: dict[str, str]) -> Iterator[str]:
-    """UTF-8 CSV with a byte-order mark, so Excel opens the Chinese text correctly."""
+def csv_chunks(batches: Iterable[list[str]], region_name: Callable[[str], str]) -> Iterator[str]:
+    """The CSV download: UTF-8 with a byte-order mark, so Excel opens the Chinese text correctly.
+
+    ``batches``: the notice's stored rows (canonical JSON) in position order, a list at a time; a
+    piece of CSV per list. ``region_name``: the name printed for a region code.
+
+    A download writes a million lines. Most need no quoting (no comma, quote or line break in any
+    cell): they are formatted directly, which is what ``csv.writer`` writes for them; the others
+    go through ``csv.writer`` itself (tests/notices/test_csv.py holds the two equal)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
     writer.writerow(CSV_COLUMNS)
-    for n, row in enumerate(rows, 1):
-        # A download writes a million of these: lists rather than generators, no joins of nothing.
-        sanctions = row["sanctions"]
-        writer.writerow([
+    lines = [buffer.getvalue()]
+    names: dict[str, str] = {}
+    loads, categories, n = orjson.loads, CATEGORY_NAMES, 0
+    for batch in batches:
+        for data in batch:
+            n += 1
+            row = loads(data)
             # Names are the only text the bureaus typed: the rest is codes and the service's own words.
-            n, cell(row["name"]), row["code"], CATEGORY_NAMES.get(row["category"], row["category"]),
-            region_names.get(row["region"], row["region"]),
-            cell("；".join([f"{i['name'] or ''}({i['code']})" for i in row["institutions"]])),
-            row["points"], row["repaired"], "；".join([sanction_text(s) for s in sanctions]) if sanctions else "",
-        ])
-        if n % 1000 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+            name = cell(row["name"])
+            sites = row["institutions"]
+            if len(sites) == 1:
+                site = sites[0]
+                institutions = f"{site['name'] or ''}({site['code']})"
+            else:
+                institutions = "；".join([f"{i['name'] or ''}({i['code']})" for i in sites])
+            institutions = cell(institutions)
+            region = row["region"]
+            region = names.get(region) or names.setdefault(region, region_name(region))
+            category = categories.get(row["category"], row["category"])
+            sanctions = row["sanctions"]
+            sanctions = "；".join([sanction_text(s) for s in sanctions]) if sanctions else ""
+            code = row["code"]
+            text = name + code + category + region + institutions + sanctions
+            if '"' in text or "," in text or "\n" in text or "\r" in text:
+                buffer.seek(0)
+                buffer.truncate()
+                writer.writerow([n, name, code, category, region, institutions, row["points"], row["repaired"],
+                                 sanctions])
+                lines.append(buffer.getvalue())
+            else:
+                lines.append(f"{n},{name},{code},{category},{region},{institutions},{row['points']},"
+                             f"{row['repaired']},{sanctions}\r\n")
+        yield "".join(lines)
+        lines = []
+    if lines:
+        yield "".join(lines)
 
 
 def delta(before: Iterable[tuple[int, str]], after: Iterable[tuple[int, str]]) -> Iterator[dict]:

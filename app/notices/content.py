@@ -21,7 +21,7 @@ import orjson
 from app.kit.csvsafe import cell
 from app.practitioners.identity import mask_code, mask_name
 from app.scoring.rulesets import Ruleset
-from app.scoring.standing import Timeline, outranked
+from app.scoring.standing import TERMINATION, Timeline, outranked
 
 CATEGORY_NAMES = {
     "physician": "医师", "nurse": "护士", "pharmacist": "药师", "technician": "技师",
@@ -56,6 +56,15 @@ def row_for(code: str, name: str, category: str, region: str, institutions: Iter
     ] if timeline.sanctions else []
     if not points and not repaired and not sanctions:
         return None
+    return _row(code, name, category, region, institutions, points, repaired, [
+        {"kind": s.kind, "starts_on": s.starts_on.isoformat(),
+         "ends_on": _iso(_last_day(s)), "reregistration_from": _iso(s.bar_until)}
+        for s in sorted(sanctions, key=lambda s: s.starts_on)
+    ] if sanctions else [])
+
+
+def _row(code: str, name: str, category: str, region: str, institutions: Iterable[tuple[str, str | None]],
+         points: int, repaired: int, sanctions: list[dict]) -> dict:
     return {
         "name": mask_name(name),
         "code": mask_code(code),
@@ -64,12 +73,62 @@ def row_for(code: str, name: str, category: str, region: str, institutions: Iter
         "institutions": [{"code": site_code, "name": site_name} for site_code, site_name in institutions],
         "points": points,
         "repaired": repaired,
-        "sanctions": [
-            {"kind": s.kind, "starts_on": s.starts_on.isoformat(),
-             "ends_on": _iso(_last_day(s)), "reregistration_from": _iso(s.bar_until)}
-            for s in sorted(sanctions, key=lambda s: s.starts_on)
-        ] if sanctions else [],
+        "sanctions": sanctions,
     }
+
+
+class StoredRows:
+    """``row_for`` over stored timelines as decoded JSON (``Timeline.to_json``'s shape), for one
+    notice's year and ``as_of``: the rows a freeze publishes.
+
+    The year's points, repairs and sanctions are read straight from the JSON, without building a
+    ``Timeline`` (its dates parsed, its dataclasses made: two thirds of a frozen row's Python, and
+    a person with a sanction cost seven times one without). Every day in a stored timeline is an
+    ISO date, which orders as text as the date does: the points as of ``as_of`` are those of the
+    last change on or before it, as ``Timeline.total_on`` finds them, and the sanctions are
+    filtered, outranked and sorted as ``row_for`` does on dates (tests/notices/test_stored_rows.py
+    holds the two equal)."""
+
+    def __init__(self, year: int, as_of: date):
+        last_day = min(as_of, date(year, 12, 31))
+        self._last_day, self._first_day = last_day.isoformat(), date(year, 1, 1).isoformat()
+        self._totals_key, self._year_key = str(last_day.year), str(year)
+
+    def row(self, code: str, name: str, category: str, region: str,
+            institutions: Iterable[tuple[str, str | None]], timeline: dict) -> dict | None:
+        last_day = self._last_day
+        points = 0
+        changes = timeline["totals"].get(self._totals_key)
+        if changes:
+            for day, total in reversed(changes):
+                if day <= last_day:
+                    points = total
+                    break
+        repaired = timeline["repaired"]
+        repaired = repaired.get(self._year_key, 0) if repaired else 0
+        sanctions = self._sanctions(timeline["sanctions"]) if timeline["sanctions"] else []
+        if not points and not repaired and not sanctions:
+            return None
+        return _row(code, name, category, region, institutions, points, repaired, sanctions)
+
+    def _sanctions(self, stored: list[dict]) -> list[dict]:
+        """The published sanctions: started by the notice's last day, not over before the year
+        began, not outranked by a termination (``standing.outranked``), in order of start."""
+        last_day, first_day = self._last_day, self._first_day
+        spans = [(s["kind"], s["starts_on"], s["ends_on"] if s["ends_on"] is not None else s["imposed_until"])
+                 for s in stored]
+        terminations = [(starts_on, last) for kind, starts_on, last in spans if kind == TERMINATION]
+        published = [
+            {"kind": kind, "starts_on": starts_on, "ends_on": last, "reregistration_from": s["bar_until"]}
+            for s, (kind, starts_on, last) in zip(stored, spans)
+            if starts_on <= last_day and (last is None or last >= first_day)
+            and (kind == TERMINATION or not any(
+                t_starts <= starts_on and (t_last is None or (last is not None and last <= t_last))
+                for t_starts, t_last in terminations))
+        ]
+        if len(published) > 1:
+            published.sort(key=lambda s: s["starts_on"])
+        return published
 
 
 def _last_day(sanction) -> date | None:
@@ -115,14 +174,17 @@ class Summary:
         }
 
 
-def document_chunks(header: dict, rows: Iterable[str], summary: Callable[[], dict]) -> Iterator[str]:
-    """The canonical document in pieces; ``rows`` are rows already in canonical form.
-    ``summary`` is called after the last row, so it may count the rows as they pass."""
+def document_chunks(header: dict, batches: Iterable[list[str]], summary: Callable[[], dict]) -> Iterator[str]:
+    """The canonical document in pieces, a piece per batch of rows; ``batches`` are lists of rows
+    already in canonical form. ``summary`` is called after the last row, so it may count the rows
+    as they pass. (A piece per batch rather than per row: a freeze hashes every piece, and a
+    million calls into SHA-256 cost more than the hashing.)"""
     yield '{"notice":' + canonical(header) + ',"rows":['
-    first = True
-    for row in rows:
-        yield row if first else "," + row
-        first = False
+    separator = ""
+    for rows in batches:
+        if rows:
+            yield separator + ",".join(rows)
+            separator = ","
     yield '],"summary":' + canonical(summary()) + "}"
 
 
@@ -135,27 +197,55 @@ def sanction_text(s: dict) -> str:
     return text
 
 
-def csv_chunks(rows: Iterable[dict], region_names: dict[str, str]) -> Iterator[str]:
-    """UTF-8 CSV with a byte-order mark, so Excel opens the Chinese text correctly."""
+def csv_chunks(batches: Iterable[list[str]], region_name: Callable[[str], str]) -> Iterator[str]:
+    """The CSV download: UTF-8 with a byte-order mark, so Excel opens the Chinese text correctly.
+
+    ``batches``: the notice's stored rows (canonical JSON) in position order, a list at a time; a
+    piece of CSV per list. ``region_name``: the name printed for a region code.
+
+    A download writes a million lines. Most need no quoting (no comma, quote or line break in any
+    cell): they are formatted directly, which is what ``csv.writer`` writes for them; the others
+    go through ``csv.writer`` itself (tests/notices/test_csv.py holds the two equal)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
     writer.writerow(CSV_COLUMNS)
-    for n, row in enumerate(rows, 1):
-        # A download writes a million of these: lists rather than generators, no joins of nothing.
-        sanctions = row["sanctions"]
-        writer.writerow([
+    lines = [buffer.getvalue()]
+    names: dict[str, str] = {}
+    loads, categories, n = orjson.loads, CATEGORY_NAMES, 0
+    for batch in batches:
+        for data in batch:
+            n += 1
+            row = loads(data)
             # Names are the only text the bureaus typed: the rest is codes and the service's own words.
-            n, cell(row["name"]), row["code"], CATEGORY_NAMES.get(row["category"], row["category"]),
-            region_names.get(row["region"], row["region"]),
-            cell("；".join([f"{i['name'] or ''}({i['code']})" for i in row["institutions"]])),
-            row["points"], row["repaired"], "；".join([sanction_text(s) for s in sanctions]) if sanctions else "",
-        ])
-        if n % 1000 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+            name = cell(row["name"])
+            sites = row["institutions"]
+            if len(sites) == 1:
+                site = sites[0]
+                institutions = f"{site['name'] or ''}({site['code']})"
+            else:
+                institutions = "；".join([f"{i['name'] or ''}({i['code']})" for i in sites])
+            institutions = cell(institutions)
+            region = row["region"]
+            region = names.get(region) or names.setdefault(region, region_name(region))
+            category = categories.get(row["category"], row["category"])
+            sanctions = row["sanctions"]
+            sanctions = "；".join([sanction_text(s) for s in sanctions]) if sanctions else ""
+            code = row["code"]
+            text = name + code + category + region + institutions + sanctions
+            if '"' in text or "," in text or "\n" in text or "\r" in text:
+                buffer.seek(0)
+                buffer.truncate()
+                writer.writerow([n, name, code, category, region, institutions, row["points"], row["repaired"],
+                                 sanctions])
+                lines.append(buffer.getvalue())
+            else:
+                lines.append(f"{n},{name},{code},{category},{region},{institutions},{row['points']},"
+                             f"{row['repaired']},{sanctions}\r\n")
+        yield "".join(lines)
+        lines = []
+    if lines:
+        yield "".join(lines)
 
 
 def delta(before: Iterable[tuple[int, str]], after: Iterable[tuple[int, str]]) -> Iterator[dict]:

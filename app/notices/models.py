@@ -32,17 +32,17 @@ class Notice(SQLModel, table=True):
 
 
 class NoticeRow(SQLModel, table=True):
-    """One published row. ``practitioner_id`` is never published: it pairs rows across notices."""
+    """One published row. ``practitioner_id`` is never published: it pairs rows across notices.
+
+    Keyed by its notice and position, with no id of its own and no foreign key to ``notices``: a
+    freeze writes a million of them in the transaction that inserts their notice, and PostgreSQL
+    checked such a key with a query per row (migration 0016)."""
 
     __tablename__ = "notice_rows"
-    __table_args__ = (
-        UniqueConstraint("notice_id", "position"),
-        Index("ix_notice_rows_person", "notice_id", "practitioner_id"),
-    )
+    __table_args__ = (Index("ix_notice_rows_person", "notice_id", "practitioner_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    notice_id: int = Field(foreign_key="notices.id")
-    position: int
+    notice_id: int = Field(primary_key=True)
+    position: int = Field(primary_key=True)
     practitioner_id: int
     points: int
     data: str  # canonical JSON of the row

@@ -156,17 +156,13 @@ def upsert_many(connection: Connection, table: Table, key: str, rows: list[dict]
         connection.execute(statement.on_conflict_do_update(
             index_elements=[table.c[key]], set_={c: statement.excluded[c] for c in others}), rows)
         return
-    cache_key = ("upsert", table.name, key, columns)
-    statement = _FROM_JSON.get(cache_key)
-    if statement is None:
-        quote = connection.dialect.identifier_preparer.quote
+    def upsert(quote, record: str) -> str:
         names = ", ".join(quote(c) for c in columns)
         sets = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in others)
-        statement = text(f"INSERT INTO {quote(table.name)} ({names}) SELECT {names} "
-                         f"FROM json_to_recordset(CAST(:rows AS json)) AS r({_record_columns(connection, table, columns)}) "
-                         f"ON CONFLICT ({quote(key)}) DO UPDATE SET {sets}")
-        _FROM_JSON[cache_key] = statement
-    connection.execute(statement, {"rows": _json_rows(connection, table, rows)})
+        return (f"INSERT INTO {quote(table.name)} ({names}) SELECT {names} FROM json_to_recordset(CAST(:rows AS json)) "
+                f"AS r({record}) ON CONFLICT ({quote(key)}) DO UPDATE SET {sets}")
+
+    _execute_from_json(connection, table, rows, ("upsert", table.name, key, columns), upsert)
 
 
 def update_many(connection: Connection, table: Table, key: str, rows: list[dict]) -> None:
@@ -183,15 +179,21 @@ def update_many(connection: Connection, table: Table, key: str, rows: list[dict]
             {c: bindparam(f"_set_{c}") for c in others}),
             [{"_key": row[key], **{f"_set_{c}": row[c] for c in others}} for row in rows])
         return
-    cache_key = ("update", table.name, key, columns)
+    def update_from(quote, record: str) -> str:
+        sets = ", ".join(f"{quote(c)} = r.{quote(c)}" for c in others)
+        return (f"UPDATE {quote(table.name)} SET {sets} FROM json_to_recordset(CAST(:rows AS json)) AS r({record}) "
+                f"WHERE {quote(table.name)}.{quote(key)} = r.{quote(key)}")
+
+    _execute_from_json(connection, table, rows, ("update", table.name, key, columns), update_from)
+
+
+def _execute_from_json(connection: Connection, table: Table, rows: list[dict], cache_key: tuple, sql) -> None:
+    """Run the statement ``sql(quote, record_columns)`` builds (once per ``cache_key``) with the
+    rows as one JSON document (PostgreSQL)."""
     statement = _FROM_JSON.get(cache_key)
     if statement is None:
-        quote = connection.dialect.identifier_preparer.quote
-        sets = ", ".join(f"{quote(c)} = r.{quote(c)}" for c in others)
-        statement = text(f"UPDATE {quote(table.name)} SET {sets} "
-                         f"FROM json_to_recordset(CAST(:rows AS json)) AS r({_record_columns(connection, table, columns)}) "
-                         f"WHERE {quote(table.name)}.{quote(key)} = r.{quote(key)}")
-        _FROM_JSON[cache_key] = statement
+        record = _record_columns(connection, table, tuple(rows[0]))
+        statement = _FROM_JSON[cache_key] = text(sql(connection.dialect.identifier_preparer.quote, record))
     connection.execute(statement, {"rows": _json_rows(connection, table, rows)})
 
 

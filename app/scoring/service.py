@@ -588,17 +588,17 @@ def count_cases(session: Session, caller: Caller, cases: Sequence[tuple[Any, Sco
     today = local_date()
     staged = []
     for case, body, points in cases:
-        indices: dict[str, list[int]] = {}
+        by_code: dict[str, list[int]] = {}
         for i, e in enumerate(body.entries):
-            indices.setdefault(e.practitioner, []).append(i)
+            by_code.setdefault(e.practitioner, []).append(i)
+        # Each case's people in id order, as they were locked: their rows, outcomes and events follow it.
+        indices = {code: by_code[code] for code in sorted(by_code, key=lambda c: persons[c].practitioner.id)}
         entry_rows: dict[int, ledger.Row] = {}
-        for code in sorted(indices, key=lambda c: persons[c].practitioner.id):
+        for code, mine in indices.items():
             person = persons[code]
             rows = person.stage([entry_row(person.practitioner, case, body.entries[i], points[i], body.decision_date,
-                                           caller.client_id, today) for i in indices[code]])
-            entry_rows.update(zip(indices[code], rows))
-        # Each case's people in id order, as they were locked: their outcomes and events follow it.
-        indices = {code: indices[code] for code in sorted(indices, key=lambda c: persons[c].practitioner.id)}
+                                           caller.client_id, today) for i in mine])
+            entry_rows.update(zip(mine, rows))
         staged.append((case, body, indices, entry_rows))
     # Their ids first: sanctions name the entry that triggered them.
     ledger.insert(session, [row for *_, entry_rows in staged for row in entry_rows.values()])

@@ -15,7 +15,7 @@ import os
 import statistics
 import sys
 
-from bench.run import cold_starts, create_database, drop_database, generate_data, log, run_app
+from bench.run import cold_starts, given_or_new_database
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,18 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "1")))
     args = parser.parse_args(argv)
 
-    server_url = os.environ.get("BENCH_DATABASE_URL") or None
-    url = args.database_url or create_database(server_url)
-    try:
-        if args.database_url is None:
-            log(f"database {url.split('@')[-1]}: schema, rulesets, {args.size:,} practitioners")
-            run_app(url, "setup")
-            if args.size:
-                generate_data(url, args.size, 0)
+    with given_or_new_database(args.database_url, args.size, 0) as url:
         found = cold_starts(url, args.workers, args.starts)
-    finally:
-        if args.database_url is None:
-            drop_database(server_url, url)
     medians = {key: statistics.median(values) for key, values in found.items()}
     ratios = {"wall": medians["cold_start"] / medians["floor_cold_start"],
               "cpu": medians["cold_start_cpu"] / medians["floor_cold_start_cpu"]}

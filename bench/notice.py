@@ -15,7 +15,7 @@ import json
 import os
 import sys
 
-from bench.run import create_database, drop_database, generate_data, log, measure_notice, run_app
+from bench.run import given_or_new_database, measure_notice, run_app
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,18 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from app.kit.timeutil import local_date
 
-    server_url = os.environ.get("BENCH_DATABASE_URL") or None
-    url = args.database_url or create_database(server_url)
-    try:
-        if args.database_url is None:
-            log(f"database {url.split('@')[-1]}: schema, rulesets, {args.notice_size:,} people with points")
-            run_app(url, "setup")
-            generate_data(url, 1000, args.notice_size)
+    with given_or_new_database(args.database_url, 1000, args.notice_size) as url:
         bureau = run_app(url, "clients", "create", "--role", "bureau", "--region", "100000", "--name", "bench notice")
         result = measure_notice(url, bureau, args.workers, local_date().year)
-    finally:
-        if args.database_url is None:
-            drop_database(server_url, url)
     print(json.dumps(result, indent=1))
     return 0
 

@@ -114,6 +114,26 @@ def drop_database(server: str | None, url: str) -> None:
     admin.dispose()
 
 
+@contextlib.contextmanager
+def given_or_new_database(existing: str | None, size: int, notice_size: int):
+    """The database a figure of its own is measured on: ``existing`` as it is, left in place; or a
+    new one (beside ``BENCH_DATABASE_URL``'s server, or SQLite) with the schema, the rulesets and
+    ``size`` + ``notice_size`` generated practitioners, dropped afterwards."""
+    if existing is not None:
+        yield existing
+        return
+    server_url = os.environ.get("BENCH_DATABASE_URL") or None
+    url = create_database(server_url)
+    try:
+        log(f"database {url.split('@')[-1]}: schema, rulesets, {size:,} practitioners and {notice_size:,} with points")
+        run_app(url, "setup")
+        if size or notice_size:
+            generate_data(url, size, notice_size)
+        yield url
+    finally:
+        drop_database(server_url, url)
+
+
 SERVICE_APP = "app.main:app"
 FLOOR_APP = "bench.floor:app"  # a plain FastAPI app: the framework's floor (bench/floor.py)
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 
 
 def server_url() -> str | None:
@@ -43,3 +45,16 @@ def drop_database(url: str) -> None:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
     admin.dispose()
+
+
+@contextmanager
+def empty_database(prefix: str = "pct") -> Iterator[tuple[str, Engine]]:
+    """A new, empty database and an engine on it, both gone afterwards: for a test that migrates
+    a database of its own (``migrate.upgrade(url, ...)``)."""
+    url = create_database(prefix)
+    engine = create_engine(url)
+    try:
+        yield url, engine
+    finally:
+        engine.dispose()
+        drop_database(url)

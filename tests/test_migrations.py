@@ -2,7 +2,7 @@
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import inspect
 
 from app import migrate
 from app.models import metadata
@@ -10,9 +10,7 @@ from tests import dbutil
 
 
 def test_upgrade_downgrade_upgrade_matches_the_models():
-    url = dbutil.create_database("pct_mig")
-    engine = create_engine(url)
-    try:
+    with dbutil.empty_database("pct_mig") as (url, engine):
         migrate.upgrade(url)
         assert set(inspect(engine).get_table_names()) >= set(metadata.tables)
         migrate.downgrade(url, "base")
@@ -22,9 +20,6 @@ def test_upgrade_downgrade_upgrade_matches_the_models():
         with engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), metadata)
         assert diff == [], f"models and migrations disagree: {diff}"
-    finally:
-        engine.dispose()
-        dbutil.drop_database(url)
 
 
 def test_0010_fills_the_year_spans_of_stored_timelines():
@@ -32,8 +27,6 @@ def test_0010_fills_the_year_spans_of_stored_timelines():
 
     from sqlalchemy import text
 
-    url = dbutil.create_database("pct_mig")
-    engine = create_engine(url)
     suspended = {"registered_on": "2020-01-01", "totals": {"2025": [["2025-12-01", 9]]}, "repaired": {},
                  "repair_effect": {}, "reregistrations": [],
                  "sanctions": [{"kind": "suspension", "trigger_entry_id": 1, "starts_on": "2025-12-01",
@@ -41,7 +34,7 @@ def test_0010_fills_the_year_spans_of_stored_timelines():
                                 "ruleset_id": "national-2024", "months": 2, "ends_on": None, "end_reason": None}]}
     empty = {"registered_on": "2020-01-01", "totals": {}, "repaired": {}, "repair_effect": {"7": 0},
              "sanctions": [], "reregistrations": []}
-    try:
+    with dbutil.empty_database("pct_mig") as (url, engine):
         migrate.upgrade(url, "0006")
         with engine.begin() as conn:
             for pid, timeline in ((1, suspended), (2, empty)):
@@ -57,9 +50,6 @@ def test_0010_fills_the_year_spans_of_stored_timelines():
             spans = conn.execute(text("SELECT practitioner_id, first_year, last_year FROM standings "
                                       "ORDER BY practitioner_id")).all()
         assert [tuple(r) for r in spans] == [(1, 2025, 2026), (2, None, None)]
-    finally:
-        engine.dispose()
-        dbutil.drop_database(url)
 
 
 def test_readiness_reads_the_same_revisions_as_alembic():
@@ -67,25 +57,18 @@ def test_readiness_reads_the_same_revisions_as_alembic():
     from alembic.script import ScriptDirectory
 
     assert migrate.head_revisions() == set(ScriptDirectory(str(migrate.MIGRATIONS)).get_heads())
-    url = dbutil.create_database("pct_mig")
-    engine = create_engine(url)
-    try:
+    with dbutil.empty_database("pct_mig") as (url, engine):
         assert migrate.current_revisions(engine) == set()  # never migrated
         migrate.upgrade(url, "0006")
         with engine.connect() as conn:
             assert migrate.current_revisions(engine) == set(MigrationContext.configure(conn).get_current_heads())
         assert migrate.current_revisions(engine) == {"0006"}
-    finally:
-        engine.dispose()
-        dbutil.drop_database(url)
 
 
 def test_0015_records_everyone_registered_once_in_the_standing_feed():
     from sqlalchemy import text
 
-    url = dbutil.create_database("pct_mig")
-    engine = create_engine(url)
-    try:
+    with dbutil.empty_database("pct_mig") as (url, engine):
         migrate.upgrade(url, "0014")
         with engine.begin() as conn:
             for pid in (1, 2):
@@ -105,9 +88,6 @@ def test_0015_records_everyone_registered_once_in_the_standing_feed():
         assert [tuple(r) for r in changes] == [("D210402000001", 1, "210402", None, None),
                                                ("D210402000002", 1, "210402", 2025, '{"registered_on": "2020-01-01"}')]
         assert [tuple(r) for r in heads] == [(1, 1), (2, 1)]
-    finally:
-        engine.dispose()
-        dbutil.drop_database(url)
 
 
 def test_revision_names_read_from_their_lines_or_else_from_the_syntax_tree():

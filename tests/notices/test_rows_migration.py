@@ -1,6 +1,6 @@
 """Migration 0016 keys notice_rows by (notice_id, position): published rows survive it both ways."""
 
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 
 from app import migrate
 from tests import dbutil
@@ -18,9 +18,7 @@ def _rows(engine) -> list[tuple]:
 
 
 def test_0016_keeps_every_published_row_and_their_order():
-    url = dbutil.create_database("pct_mig")
-    engine = create_engine(url)
-    try:
+    with dbutil.empty_database("pct_mig") as (url, engine):
         migrate.upgrade(url, "0015")
         with engine.begin() as conn:
             for notice_id in (1, 2):
@@ -41,6 +39,3 @@ def test_0016_keeps_every_published_row_and_their_order():
             assert conn.execute(text("SELECT count(DISTINCT id) FROM notice_rows")).scalar() == len(ROWS)
         migrate.upgrade(url)
         assert _rows(engine) == ROWS
-    finally:
-        engine.dispose()
-        dbutil.drop_database(url)

@@ -214,7 +214,7 @@ def _http_exception_handler(eh, request: Request, exc: HTTPException) -> Problem
 
 # OperationalError: connection refused or lost, deadlock, serialisation failure, lock or statement
 # timeout; InterfaceError: a closed connection; TimeoutError: no pooled connection came free in time.
-_DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, SQLAlchemyTimeoutError)
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, SQLAlchemyTimeoutError)
 
 
 class _OutageAtWarning(logging.Filter):
@@ -224,7 +224,7 @@ class _OutageAtWarning(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, (*_DATABASE_UNAVAILABLE, DatabaseUnavailable)):
+        if isinstance(exc, (*DATABASE_UNAVAILABLE, DatabaseUnavailable)):
             cause = getattr(exc, "orig", None) or exc
             record.msg, record.args = f"{record.getMessage()}: {type(cause).__name__}", ()
             record.levelno, record.levelname = logging.WARNING, "WARNING"
@@ -281,10 +281,10 @@ def install(app: FastAPI) -> None:
         request_validation_handler=_validation_handler,
         http_exception_handler=_http_exception_handler,
         unhandled_wrappers={"default": InternalError},
-        handlers={exc_type: _database_unavailable for exc_type in _DATABASE_UNAVAILABLE},
+        handlers={exc_type: _database_unavailable for exc_type in DATABASE_UNAVAILABLE},
         post_hooks=[_in_language],
     )
     # The OpenAPI document declares each route's real answers (app/kit/openapi.py), not a blanket 4XX/5XX.
     add_exception_handler(app, eh, generic_swagger_defaults=False)
-    for exc_type in _DATABASE_UNAVAILABLE:  # answered where raised, not re-raised as a server error
+    for exc_type in DATABASE_UNAVAILABLE:  # answered where raised, not re-raised as a server error
         app.add_exception_handler(exc_type, eh)

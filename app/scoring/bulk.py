@@ -25,14 +25,14 @@ from typing import IO, Any
 import orjson
 from pydantic import ValidationError
 from sqlalchemy import bindparam
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app import audit
 from app.auth.roles import Caller
 from app.kit.db import insert_many, update_many, write_session
 from app.kit.errors import (
+    DATABASE_UNAVAILABLE,
     DatabaseUnavailable,
     InternalError,
     Invalid,
@@ -65,7 +65,6 @@ _CASES_BY_REF = (
     select(_CASES.c.id, _CASES.c.case_ref, _CASES.c.request_hash, _CASES.c.response)
     .where(_CASES.c.client_id == bindparam("client"), _CASES.c.case_ref.in_(bindparam("refs", expanding=True)))
 )
-_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
 
 
 @dataclass
@@ -188,7 +187,7 @@ def _flush(caller: Caller, chunk: list[_Pending]) -> Iterator[Outcome]:
             with write_session() as session:
                 _record_chunk(session, caller, cases)
                 session.commit()
-        except (IntegrityError, *_UNAVAILABLE) as exc:
+        except (IntegrityError, *DATABASE_UNAVAILABLE) as exc:
             # Nothing of the chunk was kept: each case once more on its own, as separate requests would.
             logger.warning("a chunk of %d score cases went one by one: %s", len(cases), type(getattr(exc, "orig", exc)).__name__)
             for item in cases:
@@ -247,7 +246,7 @@ def _one(caller: Caller, item: _Pending) -> Outcome:
         outcome.entries = len(item.body.entries) if created else 0
     except Invalid as problem:
         outcome.status, outcome.problem = 422, problem
-    except _UNAVAILABLE as exc:
+    except DATABASE_UNAVAILABLE as exc:
         logger.warning("score case %s not recorded: database unavailable (%s)", item.body.case_ref,
                        type(getattr(exc, "orig", exc)).__name__)
         outcome.status = 503

@@ -56,6 +56,39 @@ def test_a_body_within_the_limit_passes(api, bureau):
     assert response.status_code == 201
 
 
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_path_with_a_larger_limit_is_held_to_that_limit(chunked):
+    """The stream of cases has a limit of its own (APP_MAX_BULK_BODY_BYTES): over it, the same 413
+    naming that limit, and the route never sees the body; other paths keep the common limit."""
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from app.kit.bodysize import BodySizeLimitMiddleware
+
+    seen = []
+
+    async def echo(request):
+        seen.append(len(await request.body()))
+        return PlainTextResponse("ok")
+
+    app = BodySizeLimitMiddleware(Starlette(routes=[Route("/stream", echo, methods=["POST"]),
+                                                    Route("/other", echo, methods=["POST"])]),
+                                  max_bytes=1024, larger={"/stream": 4096})
+
+    def body(size):
+        return (b"x" * size for _ in [0]) if chunked else b"x" * size
+
+    with TestClient(app) as client:
+        assert client.post("/stream", content=body(3000)).status_code == 200
+        over = client.post("/stream", content=body(5000))
+        assert _is_problem(over, 413, "payload-too-large")["detail"].endswith("4096 bytes")
+        other = client.post("/other", content=body(3000))
+        assert _is_problem(other, 413, "payload-too-large")["detail"].endswith("1024 bytes")
+    assert seen == [3000]
+
+
 def test_the_refusal_comes_before_the_body_is_sent(live_server, bureau):
     """A declared length over the limit is answered at once: the server does not wait for the body."""
     host, port = live_server.removeprefix("http://").split(":")
